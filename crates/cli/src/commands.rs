@@ -1,0 +1,37 @@
+//! The commands: each takes its parsed arguments, talks to the server through
+//! `classkeys-client`, and reports through [`Output`]. This file routes a parsed command
+//! line to its command and opens the stored session for the commands that need one.
+
+mod classes;
+mod learners;
+mod login;
+
+use anyhow::{Result, anyhow};
+use classkeys_client::Client;
+
+use crate::args::{Cli, Command};
+use crate::error::{Explained, NOT_SIGNED_IN};
+use crate::output::Output;
+use crate::session_store::SessionStore;
+
+/// Runs one parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let out = Output { json: cli.json };
+    let store = SessionStore::from_env()?;
+    match cli.command {
+        Command::Login(args) => login::login(&store, args, out).await,
+        Command::Logout => login::logout(&store, out).await,
+        Command::Classes => classes::list(&connect(&store)?, out).await,
+        Command::Class(command) => classes::run(&connect(&store)?, command, out).await,
+        Command::Learners(args) => learners::list(&connect(&store)?, args, out).await,
+        Command::Learner(command) => learners::run(&connect(&store)?, command, out).await,
+    }
+}
+
+/// A client for the stored session's server, presenting its token.
+fn connect(store: &SessionStore) -> Result<Client> {
+    let session = store.load()?.ok_or_else(|| anyhow!(NOT_SIGNED_IN))?;
+    Ok(Client::new(&session.server)
+        .explained()?
+        .with_token(session.token.expose()))
+}

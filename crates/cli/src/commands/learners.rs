@@ -1,0 +1,224 @@
+//! `classkeys learners` and `classkeys learner …`: listing learners, adding, editing,
+//! moving, enrolling and deactivating them.
+
+use std::collections::HashSet;
+
+use anyhow::Result;
+use classkeys_client::Client;
+use classkeys_domain::identity::{Email, FamilyName, GivenName, Username};
+use classkeys_protocol::roster::{
+    LearnerMove, LearnerPatch, LearnerQuery, LearnerRecord, NewLearner,
+};
+
+use crate::args::{LearnerCommand, LearnersArgs};
+use crate::error::{Explained, invalid};
+use crate::output::{LearnerView, Output, learners_table};
+use crate::resolve::{PAGE_SIZE, Resolver};
+
+/// Prints every learner the admin can see (or those of one class, or those matching a
+/// search), fetching page after page until the server has no more.
+pub async fn list(client: &Client, args: LearnersArgs, out: Output) -> Result<()> {
+    let mut resolve = Resolver::new(client);
+    let class_id = match &args.class {
+        Some(name) => Some(resolve.class(name).await?.id),
+        None => None,
+    };
+    let mut query = LearnerQuery {
+        q: args.search.filter(|q| !q.trim().is_empty()),
+        class_id,
+        include_inactive: Some(true),
+        offset: Some(0),
+        limit: Some(PAGE_SIZE),
+    };
+    let mut learners: Vec<LearnerRecord> = Vec::new();
+    // Offsets shift when someone adds or removes a learner while we page; a learner seen on
+    // two pages is listed once.
+    let mut seen = HashSet::new();
+    loop {
+        let page = client.learners(&query).await.explained()?;
+        let got = page.items.len() as u32;
+        learners.extend(page.items.into_iter().filter(|l| seen.insert(l.id)));
+        let next = page.offset.saturating_add(got);
+        if got == 0 || i64::from(next) >= page.total {
+            break;
+        }
+        query.offset = Some(next);
+    }
+    let mut views = Vec::with_capacity(learners.len());
+    for l in &learners {
+        views.push(LearnerView::new(l, resolve.class_names(&l.classes).await?));
+    }
+    out.show(&views, || learners_table(&views))
+}
+
+/// Runs one `classkeys learner …` command.
+pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Result<()> {
+    let mut resolve = Resolver::new(client);
+    match command {
+        LearnerCommand::Add(args) => {
+            let given =
+                GivenName::parse(&args.given_name).map_err(|e| invalid("--given-name", e))?;
+            let family =
+                FamilyName::parse(&args.family_name).map_err(|e| invalid("--family-name", e))?;
+            let username = args
+                .username
+                .as_deref()
+                .map(Username::parse)
+                .transpose()
+                .map_err(|e| invalid("--username", e))?;
+            let email = args
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(|e| invalid("--email", e))?;
+            let mut classes = Vec::new();
+            for name in &args.classes {
+                let id = resolve.class(name).await?.id;
+                if !classes.contains(&id) {
+                    classes.push(id);
+                }
+            }
+            let new = NewLearner {
+                id: None,
+                given_name: given.as_str().to_owned(),
+                family_name: family.as_str().to_owned(),
+                username: username.map(|u| u.as_str().to_owned()),
+                email: email.map(|e| e.as_str().to_owned()),
+                classes,
+            };
+            let learner = client.learner_create(&new).await.explained()?;
+            let view = view(&mut resolve, &learner).await?;
+            out.show(&view, || {
+                format!(
+                    "Added learner {} ({}) to {}",
+                    view.username,
+                    view.full_name(),
+                    view.classes.join(", ")
+                )
+            })
+        }
+        LearnerCommand::Edit(args) => {
+            let patch = LearnerPatch {
+                given_name: args
+                    .given_name
+                    .as_deref()
+                    .map(|g| GivenName::parse(g).map(|g| g.as_str().to_owned()))
+                    .transpose()
+                    .map_err(|e| invalid("--given-name", e))?,
+                family_name: args
+                    .family_name
+                    .as_deref()
+                    .map(|f| FamilyName::parse(f).map(|f| f.as_str().to_owned()))
+                    .transpose()
+                    .map_err(|e| invalid("--family-name", e))?,
+                username: args
+                    .username
+                    .as_deref()
+                    .map(|u| Username::parse(u).map(|u| u.as_str().to_owned()))
+                    .transpose()
+                    .map_err(|e| invalid("--username", e))?,
+                email: match (&args.email, args.no_email) {
+                    (_, true) => Some(None),
+                    (Some(e), false) => Some(Some(
+                        Email::parse(e)
+                            .map_err(|e| invalid("--email", e))?
+                            .as_str()
+                            .to_owned(),
+                    )),
+                    (None, false) => None,
+                },
+                base_version: None,
+            };
+            let before = resolve.learner(&args.learner).await?;
+            let learner = client.learner_update(before.id, &patch).await.explained()?;
+            let view = view(&mut resolve, &learner).await?;
+            out.show(&view, || {
+                let mut line = format!("Updated learner {} ({})", view.username, view.full_name());
+                if before.username != view.username {
+                    line.push_str(&format!(", formerly {}", before.username));
+                }
+                line
+            })
+        }
+        LearnerCommand::Move(args) => {
+            let learner = resolve.learner(&args.learner).await?;
+            let from = resolve.class(&args.from).await?;
+            let to = resolve.class(&args.to).await?;
+            let request = LearnerMove {
+                from: from.id,
+                to: to.id,
+                base_version: None,
+            };
+            let moved = client
+                .learner_move(learner.id, &request)
+                .await
+                .explained()?;
+            let view = view(&mut resolve, &moved).await?;
+            out.show(&view, || {
+                format!("Moved {} from {} to {}", view.username, from.name, to.name)
+            })
+        }
+        LearnerCommand::Enrol(args) => {
+            let learner = resolve.learner(&args.learner).await?;
+            let class = resolve.class(&args.class).await?;
+            let enrolled = client
+                .learner_enrol(learner.id, class.id)
+                .await
+                .explained()?;
+            let view = view(&mut resolve, &enrolled).await?;
+            out.show(&view, || {
+                format!("Enrolled {} in {}", view.username, class.name)
+            })
+        }
+        LearnerCommand::Unenrol(args) => {
+            let learner = resolve.learner(&args.learner).await?;
+            let class = resolve.class(&args.class).await?;
+            let unenrolled = client
+                .learner_unenrol(learner.id, class.id)
+                .await
+                .explained()?;
+            let view = view(&mut resolve, &unenrolled).await?;
+            out.show(&view, || {
+                format!("Took {} out of {}", view.username, class.name)
+            })
+        }
+        LearnerCommand::Deactivate(args) => {
+            let learner = resolve.learner(&args.learner).await?;
+            let changed = client
+                .learner_set_active(learner.id, false, None)
+                .await
+                .explained()?;
+            let view = view(&mut resolve, &changed).await?;
+            out.show(&view, || {
+                format!(
+                    "Deactivated {} ({}): they can no longer sign in",
+                    view.username,
+                    view.full_name()
+                )
+            })
+        }
+        LearnerCommand::Reactivate(args) => {
+            let learner = resolve.learner(&args.learner).await?;
+            let changed = client
+                .learner_set_active(learner.id, true, None)
+                .await
+                .explained()?;
+            let view = view(&mut resolve, &changed).await?;
+            out.show(&view, || {
+                format!(
+                    "Reactivated {} ({}): they can sign in again",
+                    view.username,
+                    view.full_name()
+                )
+            })
+        }
+    }
+}
+
+async fn view(resolve: &mut Resolver<'_>, learner: &LearnerRecord) -> Result<LearnerView> {
+    Ok(LearnerView::new(
+        learner,
+        resolve.class_names(&learner.classes).await?,
+    ))
+}

@@ -1,0 +1,295 @@
+//! The ClassKeys API client: one typed method per endpoint, over reqwest.
+//!
+//! The `classkeys` command line, the desktop app and the server's own tests all talk to the
+//! server through this crate, so each endpoint's path, method and body types are written
+//! down exactly once (with the types themselves in `classkeys-protocol`).
+
+mod error;
+
+use std::time::Duration;
+
+use classkeys_domain::ids::{ClassId, LearnerId, StaffId};
+use classkeys_protocol::auth::{Me, Session, SignInRequest};
+use classkeys_protocol::paths;
+use classkeys_protocol::roster::{
+    ActiveChange, ClassPatch, ClassRecord, Enrolment, LearnerMove, LearnerPage, LearnerPatch,
+    LearnerQuery, LearnerRecord, NewClass, NewLearner, StaffRecord,
+};
+use classkeys_protocol::sync::{PullQuery, PullResponse, PushRequest, PushResponse};
+use reqwest::{Method, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use error::{Error, Result};
+
+/// A connection to one ClassKeys server, optionally signed in.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("signed_in", &self.token.is_some())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the server at `base_url` (for example `https://keys.school.example`).
+    pub fn new(base_url: &str) -> Result<Self> {
+        let base = base_url.trim().trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base).map_err(|e| Error::InvalidUrl {
+            url: base.clone(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::InvalidUrl {
+                url: base,
+                reason: "the address must start with http:// or https://".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("classkeys/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(Error::transport(&base))?;
+        Ok(Self {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    /// The same client, presenting `token` as its session.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The server address this client talks to.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The session token in use, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
+        let resp = req.send().await.map_err(Error::transport(&self.base))?;
+        Error::check(resp)
+            .await?
+            .json()
+            .await
+            .map_err(|e| Error::Decode(e.to_string()))
+    }
+
+    async fn send_empty(&self, req: RequestBuilder) -> Result<()> {
+        let resp = req.send().await.map_err(Error::transport(&self.base))?;
+        Error::check(resp).await.map(drop)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    async fn with_body<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.send(self.request(method, path).json(body)).await
+    }
+
+    /// Checks that the server is up and its database answers.
+    pub async fn healthz(&self) -> Result<()> {
+        self.send_empty(self.request(Method::GET, paths::HEALTHZ))
+            .await
+    }
+
+    /// Signs in; the returned client carries the new session.
+    pub async fn sign_in(&self, request: &SignInRequest) -> Result<(Self, Session)> {
+        let session: Session = self
+            .with_body(Method::POST, paths::SIGN_IN, request)
+            .await?;
+        Ok((self.clone().with_token(session.token.clone()), session))
+    }
+
+    /// Ends this client's session on the server.
+    pub async fn sign_out(&self) -> Result<()> {
+        self.send_empty(self.request(Method::POST, paths::SIGN_OUT))
+            .await
+    }
+
+    /// Who is signed in.
+    pub async fn me(&self) -> Result<Me> {
+        self.get(paths::ME).await
+    }
+
+    /// The classes the caller may see.
+    pub async fn classes(&self) -> Result<Vec<ClassRecord>> {
+        self.get(paths::CLASSES).await
+    }
+
+    /// One class.
+    pub async fn class(&self, id: ClassId) -> Result<ClassRecord> {
+        self.get(&paths::class(id)).await
+    }
+
+    /// Creates a class (lead teachers).
+    pub async fn class_create(&self, new: &NewClass) -> Result<ClassRecord> {
+        self.with_body(Method::POST, paths::CLASSES, new).await
+    }
+
+    /// Renames, re-labels, archives or restores a class.
+    pub async fn class_update(&self, id: ClassId, patch: &ClassPatch) -> Result<ClassRecord> {
+        self.with_body(Method::PATCH, &paths::class(id), patch)
+            .await
+    }
+
+    /// Deletes an empty class (lead teachers).
+    pub async fn class_delete(&self, id: ClassId) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &paths::class(id)))
+            .await
+    }
+
+    /// Makes `staff` one of the class's teachers (lead teachers).
+    pub async fn class_assign_teacher(&self, id: ClassId, staff: StaffId) -> Result<ClassRecord> {
+        self.send(self.request(Method::PUT, &paths::class_teacher(id, staff)))
+            .await
+    }
+
+    /// Takes `staff` off the class (lead teachers).
+    pub async fn class_unassign_teacher(&self, id: ClassId, staff: StaffId) -> Result<ClassRecord> {
+        self.send(self.request(Method::DELETE, &paths::class_teacher(id, staff)))
+            .await
+    }
+
+    /// Lists or searches learners the caller may see.
+    pub async fn learners(&self, query: &LearnerQuery) -> Result<LearnerPage> {
+        self.send(self.request(Method::GET, paths::LEARNERS).query(query))
+            .await
+    }
+
+    /// One learner.
+    pub async fn learner(&self, id: LearnerId) -> Result<LearnerRecord> {
+        self.get(&paths::learner(id)).await
+    }
+
+    /// Creates a learner.
+    pub async fn learner_create(&self, new: &NewLearner) -> Result<LearnerRecord> {
+        self.with_body(Method::POST, paths::LEARNERS, new).await
+    }
+
+    /// Changes a learner's names, username or email.
+    pub async fn learner_update(
+        &self,
+        id: LearnerId,
+        patch: &LearnerPatch,
+    ) -> Result<LearnerRecord> {
+        self.with_body(Method::PATCH, &paths::learner(id), patch)
+            .await
+    }
+
+    /// Enrols a learner in a class.
+    pub async fn learner_enrol(&self, id: LearnerId, class_id: ClassId) -> Result<LearnerRecord> {
+        self.with_body(
+            Method::POST,
+            &paths::learner_action(id, "enrolments"),
+            &Enrolment { class_id },
+        )
+        .await
+    }
+
+    /// Takes a learner out of a class.
+    pub async fn learner_unenrol(&self, id: LearnerId, class_id: ClassId) -> Result<LearnerRecord> {
+        self.send(self.request(Method::DELETE, &paths::learner_enrolment(id, class_id)))
+            .await
+    }
+
+    /// Moves a learner from one class to another.
+    pub async fn learner_move(
+        &self,
+        id: LearnerId,
+        request: &LearnerMove,
+    ) -> Result<LearnerRecord> {
+        self.with_body(Method::POST, &paths::learner_action(id, "move"), request)
+            .await
+    }
+
+    /// Deactivates (`active = false`) or reactivates a learner.
+    pub async fn learner_set_active(
+        &self,
+        id: LearnerId,
+        active: bool,
+        base_version: Option<i64>,
+    ) -> Result<LearnerRecord> {
+        let action = if active { "reactivate" } else { "deactivate" };
+        self.with_body(
+            Method::POST,
+            &paths::learner_action(id, action),
+            &ActiveChange { base_version },
+        )
+        .await
+    }
+
+    /// The school's staff (lead teachers).
+    pub async fn staff(&self) -> Result<Vec<StaffRecord>> {
+        self.get(paths::STAFF).await
+    }
+
+    /// One page of changes since a cursor.
+    pub async fn sync_pull(&self, query: &PullQuery) -> Result<PullResponse> {
+        self.send(self.request(Method::GET, paths::SYNC_CHANGES).query(query))
+            .await
+    }
+
+    /// Pushes a batch of operations.
+    pub async fn sync_push(&self, request: &PushRequest) -> Result<PushResponse> {
+        self.with_body(Method::POST, paths::SYNC_PUSH, request)
+            .await
+    }
+
+    /// Sends any request and returns the status and raw body, for tests of the API's edges
+    /// (malformed bodies, unusual methods).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Vec<u8>)> {
+        let mut req = self.request(method, path);
+        if let Some(ct) = content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let resp = req.send().await.map_err(Error::transport(&self.base))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::Decode(e.to_string()))?;
+        Ok((status, bytes.to_vec()))
+    }
+}
+
+pub use reqwest::Method as HttpMethod;

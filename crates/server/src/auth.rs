@@ -1,0 +1,313 @@
+//! Staff sign-in, sessions and sign-out.
+//!
+//! A session token is 256 random bits, shown to the client once; the database keeps only its
+//! SHA-256, so a leaked database holds no usable sessions. A session dies when it expires,
+//! when its holder signs out, and when the holder's credential epoch moves on (password
+//! change, deactivation).
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Router, http::StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use classkeys_domain::identity::Role;
+use classkeys_domain::policy::Actor;
+use classkeys_domain::secret::Sensitive;
+use classkeys_protocol::auth::{Me, Session, SignInRequest};
+use classkeys_protocol::{ErrorCode, paths};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::db::{self, parse_id};
+use crate::error::{ApiError, ApiJson, Result};
+use crate::state::AppState;
+
+/// Failed sign-ins per school and username before further attempts are refused for a while.
+const MAX_FAILURES: i64 = 10;
+/// The window those failures are counted in, and how long the refusal lasts.
+const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::SIGN_IN, post(sign_in))
+        .route(paths::SIGN_OUT, post(sign_out))
+        .route(paths::ME, get(me))
+}
+
+/// A new random token and the hash to store for it.
+pub fn new_token() -> (Sensitive<String>, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (Sensitive::new(token), hash)
+}
+
+/// The stored form of a token.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A request made with a valid staff session.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who is asking, for the permission policy.
+    pub actor: Actor,
+    /// Who is asking, as shown.
+    pub me: Me,
+    token_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    staff_id: String,
+    school_id: String,
+    role: String,
+    username: String,
+    display_name: String,
+    school_name: String,
+    school_slug: String,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let unauthenticated = || {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "sign in first: this request has no valid session (it may have expired)",
+            )
+        };
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(unauthenticated)?;
+        let hash = token_hash(token);
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.id AS staff_id, s.school_id, s.role, s.username, s.display_name,
+                    sc.name AS school_name, sc.slug AS school_slug
+             FROM token t
+             JOIN staff s ON s.id = t.subject_id
+             JOIN school sc ON sc.id = s.school_id
+             WHERE t.hash = $1 AND t.purpose = 'session' AND t.used_at IS NULL
+               AND t.expires_at > $2 AND s.status = 'active' AND s.credential_epoch = t.epoch",
+        )
+        .bind(&hash)
+        .bind(db::now_ms())
+        .fetch_optional(state.db.pool())
+        .await?;
+        let row = row.ok_or_else(unauthenticated)?;
+        let role = Role::parse(&row.role).map_err(ApiError::internal)?;
+        let staff_id = parse_id(&row.staff_id)?;
+        let school_id = parse_id(&row.school_id)?;
+        Ok(Self {
+            actor: Actor {
+                staff_id,
+                school_id,
+                role,
+            },
+            me: Me {
+                id: staff_id,
+                username: row.username,
+                display_name: row.display_name,
+                role,
+                school_id,
+                school_name: row.school_name,
+                school_slug: row.school_slug,
+            },
+            token_hash: hash,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StaffLogin {
+    id: String,
+    password_hash: String,
+    status: String,
+    credential_epoch: i64,
+}
+
+/// Signs a member of staff in.
+#[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "auth",
+    request_body = SignInRequest,
+    responses(
+        (status = 200, body = Session, description = "Signed in"),
+        (status = 401, body = classkeys_protocol::ErrorBody, description = "Wrong username or password"),
+        (status = 429, body = classkeys_protocol::ErrorBody, description = "Too many failed attempts"),
+    ))]
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SignInRequest>,
+) -> Result<ApiJson<Session>> {
+    let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
+    let password = Sensitive::new(request.password);
+    let username = request.username.trim().to_lowercase();
+    let school_id = resolve_school(&state, request.school.as_deref()).await?;
+    let Some(school_id) = school_id else {
+        // Same work and answer as a wrong password, so school slugs cannot be probed.
+        state.hasher.verify(None, password).await;
+        return Err(wrong());
+    };
+    let throttle_key = format!("staff:{school_id}:{username}");
+    let now = db::now_ms();
+    if recent_failures(&state, &throttle_key, now).await? >= MAX_FAILURES {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many failed sign-ins for this username: wait 15 minutes and try again",
+        ));
+    }
+    let staff: Option<StaffLogin> = sqlx::query_as(
+        "SELECT id, password_hash, status, credential_epoch FROM staff
+         WHERE school_id = $1 AND username = $2",
+    )
+    .bind(&school_id)
+    .bind(&username)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let staff = staff.filter(|s| s.status == "active");
+    let stored = staff.as_ref().map(|s| s.password_hash.clone());
+    if !state.hasher.verify(stored, password).await {
+        record_failure(&state, &throttle_key, now).await?;
+        return Err(wrong());
+    }
+    let Some(staff) = staff else {
+        return Err(wrong());
+    };
+    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+        .bind(&throttle_key)
+        .execute(state.db.pool())
+        .await?;
+
+    let (token, hash) = new_token();
+    let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO token (hash, purpose, school_id, subject_id, epoch, created_at, expires_at)
+         VALUES ($1, 'session', $2, $3, $4, $5, $6)",
+    )
+    .bind(&hash)
+    .bind(&school_id)
+    .bind(&staff.id)
+    .bind(staff.credential_epoch)
+    .bind(now)
+    .bind(expires)
+    .execute(state.db.pool())
+    .await?;
+    let me = load_me(&state, &staff.id).await?;
+    tracing::info!(staff = %staff.id, "staff signed in");
+    Ok(ApiJson(Session {
+        token: token.expose().clone(),
+        expires_at: db::from_ms(expires),
+        staff: me,
+    }))
+}
+
+/// The school a sign-in is for: the named one, or the only one on the server.
+async fn resolve_school(state: &AppState, slug: Option<&str>) -> Result<Option<String>> {
+    if let Some(slug) = slug.map(str::trim).filter(|s| !s.is_empty()) {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM school WHERE slug = $1")
+            .bind(slug.to_lowercase())
+            .fetch_optional(state.db.pool())
+            .await?;
+        return Ok(id);
+    }
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM school ORDER BY slug LIMIT 2")
+        .fetch_all(state.db.pool())
+        .await?;
+    match ids.as_slice() {
+        [only] => Ok(Some(only.clone())),
+        [] => Ok(None),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "this server hosts several schools: say which one (the school's short name, its slug)",
+        )
+        .with_field("school")),
+    }
+}
+
+async fn recent_failures(state: &AppState, key: &str, now: i64) -> Result<i64> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT failures, window_start FROM login_throttle WHERE throttle_key = $1")
+            .bind(key)
+            .fetch_optional(state.db.pool())
+            .await?;
+    Ok(match row {
+        Some((failures, start)) if now - start < FAILURE_WINDOW_MS => failures,
+        _ => 0,
+    })
+}
+
+async fn record_failure(state: &AppState, key: &str, now: i64) -> Result<()> {
+    // One statement, so parallel failures on several server instances all count.
+    sqlx::query(
+        "INSERT INTO login_throttle (throttle_key, failures, window_start) VALUES ($1, 1, $2)
+         ON CONFLICT (throttle_key) DO UPDATE SET
+           failures = CASE WHEN $2 - login_throttle.window_start < $3
+                           THEN login_throttle.failures + 1 ELSE 1 END,
+           window_start = CASE WHEN $2 - login_throttle.window_start < $3
+                               THEN login_throttle.window_start ELSE $2 END",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(FAILURE_WINDOW_MS)
+    .execute(state.db.pool())
+    .await?;
+    Ok(())
+}
+
+async fn load_me(state: &AppState, staff_id: &str) -> Result<Me> {
+    let row: SessionRow = sqlx::query_as(
+        "SELECT s.id AS staff_id, s.school_id, s.role, s.username, s.display_name,
+                sc.name AS school_name, sc.slug AS school_slug
+         FROM staff s JOIN school sc ON sc.id = s.school_id WHERE s.id = $1",
+    )
+    .bind(staff_id)
+    .fetch_one(state.db.pool())
+    .await?;
+    Ok(Me {
+        id: parse_id(&row.staff_id)?,
+        username: row.username,
+        display_name: row.display_name,
+        role: Role::parse(&row.role).map_err(ApiError::internal)?,
+        school_id: parse_id(&row.school_id)?,
+        school_name: row.school_name,
+        school_slug: row.school_slug,
+    })
+}
+
+/// Ends the session the request was made with.
+#[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, body = classkeys_protocol::ErrorBody, description = "No valid session"),
+    ))]
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<StatusCode> {
+    sqlx::query("UPDATE token SET used_at = $1 WHERE hash = $2")
+        .bind(db::now_ms())
+        .bind(&auth.token_hash)
+        .execute(state.db.pool())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who is signed in.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Me, description = "The signed-in member of staff"),
+        (status = 401, body = classkeys_protocol::ErrorBody, description = "No valid session"),
+    ))]
+pub(crate) async fn me(auth: Authenticated) -> ApiJson<Me> {
+    ApiJson(auth.me)
+}

@@ -1,0 +1,206 @@
+//! The database: one code path for SQLite (the embedded default) and PostgreSQL (at scale),
+//! through sqlx's `Any` driver, with the migrations in `migrations/` run at start.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use time::OffsetDateTime;
+
+/// Which database engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// A connection pool and the engine behind it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A transaction on the pool.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Db {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://…`) and brings the schema up to date.
+    /// A missing SQLite file is created, with its folder.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the database folder {}", dir.display()))?;
+            }
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            anyhow::bail!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
+                redact_url(url)
+            );
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .with_context(|| format!("reading the database URL {}", redact_url(&url)))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; NORMAL sync is durable
+                        // in WAL mode except for the last transactions before a power cut.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("bringing the database schema up to date")?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction for a school and takes the school's next change number.
+    ///
+    /// Taking the number first is deliberate: it is a write, so SQLite takes its write lock
+    /// at once (a deferred transaction that reads first can fail to upgrade), and PostgreSQL
+    /// locks the school row until commit, so sequence numbers commit in order.
+    pub async fn begin_change(&self, school: &str) -> sqlx::Result<(Tx, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE school SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq",
+        )
+        .bind(school)
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok((tx, seq))
+    }
+
+    /// Starts a read transaction that sees one consistent snapshot throughout.
+    pub async fn begin_snapshot(&self) -> sqlx::Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Whether an error is a unique-key violation (a race lost to another writer).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The current time in Unix milliseconds, as stored.
+pub fn now_ms() -> i64 {
+    to_ms(OffsetDateTime::now_utc())
+}
+
+/// A time as stored.
+pub fn to_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// A stored time.
+pub fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Parses a stored id; a malformed one is database corruption, reported as such.
+pub fn parse_id<T: FromStr>(s: &str) -> sqlx::Result<T> {
+    s.parse()
+        .map_err(|_| sqlx::Error::Decode(format!("malformed id {s:?} in the database").into()))
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match redact_userinfo(url) {
+        Some(redacted) => redacted,
+        None => url.to_owned(),
+    }
+}
+
+fn redact_userinfo(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (userinfo, host) = authority.rsplit_once('@')?;
+    let user = userinfo.split(':').next().unwrap_or("");
+    Some(format!("{scheme}://{user}:***@{host}{tail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_lose_their_password_in_messages() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example:5432/keys"),
+            "postgres://app:***@db.example:5432/keys"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/k.db"),
+            "sqlite:///var/lib/k.db"
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! The ClassKeys school server: the authority for a school's accounts.
+//!
+//! It holds the classes, learners and staff of one or more schools, decides who may see and
+//! change what (through the one policy in `classkeys-domain`), hashes passwords, issues
+//! sessions, and serves the sync API that the desktop app's offline replica pulls from and
+//! pushes to. It runs on a SQLite file (the embedded default) or on PostgreSQL.
+//!
+//! Layout: [`app`] builds the router from an [`AppState`]; one module per resource
+//! ([`classes`], [`learners`], [`staff`], [`sync`], [`auth`]) holds its routes and handlers;
+//! every change goes through [`ops`]; reads that respect visibility live in [`records`].
+
+pub mod admin;
+pub mod auth;
+pub mod classes;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod keys;
+pub mod learners;
+pub mod openapi;
+pub mod ops;
+pub mod password;
+pub mod records;
+pub mod serve;
+pub mod staff;
+pub mod state;
+pub mod sync;
+pub mod testing;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use classkeys_protocol::{ErrorCode, paths};
+use tower_http::trace::TraceLayer;
+
+pub use crate::db::{Backend, Db};
+pub use crate::error::ApiError;
+pub use crate::state::{AppState, Settings};
+
+/// The largest request body accepted. A push of the maximum 500 operations fits easily.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole HTTP application, ready to serve or to call directly in tests.
+pub fn app(state: AppState) -> Router {
+    let timeout = state.settings.request_timeout;
+    Router::new()
+        .route(paths::HEALTHZ, get(healthz))
+        .route(paths::OPENAPI, get(openapi::document))
+        .merge(auth::router())
+        .merge(classes::router())
+        .merge(learners::router())
+        .merge(staff::router())
+        .merge(sync::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(timeout, deadline))
+        .layer(
+            // Spans name the method and path only: query strings can hold learners' names.
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// Liveness: the server runs and its database answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses(
+        (status = 200, description = "Up", body = String),
+        (status = 500, body = classkeys_protocol::ErrorBody, description = "The database does not answer"),
+    ))]
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    sqlx::query("SELECT 1").execute(state.db.pool()).await?;
+    Ok("ok")
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "there is no such API endpoint")
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response = ApiError::new(
+        ErrorCode::BadRequest,
+        "this endpoint does not accept that HTTP method",
+    )
+    .into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// Answers `timeout` for requests that take too long, instead of holding the client forever.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            ErrorCode::Timeout,
+            "the server took too long to answer; try again",
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,54 @@
+//! The OpenAPI 3 document of the API, served at `/api/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{auth, classes, learners, staff, sync};
+
+/// The API description, generated from the handlers and the protocol types.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ClassKeys API",
+        description = "Accounts, classes and learners of a school, for the ClassKeys desktop app and command line. Every error answers with the ErrorBody schema."
+    ),
+    paths(
+        crate::healthz,
+        auth::sign_in, auth::sign_out, auth::me,
+        classes::class_list, classes::class_get, classes::class_create, classes::class_update,
+        classes::class_delete, classes::class_assign_teacher, classes::class_unassign_teacher,
+        learners::learner_search, learners::learner_get, learners::learner_create,
+        learners::learner_update, learners::learner_enrol, learners::learner_unenrol,
+        learners::learner_move, learners::learner_deactivate, learners::learner_reactivate,
+        staff::staff_list,
+        sync::sync_pull, sync::sync_push,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Staff sign-in and sessions"),
+        (name = "classes", description = "Classes and their teachers"),
+        (name = "learners", description = "Learners: search, create, edit, enrol, move, deactivate"),
+        (name = "staff", description = "The school's staff"),
+        (name = "sync", description = "Replica sync for the desktop app"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Serves the document.
+pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

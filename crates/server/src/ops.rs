@@ -1,0 +1,1191 @@
+//! Roster operations: the one code path for every change to classes and learners.
+//!
+//! The REST endpoints and sync push both turn a request into an [`OpKind`] and call
+//! [`execute`]; the demo seeder calls [`apply`] inside its own transaction. Each operation
+//! runs in one transaction that first takes the school's next change number, then checks
+//! permissions and the base version against the state inside that transaction (no window
+//! between check and write), then writes, stamping every record it touches with that number
+//! so sync pulls pick the change up.
+
+use classkeys_domain::identity::{ClassName, Email, FamilyName, GivenName, Username, YearGroup};
+use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
+use classkeys_domain::policy::{Action, Actor, Resource, authorize};
+use classkeys_domain::text::{identity_key, search_fold};
+use classkeys_protocol::sync::{OpKind, Outcome, Record};
+use classkeys_protocol::{ErrorBody, ErrorCode};
+use sqlx::AnyConnection;
+
+use crate::db::{self, Db, is_unique_violation};
+use crate::error::{ApiError, Result, denied};
+use crate::records;
+
+/// The context of one change: who makes it, and the change number and time it is stamped with.
+#[derive(Debug, Clone)]
+pub struct ChangeCtx {
+    /// Who makes the change.
+    pub actor: Actor,
+    /// The change number every touched record gets.
+    pub seq: i64,
+    /// The time every touched record gets.
+    pub now: i64,
+    school: String,
+    staff: String,
+}
+
+impl ChangeCtx {
+    /// A context for `actor` at change number `seq`.
+    pub fn new(actor: Actor, seq: i64, now: i64) -> Self {
+        Self {
+            school: actor.school_id.to_string(),
+            staff: actor.staff_id.to_string(),
+            actor,
+            seq,
+            now,
+        }
+    }
+}
+
+/// Runs one operation in its own transaction and says what became of it.
+///
+/// With an operation id, the outcome is stored, and a replay of the same id returns the
+/// stored outcome without doing anything again. `Err` is only for server faults; a refused
+/// or conflicting operation is an `Ok` outcome.
+pub async fn execute(
+    db: &Db,
+    actor: &Actor,
+    op: &OpKind,
+    base_version: Option<i64>,
+    op_id: Option<OperationId>,
+) -> Result<Outcome> {
+    let school = actor.school_id.to_string();
+    if let Some(id) = op_id
+        && let Some(stored) = stored_outcome(db, actor, id).await?
+    {
+        return Ok(stored);
+    }
+    let (mut tx, seq) = db.begin_change(&school).await?;
+    let cx = ChangeCtx::new(*actor, seq, db::now_ms());
+    match apply(&mut tx, &cx, op, base_version).await {
+        Ok(record) => {
+            let outcome = Outcome::Applied { record };
+            if let Some(id) = op_id {
+                store_outcome(&mut tx, actor, id, &outcome).await?;
+            }
+            match tx.commit().await {
+                Ok(()) => Ok(outcome),
+                // The same operation id committed first in a parallel request.
+                Err(e) if is_unique_violation(&e) && op_id.is_some() => {
+                    replayed(db, actor, op_id).await
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(e) if e.is_internal() => Err(e),
+        Err(mut e) => {
+            tx.rollback().await?;
+            let outcome = match e.take_current() {
+                Some(current) => Outcome::Conflict { current },
+                None => Outcome::Rejected {
+                    error: e.into_body(),
+                },
+            };
+            if let Some(id) = op_id {
+                let mut conn = db.pool().acquire().await?;
+                match store_outcome(&mut conn, actor, id, &outcome).await {
+                    Err(e) if e.code() == ErrorCode::Internal => {
+                        return replayed(db, actor, op_id).await;
+                    }
+                    other => other?,
+                }
+            }
+            Ok(outcome)
+        }
+    }
+}
+
+async fn replayed(db: &Db, actor: &Actor, op_id: Option<OperationId>) -> Result<Outcome> {
+    let id = op_id.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no operation id")))?;
+    stored_outcome(db, actor, id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("operation outcome vanished")))
+}
+
+async fn stored_outcome(db: &Db, actor: &Actor, id: OperationId) -> Result<Option<Outcome>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT actor_id, outcome FROM applied_operation WHERE school_id = $1 AND op_id = $2",
+    )
+    .bind(actor.school_id.to_string())
+    .bind(id.to_string())
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((actor_id, outcome)) = row else {
+        return Ok(None);
+    };
+    if actor_id != actor.staff_id.to_string() {
+        return Ok(Some(Outcome::Rejected {
+            error: ErrorBody::new(
+                ErrorCode::OperationIdReused,
+                "this operation id was already used by someone else: send the change with a new id",
+            ),
+        }));
+    }
+    serde_json::from_str(&outcome)
+        .map(Some)
+        .map_err(ApiError::internal)
+}
+
+async fn store_outcome(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: OperationId,
+    outcome: &Outcome,
+) -> Result<()> {
+    let json = serde_json::to_string(outcome).map_err(ApiError::internal)?;
+    sqlx::query(
+        "INSERT INTO applied_operation (school_id, op_id, actor_id, outcome, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(actor.school_id.to_string())
+    .bind(id.to_string())
+    .bind(actor.staff_id.to_string())
+    .bind(json)
+    .bind(db::now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Turns an outcome into a REST answer: the record, or the error it carries.
+pub fn into_record(outcome: Outcome) -> Result<Option<Record>> {
+    match outcome {
+        Outcome::Applied { record } => Ok(record),
+        Outcome::Conflict { current } => Err(ApiError::version_conflict(current)),
+        Outcome::Rejected { error } => Err(ApiError::from_body(error)),
+    }
+}
+
+/// Applies one operation inside the caller's transaction, which must have been started with
+/// [`Db::begin_change`] for `cx.seq`. Returns the record afterwards, as the actor sees it.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    op: &OpKind,
+    base: Option<i64>,
+) -> Result<Option<Record>> {
+    match op {
+        OpKind::ClassCreate {
+            class_id,
+            name,
+            year_group,
+        } => class_create(conn, cx, *class_id, name, year_group.as_deref()).await,
+        OpKind::ClassUpdate {
+            class_id,
+            name,
+            year_group,
+            archived,
+        } => {
+            let changes = ClassChanges {
+                name: name.as_deref(),
+                year_group: year_group.as_ref().map(|y| y.as_deref()),
+                archived: *archived,
+            };
+            class_update(conn, cx, *class_id, base, changes).await
+        }
+        OpKind::ClassDelete { class_id } => class_delete(conn, cx, *class_id, base).await,
+        OpKind::ClassAssignTeacher { class_id, staff_id } => {
+            class_assign(conn, cx, *class_id, *staff_id).await
+        }
+        OpKind::ClassUnassignTeacher { class_id, staff_id } => {
+            class_unassign(conn, cx, *class_id, *staff_id).await
+        }
+        OpKind::LearnerCreate {
+            learner_id,
+            given_name,
+            family_name,
+            username,
+            email,
+            classes,
+        } => {
+            let new = NewLearnerInput {
+                id: *learner_id,
+                given_name,
+                family_name,
+                username: username.as_deref(),
+                email: email.as_deref(),
+                classes,
+            };
+            learner_create(conn, cx, new).await
+        }
+        OpKind::LearnerUpdate {
+            learner_id,
+            given_name,
+            family_name,
+            username,
+            email,
+        } => {
+            let patch = LearnerChanges {
+                given_name: given_name.as_deref(),
+                family_name: family_name.as_deref(),
+                username: username.as_deref(),
+                email: email.as_ref().map(|e| e.as_deref()),
+            };
+            learner_update(conn, cx, *learner_id, base, patch).await
+        }
+        OpKind::LearnerEnrol {
+            learner_id,
+            class_id,
+        } => learner_enrol(conn, cx, *learner_id, base, *class_id).await,
+        OpKind::LearnerUnenrol {
+            learner_id,
+            class_id,
+        } => learner_unenrol(conn, cx, *learner_id, base, *class_id).await,
+        OpKind::LearnerMove {
+            learner_id,
+            from,
+            to,
+        } => learner_move(conn, cx, *learner_id, base, *from, *to).await,
+        OpKind::LearnerSetActive { learner_id, active } => {
+            learner_set_active(conn, cx, *learner_id, base, *active).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Facts and checks shared by the operations.
+
+struct ClassFacts {
+    id: String,
+    name: String,
+    version: i64,
+}
+
+async fn teaches(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM class_teacher WHERE class_id = $1 AND staff_id = $2")
+            .bind(class_id)
+            .bind(&cx.staff)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Loads a class of the actor's school and checks that the actor may do `action` to it.
+async fn class_for(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: ClassId,
+    action: Action,
+) -> Result<ClassFacts> {
+    let id = id.to_string();
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT name, version FROM class WHERE id = $1 AND school_id = $2")
+            .bind(&id)
+            .bind(&cx.school)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((name, version)) = row else {
+        return Err(ApiError::not_found("class"));
+    };
+    let taught_by_actor = cx.actor.is_lead() || teaches(conn, cx, &id).await?;
+    let resource = Resource::Class {
+        school: cx.actor.school_id,
+        taught_by_actor,
+    };
+    authorize(&cx.actor, action, &resource).map_err(|d| denied(d, "class"))?;
+    Ok(ClassFacts { id, name, version })
+}
+
+#[derive(sqlx::FromRow)]
+struct LearnerFacts {
+    id: String,
+    username: String,
+    given_name: String,
+    family_name: String,
+    email: Option<String>,
+    version: i64,
+}
+
+/// Loads a learner of the actor's school and checks that the actor may do `action`.
+async fn learner_for(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    action: Action,
+) -> Result<LearnerFacts> {
+    let row: Option<LearnerFacts> = sqlx::query_as(
+        "SELECT id, username, given_name, family_name, email, version FROM learner
+         WHERE id = $1 AND school_id = $2",
+    )
+    .bind(id.to_string())
+    .bind(&cx.school)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(facts) = row else {
+        return Err(ApiError::not_found("learner"));
+    };
+    let in_actor_class = cx.actor.is_lead() || {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
+             WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
+        )
+        .bind(&facts.id)
+        .bind(&cx.staff)
+        .fetch_optional(&mut *conn)
+        .await?;
+        found.is_some()
+    };
+    let resource = Resource::Learner {
+        school: cx.actor.school_id,
+        in_actor_class,
+    };
+    authorize(&cx.actor, action, &resource).map_err(|d| denied(d, "learner"))?;
+    Ok(facts)
+}
+
+async fn check_learner_version(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    facts: &LearnerFacts,
+    base: Option<i64>,
+) -> Result<()> {
+    match base {
+        Some(base) if base != facts.version => {
+            let current = learner_record(conn, cx, &facts.id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("learner"))?;
+            Err(ApiError::version_conflict(current))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn check_class_version(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    facts: &ClassFacts,
+    base: Option<i64>,
+) -> Result<()> {
+    match base {
+        Some(base) if base != facts.version => {
+            let current = class_record(conn, cx, &facts.id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("class"))?;
+            Err(ApiError::version_conflict(current))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn learner_record(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: &str,
+) -> Result<Option<Record>> {
+    Ok(records::learner(conn, &cx.actor, id)
+        .await?
+        .map(Record::Learner))
+}
+
+async fn class_record(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: &str,
+) -> Result<Option<Record>> {
+    Ok(records::class(conn, &cx.actor, id)
+        .await?
+        .map(Record::Class))
+}
+
+/// Which identity a key is: says which error code and words a clash gets.
+#[derive(Clone, Copy)]
+enum IdentityField {
+    Username,
+    Email,
+}
+
+/// Reserves a username or email for `owner`, or explains whose it already is.
+async fn claim_identity(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    field: IdentityField,
+    shown: &str,
+    owner: &str,
+) -> Result<()> {
+    let ident = identity_key(shown);
+    let holder: Option<String> =
+        sqlx::query_scalar("SELECT owner_id FROM identity_key WHERE school_id = $1 AND ident = $2")
+            .bind(&cx.school)
+            .bind(&ident)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match holder {
+        Some(holder) if holder == owner => Ok(()),
+        Some(holder) => Err(identity_taken(conn, field, shown, &holder).await?),
+        None => {
+            sqlx::query(
+                "INSERT INTO identity_key (school_id, ident, owner_id) VALUES ($1, $2, $3)",
+            )
+            .bind(&cx.school)
+            .bind(&ident)
+            .bind(owner)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+async fn release_identity(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    shown: &str,
+    owner: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM identity_key WHERE school_id = $1 AND ident = $2 AND owner_id = $3")
+        .bind(&cx.school)
+        .bind(identity_key(shown))
+        .bind(owner)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The error for a username or email that belongs to someone else, naming that account.
+async fn identity_taken(
+    conn: &mut AnyConnection,
+    field: IdentityField,
+    shown: &str,
+    holder: &str,
+) -> Result<ApiError> {
+    let learner: Option<(String, String, String, String)> = sqlx::query_as(
+        "SELECT given_name, family_name, username, status FROM learner WHERE id = $1",
+    )
+    .bind(holder)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (who, status) = match learner {
+        Some((given, family, username, status)) => {
+            (format!("{given} {family} ({username})"), status)
+        }
+        None => {
+            let staff: Option<(String, String, String)> =
+                sqlx::query_as("SELECT display_name, username, status FROM staff WHERE id = $1")
+                    .bind(holder)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match staff {
+                Some((name, username, status)) => {
+                    (format!("the member of staff {name} ({username})"), status)
+                }
+                None => ("another account".to_owned(), "active".to_owned()),
+            }
+        }
+    };
+    let owner = if status == "deactivated" {
+        format!("the deactivated account of {who}")
+    } else {
+        who
+    };
+    let (code, field_name, word) = match field {
+        IdentityField::Username => (ErrorCode::UsernameTaken, "username", "username"),
+        IdentityField::Email => (ErrorCode::EmailTaken, "email", "email address"),
+    };
+    Ok(ApiError::new(
+        code,
+        format!("the {word} {shown} already belongs to {owner}"),
+    )
+    .with_field(field_name))
+}
+
+/// The first free username from a suggestion: `zoe.adams`, `zoe.adams2`, `zoe.adams3`, …
+async fn free_username(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    base: &Username,
+) -> Result<Username> {
+    for n in 1..=10_000u32 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            base.numbered(n)
+        };
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM identity_key WHERE school_id = $1 AND ident = $2")
+                .bind(&cx.school)
+                .bind(candidate.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+        if taken.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidInput,
+        "no free username could be made from these names: choose one",
+    )
+    .with_field("username"))
+}
+
+async fn touch_class(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -> Result<()> {
+    // The learner count changed: stamp the class so replicas pull it again.
+    sqlx::query("UPDATE class SET seq = $1 WHERE id = $2")
+        .bind(cx.seq)
+        .bind(class_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn bump_class(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -> Result<()> {
+    sqlx::query("UPDATE class SET version = version + 1, seq = $1, updated_at = $2 WHERE id = $3")
+        .bind(cx.seq)
+        .bind(cx.now)
+        .bind(class_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn bump_learner(conn: &mut AnyConnection, cx: &ChangeCtx, learner_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE learner SET version = version + 1, seq = $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(cx.seq)
+    .bind(cx.now)
+    .bind(learner_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// After a learner left `class_id`: the class's teachers who can no longer see the learner
+/// through another class get a "no longer visible" removal.
+async fn revoke_learner_for_teachers_of(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    learner_id: &str,
+    class_id: &str,
+) -> Result<()> {
+    let teachers: Vec<String> = sqlx::query_scalar(
+        "SELECT ct.staff_id FROM class_teacher ct JOIN staff s ON s.id = ct.staff_id
+         WHERE ct.class_id = $1 AND s.role = 'teacher'
+           AND NOT EXISTS (SELECT 1 FROM enrollment e
+                           JOIN class_teacher ct2 ON ct2.class_id = e.class_id
+                           WHERE e.learner_id = $2 AND ct2.staff_id = ct.staff_id)",
+    )
+    .bind(class_id)
+    .bind(learner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for staff in teachers {
+        insert_removal(
+            conn,
+            cx,
+            Some(&staff),
+            "learner",
+            learner_id,
+            "no_longer_visible",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_removal(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    audience: Option<&str>,
+    kind: &str,
+    entity_id: &str,
+    reason: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO removal (id, school_id, seq, audience_id, kind, entity_id, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&cx.school)
+    .bind(cx.seq)
+    .bind(audience)
+    .bind(kind)
+    .bind(entity_id)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Classes.
+
+async fn ensure_class_name_free(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    name: &ClassName,
+    except: Option<&str>,
+) -> Result<()> {
+    let holder: Option<String> =
+        sqlx::query_scalar("SELECT id FROM class WHERE school_id = $1 AND name_key = $2")
+            .bind(&cx.school)
+            .bind(name.key())
+            .fetch_optional(&mut *conn)
+            .await?;
+    match holder {
+        Some(id) if Some(id.as_str()) != except => Err(ApiError::new(
+            ErrorCode::ClassNameTaken,
+            format!("there is already a class named {name}: choose another name"),
+        )
+        .with_field("name")),
+        _ => Ok(()),
+    }
+}
+
+async fn class_create(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: ClassId,
+    name: &str,
+    year_group: Option<&str>,
+) -> Result<Option<Record>> {
+    authorize(
+        &cx.actor,
+        Action::ClassCreate,
+        &Resource::School {
+            school: cx.actor.school_id,
+        },
+    )
+    .map_err(|d| denied(d, "class"))?;
+    let name = ClassName::parse(name)?;
+    let year_group = year_group
+        .filter(|y| !y.trim().is_empty())
+        .map(YearGroup::parse)
+        .transpose()?;
+    let id = id.to_string();
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM class WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "a class with this id already exists",
+        )
+        .with_field("id"));
+    }
+    ensure_class_name_free(conn, cx, &name, None).await?;
+    sqlx::query(
+        "INSERT INTO class (id, school_id, name, name_key, year_group, version, seq, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(&cx.school)
+    .bind(name.as_str())
+    .bind(name.key())
+    .bind(year_group.as_ref().map(YearGroup::as_str))
+    .bind(cx.seq)
+    .bind(cx.now)
+    .execute(&mut *conn)
+    .await?;
+    class_record(conn, cx, &id).await
+}
+
+/// Changes to a class; `None` leaves a field as it is.
+struct ClassChanges<'a> {
+    name: Option<&'a str>,
+    year_group: Option<Option<&'a str>>,
+    archived: Option<bool>,
+}
+
+async fn class_update(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: ClassId,
+    base: Option<i64>,
+    changes: ClassChanges<'_>,
+) -> Result<Option<Record>> {
+    let facts = class_for(conn, cx, id, Action::ClassRename).await?;
+    if changes.archived.is_some() {
+        class_for(conn, cx, id, Action::ClassArchive).await?;
+    }
+    check_class_version(conn, cx, &facts, base).await?;
+    if let Some(name) = changes.name {
+        let name = ClassName::parse(name)?;
+        ensure_class_name_free(conn, cx, &name, Some(&facts.id)).await?;
+        sqlx::query("UPDATE class SET name = $1, name_key = $2 WHERE id = $3")
+            .bind(name.as_str())
+            .bind(name.key())
+            .bind(&facts.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(year_group) = changes.year_group {
+        let year_group = year_group
+            .filter(|y| !y.trim().is_empty())
+            .map(YearGroup::parse)
+            .transpose()?;
+        sqlx::query("UPDATE class SET year_group = $1 WHERE id = $2")
+            .bind(year_group.as_ref().map(YearGroup::as_str))
+            .bind(&facts.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if let Some(archived) = changes.archived {
+        sqlx::query("UPDATE class SET archived_at = $1 WHERE id = $2")
+            .bind(archived.then_some(cx.now))
+            .bind(&facts.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    bump_class(conn, cx, &facts.id).await?;
+    class_record(conn, cx, &facts.id).await
+}
+
+async fn class_delete(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: ClassId,
+    base: Option<i64>,
+) -> Result<Option<Record>> {
+    let facts = class_for(conn, cx, id, Action::ClassDelete).await?;
+    check_class_version(conn, cx, &facts, base).await?;
+    let learners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM enrollment WHERE class_id = $1")
+        .bind(&facts.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if learners > 0 {
+        return Err(ApiError::new(
+            ErrorCode::ClassNotEmpty,
+            format!(
+                "class {} still has {learners} learner(s): move them to another class, or archive the class instead",
+                facts.name
+            ),
+        ));
+    }
+    sqlx::query("DELETE FROM class_teacher WHERE class_id = $1")
+        .bind(&facts.id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM class WHERE id = $1")
+        .bind(&facts.id)
+        .execute(&mut *conn)
+        .await?;
+    insert_removal(conn, cx, None, "class", &facts.id, "deleted").await?;
+    Ok(None)
+}
+
+/// Loads a member of staff of the actor's school.
+async fn staff_of_school(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: StaffId,
+) -> Result<(String, String)> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, role FROM staff WHERE id = $1 AND school_id = $2 AND status = 'active'",
+    )
+    .bind(id.to_string())
+    .bind(&cx.school)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.ok_or_else(|| ApiError::not_found("member of staff"))
+}
+
+async fn class_assign(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: ClassId,
+    staff: StaffId,
+) -> Result<Option<Record>> {
+    let facts = class_for(conn, cx, id, Action::ClassAssignTeachers).await?;
+    let (staff_id, _role) = staff_of_school(conn, cx, staff).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO class_teacher (class_id, staff_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(&facts.id)
+    .bind(&staff_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted > 0 {
+        bump_class(conn, cx, &facts.id).await?;
+        // The new teacher's replica needs the class's learners even though they did not
+        // change: stamping them with this change number makes the next pull carry them.
+        sqlx::query(
+            "UPDATE learner SET seq = $1
+             WHERE id IN (SELECT learner_id FROM enrollment WHERE class_id = $2)",
+        )
+        .bind(cx.seq)
+        .bind(&facts.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    class_record(conn, cx, &facts.id).await
+}
+
+async fn class_unassign(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: ClassId,
+    staff: StaffId,
+) -> Result<Option<Record>> {
+    let facts = class_for(conn, cx, id, Action::ClassAssignTeachers).await?;
+    let staff_id = staff.to_string();
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM staff WHERE id = $1 AND school_id = $2")
+            .bind(&staff_id)
+            .bind(&cx.school)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(role) = role else {
+        return Err(ApiError::not_found("member of staff"));
+    };
+    let deleted = sqlx::query("DELETE FROM class_teacher WHERE class_id = $1 AND staff_id = $2")
+        .bind(&facts.id)
+        .bind(&staff_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if deleted > 0 {
+        bump_class(conn, cx, &facts.id).await?;
+        // Lead teachers keep seeing everything; a teacher loses the class and the learners
+        // they no longer reach through another of their classes.
+        if role == "teacher" {
+            insert_removal(
+                conn,
+                cx,
+                Some(&staff_id),
+                "class",
+                &facts.id,
+                "no_longer_visible",
+            )
+            .await?;
+            let gone: Vec<String> = sqlx::query_scalar(
+                "SELECT e.learner_id FROM enrollment e WHERE e.class_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM enrollment e2
+                                   JOIN class_teacher ct ON ct.class_id = e2.class_id
+                                   WHERE e2.learner_id = e.learner_id AND ct.staff_id = $2)",
+            )
+            .bind(&facts.id)
+            .bind(&staff_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            for learner in gone {
+                insert_removal(
+                    conn,
+                    cx,
+                    Some(&staff_id),
+                    "learner",
+                    &learner,
+                    "no_longer_visible",
+                )
+                .await?;
+            }
+        }
+    }
+    class_record(conn, cx, &facts.id).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Learners.
+
+/// A learner to create, as received.
+pub struct NewLearnerInput<'a> {
+    /// Id chosen by the client.
+    pub id: LearnerId,
+    /// Given name.
+    pub given_name: &'a str,
+    /// Family name.
+    pub family_name: &'a str,
+    /// Username, or `None` to suggest one.
+    pub username: Option<&'a str>,
+    /// Email.
+    pub email: Option<&'a str>,
+    /// Classes to enrol in.
+    pub classes: &'a [ClassId],
+}
+
+fn search_key(given: &str, family: &str, username: &str, email: Option<&str>) -> String {
+    search_fold(&format!(
+        "{given} {family} {username} {}",
+        email.unwrap_or_default()
+    ))
+}
+
+fn sort_key(given: &str, family: &str) -> String {
+    search_fold(&format!("{family} {given}"))
+}
+
+async fn learner_create(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    new: NewLearnerInput<'_>,
+) -> Result<Option<Record>> {
+    let given = GivenName::parse(new.given_name)?;
+    let family = FamilyName::parse(new.family_name)?;
+    let email = new
+        .email
+        .filter(|e| !e.trim().is_empty())
+        .map(Email::parse)
+        .transpose()?;
+    if !cx.actor.is_lead() && new.classes.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "choose at least one of your classes for the new learner",
+        )
+        .with_field("classes"));
+    }
+    let mut classes = Vec::new();
+    for class in new.classes {
+        classes.push(class_for(conn, cx, *class, Action::LearnerCreate).await?);
+    }
+    let id = new.id.to_string();
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM learner WHERE id = $1")
+        .bind(&id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "a learner with this id already exists",
+        )
+        .with_field("id"));
+    }
+    let username = match new.username.filter(|u| !u.trim().is_empty()) {
+        Some(typed) => Username::parse(typed)?,
+        None => {
+            let base = Username::suggest(given.as_str(), family.as_str()).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidInput,
+                    "no username can be made from these names: choose one",
+                )
+                .with_field("username")
+            })?;
+            free_username(conn, cx, &base).await?
+        }
+    };
+    claim_identity(conn, cx, IdentityField::Username, username.as_str(), &id).await?;
+    if let Some(email) = &email {
+        claim_identity(conn, cx, IdentityField::Email, email.as_str(), &id).await?;
+    }
+    sqlx::query(
+        "INSERT INTO learner (id, school_id, username, given_name, family_name, email, status,
+                              search_key, sort_key, version, seq, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, 1, $9, $10, $10)",
+    )
+    .bind(&id)
+    .bind(&cx.school)
+    .bind(username.as_str())
+    .bind(given.as_str())
+    .bind(family.as_str())
+    .bind(email.as_ref().map(Email::as_str))
+    .bind(search_key(
+        given.as_str(),
+        family.as_str(),
+        username.as_str(),
+        email.as_ref().map(Email::as_str),
+    ))
+    .bind(sort_key(given.as_str(), family.as_str()))
+    .bind(cx.seq)
+    .bind(cx.now)
+    .execute(&mut *conn)
+    .await?;
+    for class in &classes {
+        sqlx::query(
+            "INSERT INTO enrollment (learner_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&class.id)
+        .execute(&mut *conn)
+        .await?;
+        touch_class(conn, cx, &class.id).await?;
+    }
+    learner_record(conn, cx, &id).await
+}
+
+/// Changes to a learner's identity fields; `None` leaves a field as it is.
+pub struct LearnerChanges<'a> {
+    /// New given name.
+    pub given_name: Option<&'a str>,
+    /// New family name.
+    pub family_name: Option<&'a str>,
+    /// New username.
+    pub username: Option<&'a str>,
+    /// New email; `Some(None)` removes it.
+    pub email: Option<Option<&'a str>>,
+}
+
+async fn learner_update(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    changes: LearnerChanges<'_>,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerEdit).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    let given = match changes.given_name {
+        Some(g) => GivenName::parse(g)?.as_str().to_owned(),
+        None => facts.given_name.clone(),
+    };
+    let family = match changes.family_name {
+        Some(f) => FamilyName::parse(f)?.as_str().to_owned(),
+        None => facts.family_name.clone(),
+    };
+    let username = match changes.username {
+        Some(u) => Username::parse(u)?.as_str().to_owned(),
+        None => facts.username.clone(),
+    };
+    let email = match changes.email {
+        Some(Some(e)) if !e.trim().is_empty() => Some(Email::parse(e)?.as_str().to_owned()),
+        Some(_) => None,
+        None => facts.email.clone(),
+    };
+    if username != facts.username {
+        claim_identity(conn, cx, IdentityField::Username, &username, &facts.id).await?;
+        release_identity(conn, cx, &facts.username, &facts.id).await?;
+    }
+    if email.as_deref().map(identity_key) != facts.email.as_deref().map(identity_key) {
+        if let Some(new) = &email {
+            claim_identity(conn, cx, IdentityField::Email, new, &facts.id).await?;
+        }
+        if let Some(old) = &facts.email {
+            release_identity(conn, cx, old, &facts.id).await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE learner SET given_name = $1, family_name = $2, username = $3, email = $4,
+                search_key = $5, sort_key = $6 WHERE id = $7",
+    )
+    .bind(&given)
+    .bind(&family)
+    .bind(&username)
+    .bind(email.as_deref())
+    .bind(search_key(&given, &family, &username, email.as_deref()))
+    .bind(sort_key(&given, &family))
+    .bind(&facts.id)
+    .execute(&mut *conn)
+    .await?;
+    bump_learner(conn, cx, &facts.id).await?;
+    learner_record(conn, cx, &facts.id).await
+}
+
+async fn is_enrolled(conn: &mut AnyConnection, learner: &str, class: &str) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM enrollment WHERE learner_id = $1 AND class_id = $2")
+            .bind(learner)
+            .bind(class)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+async fn learner_enrol(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    class_id: ClassId,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerEnrol).await?;
+    let class = class_for(conn, cx, class_id, Action::LearnerEnrol).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    if !is_enrolled(conn, &facts.id, &class.id).await? {
+        sqlx::query("INSERT INTO enrollment (learner_id, class_id) VALUES ($1, $2)")
+            .bind(&facts.id)
+            .bind(&class.id)
+            .execute(&mut *conn)
+            .await?;
+        touch_class(conn, cx, &class.id).await?;
+        bump_learner(conn, cx, &facts.id).await?;
+    }
+    learner_record(conn, cx, &facts.id).await
+}
+
+async fn learner_unenrol(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    class_id: ClassId,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerUnenrol).await?;
+    let class = class_for(conn, cx, class_id, Action::LearnerUnenrol).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    if is_enrolled(conn, &facts.id, &class.id).await? {
+        sqlx::query("DELETE FROM enrollment WHERE learner_id = $1 AND class_id = $2")
+            .bind(&facts.id)
+            .bind(&class.id)
+            .execute(&mut *conn)
+            .await?;
+        touch_class(conn, cx, &class.id).await?;
+        bump_learner(conn, cx, &facts.id).await?;
+        revoke_learner_for_teachers_of(conn, cx, &facts.id, &class.id).await?;
+    }
+    learner_record(conn, cx, &facts.id).await
+}
+
+async fn learner_move(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    from: ClassId,
+    to: ClassId,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerEnrol).await?;
+    let from = class_for(conn, cx, from, Action::LearnerUnenrol).await?;
+    let to = class_for(conn, cx, to, Action::LearnerEnrol).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    if !is_enrolled(conn, &facts.id, &from.id).await? {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "{} {} is not in class {}: nothing to move",
+                facts.given_name, facts.family_name, from.name
+            ),
+        )
+        .with_field("from"));
+    }
+    if from.id == to.id {
+        return learner_record(conn, cx, &facts.id).await;
+    }
+    sqlx::query("DELETE FROM enrollment WHERE learner_id = $1 AND class_id = $2")
+        .bind(&facts.id)
+        .bind(&from.id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO enrollment (learner_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(&facts.id)
+    .bind(&to.id)
+    .execute(&mut *conn)
+    .await?;
+    touch_class(conn, cx, &from.id).await?;
+    touch_class(conn, cx, &to.id).await?;
+    bump_learner(conn, cx, &facts.id).await?;
+    revoke_learner_for_teachers_of(conn, cx, &facts.id, &from.id).await?;
+    learner_record(conn, cx, &facts.id).await
+}
+
+async fn learner_set_active(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    active: bool,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerSetActive).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    // Deactivation also moves the credential epoch on, ending everything issued before.
+    sqlx::query(
+        "UPDATE learner SET status = $1,
+                credential_epoch = credential_epoch + $2 WHERE id = $3",
+    )
+    .bind(if active { "active" } else { "deactivated" })
+    .bind(i64::from(!active))
+    .bind(&facts.id)
+    .execute(&mut *conn)
+    .await?;
+    bump_learner(conn, cx, &facts.id).await?;
+    learner_record(conn, cx, &facts.id).await
+}

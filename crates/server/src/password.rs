@@ -1,0 +1,125 @@
+//! Password hashing with argon2id (m = 19 MiB, t = 2, p = 1: OWASP's recommendation).
+//!
+//! Hashing takes tens of milliseconds of CPU and 19 MiB of memory, so it runs on tokio's
+//! blocking pool, never on the async workers, and a semaphore bounds how many hashes run at
+//! once (one per core): a burst of sign-ins queues instead of exhausting memory.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use classkeys_domain::secret::Sensitive;
+use tokio::sync::Semaphore;
+
+/// Memory cost in KiB.
+pub const MEMORY_KIB: u32 = 19 * 1024;
+/// Iterations.
+pub const ITERATIONS: u32 = 2;
+/// Lanes.
+pub const PARALLELISM: u32 = 1;
+
+/// Hashes and verifies passwords off the async runtime.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
+        .expect("constant argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A hash of a random password, verified against when the account does not exist, so that a
+/// wrong username takes as long as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        argon2()
+            .hash_password(uuid::Uuid::new_v4().as_bytes(), &salt)
+            .expect("hashing a decoy password cannot fail")
+            .to_string()
+    })
+}
+
+impl PasswordHasher {
+    /// A hasher running at most one hash per core at a time.
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            permits: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Hashes a password into a PHC string (algorithm, parameters, salt and hash).
+    pub async fn hash(&self, password: Sensitive<String>) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await?;
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            argon2()
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+        })
+        .await?
+    }
+
+    /// Checks a password against a stored hash. With no hash (no such account), checks
+    /// against a decoy and answers `false`, taking the same time.
+    pub async fn verify(&self, stored: Option<String>, password: Sensitive<String>) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        tokio::task::spawn_blocking(move || {
+            let real = stored.is_some();
+            let phc = stored.unwrap_or_else(|| decoy_hash().to_owned());
+            let Ok(parsed) = PasswordHash::new(&phc) else {
+                return false;
+            };
+            let ok = argon2()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok();
+            ok && real
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_only_its_own_password() {
+        let hasher = PasswordHasher::new();
+        let hash = hasher
+            .hash(Sensitive::new("correct horse".into()))
+            .await
+            .unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!hash.contains("correct horse"));
+        assert!(
+            hasher
+                .verify(Some(hash.clone()), Sensitive::new("correct horse".into()))
+                .await
+        );
+        assert!(
+            !hasher
+                .verify(Some(hash), Sensitive::new("wrong".into()))
+                .await
+        );
+        assert!(
+            !hasher
+                .verify(None, Sensitive::new("correct horse".into()))
+                .await
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! A real server on a loopback port for tests, on SQLite or PostgreSQL.
+//!
+//! PostgreSQL comes from `CLASSKEYS_TEST_POSTGRES_URL` (an administrator URL; each test
+//! server gets its own fresh database). `./scripts/test` starts a throwaway PostgreSQL and
+//! sets `CLASSKEYS_REQUIRE_POSTGRES=1`, so there a missing PostgreSQL fails the tests instead
+//! of skipping them.
+
+use classkeys_domain::secret::Sensitive;
+use sqlx::{Connection, Executor};
+
+use crate::db::Backend;
+use crate::keys::KeySource;
+use crate::serve::{self, Running};
+use crate::state::{AppState, Settings};
+
+/// The PostgreSQL administrator URL for tests, if one is configured.
+///
+/// # Panics
+/// When none is configured but `CLASSKEYS_REQUIRE_POSTGRES=1` says one must be.
+pub fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("CLASSKEYS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("CLASSKEYS_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!("CLASSKEYS_REQUIRE_POSTGRES=1 but CLASSKEYS_TEST_POSTGRES_URL is not set");
+    }
+    url
+}
+
+/// A running server with its own empty (or demo) database, removed when dropped.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// The database engine.
+    pub backend: Backend,
+    running: Option<Running>,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestServer {
+    /// A server with an empty database.
+    ///
+    /// # Panics
+    /// When the server cannot start, or PostgreSQL is asked for but not configured.
+    pub async fn start(backend: Backend) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (url, postgres) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("classkeys.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let admin = postgres_admin_url()
+                    .expect("PostgreSQL tests need CLASSKEYS_TEST_POSTGRES_URL");
+                let name = format!("classkeys_test_{}", uuid::Uuid::new_v4().simple());
+                sqlx::any::install_default_drivers();
+                let mut conn = sqlx::AnyConnection::connect(&admin)
+                    .await
+                    .expect("connecting to the test PostgreSQL");
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("creating a test database");
+                conn.close().await.ok();
+                let url = replace_database(&admin, &name);
+                (url, Some((admin, name)))
+            }
+        };
+        let keys = KeySource::Inline(Sensitive::new(master_key_b64()));
+        let settings = Settings {
+            public_url: "http://127.0.0.1".into(),
+            ..Settings::default()
+        };
+        let state = serve::build_state(&url, &keys, settings)
+            .await
+            .expect("building the server state");
+        let running = serve::start(state, "127.0.0.1:0".parse().expect("loopback address"))
+            .await
+            .expect("starting the server");
+        TestServer {
+            url: format!("http://{}", running.addr),
+            backend,
+            running: Some(running),
+            _dir: dir,
+            postgres,
+        }
+    }
+
+    /// A server with the demo school, every demo staff account using `password`.
+    ///
+    /// # Panics
+    /// As [`TestServer::start`], or when seeding fails.
+    pub async fn start_demo(backend: Backend, password: &str) -> TestServer {
+        let server = Self::start(backend).await;
+        crate::demo::seed(server.state(), Some(Sensitive::new(password.to_owned())))
+            .await
+            .expect("seeding the demo school");
+        server
+    }
+
+    /// The server's state, for looking behind the API.
+    pub fn state(&self) -> &AppState {
+        &self.running.as_ref().expect("the server is running").state
+    }
+
+    /// Stops the server and drops its PostgreSQL database.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.ok();
+        }
+        if let Some((admin, name)) = self.postgres.take()
+            && let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await
+        {
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await
+                .ok();
+        }
+    }
+}
+
+fn master_key_b64() -> String {
+    use base64::Engine;
+    // A fresh key per server: tests never depend on a fixed key.
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The same PostgreSQL URL with another database name.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
