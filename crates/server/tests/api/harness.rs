@@ -1,0 +1,168 @@
+//! Shared fixtures: the demo school signed in as each kind of user, plus a second school.
+
+#![allow(dead_code)]
+
+use classkeys_client::Client;
+use classkeys_domain::identity::Role;
+use classkeys_domain::secret::Sensitive;
+use classkeys_protocol::auth::SignInRequest;
+use classkeys_protocol::roster::{ClassRecord, LearnerQuery, LearnerRecord, NewClass, NewLearner};
+use classkeys_server::Backend;
+use classkeys_server::admin::{self, NewStaff};
+use classkeys_server::testing::TestServer;
+
+/// Every demo account's password in tests.
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// Runs each named `async fn NAME(backend: Backend)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(classkeys_server::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if classkeys_server::testing::postgres_admin_url().is_none() {
+                        eprintln!("skipped: set CLASSKEYS_TEST_POSTGRES_URL to run on PostgreSQL");
+                        return;
+                    }
+                    super::$name(classkeys_server::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// The demo school, signed in as each role, and a second school with its own lead teacher,
+/// class ("Other 1") and learner (`other.learner`).
+pub struct World {
+    /// The server (stop it at the end of the test to drop its PostgreSQL database).
+    pub server: TestServer,
+    /// Not signed in.
+    pub anon: Client,
+    /// The demo lead teacher.
+    pub lead: Client,
+    /// Teaches Reception Robins, 1 Owls and 3 Badgers.
+    pub teacher1: Client,
+    /// Teaches 2 Foxes, 3 Badgers and 4B.
+    pub teacher2: Client,
+    /// Teaches 5 Kestrels and 6 Herons.
+    pub teacher3: Client,
+    /// Lead teacher of the other school.
+    pub other_lead: Client,
+}
+
+impl World {
+    /// Starts a demo server on `backend` and signs everyone in.
+    pub async fn start(backend: Backend) -> World {
+        let server = TestServer::start_demo(backend, PASSWORD).await;
+        let state = server.state();
+        let mut conn = state.db.pool().acquire().await.unwrap();
+        let other = admin::create_school(&mut conn, &state.keys, "Other School", "other")
+            .await
+            .unwrap();
+        drop(conn);
+        let (mut tx, seq) = state.db.begin_change(&other.to_string()).await.unwrap();
+        admin::create_staff(
+            &mut tx,
+            &state.hasher,
+            other,
+            seq,
+            NewStaff {
+                username: "lead",
+                display_name: Some("Other Lead"),
+                role: Role::LeadTeacher,
+                password: Sensitive::new(PASSWORD.to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let anon = Client::new(&server.url).unwrap();
+        let lead = sign_in(&anon, "demo", "lead").await;
+        let teacher1 = sign_in(&anon, "demo", "teacher1").await;
+        let teacher2 = sign_in(&anon, "demo", "teacher2").await;
+        let teacher3 = sign_in(&anon, "demo", "teacher3").await;
+        let other_lead = sign_in(&anon, "other", "lead").await;
+        let class = other_lead
+            .class_create(&NewClass {
+                id: None,
+                name: "Other 1".into(),
+                year_group: None,
+            })
+            .await
+            .unwrap();
+        other_lead
+            .learner_create(&NewLearner {
+                id: None,
+                given_name: "Other".into(),
+                family_name: "Learner".into(),
+                username: Some("other.learner".into()),
+                email: None,
+                classes: vec![class.id],
+            })
+            .await
+            .unwrap();
+        World {
+            server,
+            anon,
+            lead,
+            teacher1,
+            teacher2,
+            teacher3,
+            other_lead,
+        }
+    }
+
+    /// Stops the server.
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+/// Signs in to `school` as `username` with [`PASSWORD`].
+pub async fn sign_in(anon: &Client, school: &str, username: &str) -> Client {
+    let (client, _session) = anon
+        .sign_in(&SignInRequest {
+            school: Some(school.into()),
+            username: username.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("signing in as {username}: {e}"));
+    client
+}
+
+/// The class with this name, as `client` sees it.
+pub async fn class(client: &Client, name: &str) -> ClassRecord {
+    client
+        .classes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no class {name} visible"))
+}
+
+/// The learner with this username, as `client` sees them.
+pub async fn learner(client: &Client, username: &str) -> LearnerRecord {
+    let page = client
+        .learners(&LearnerQuery {
+            q: Some(username.into()),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .find(|l| l.username == username)
+        .unwrap_or_else(|| panic!("no learner {username} visible"))
+}

@@ -1,0 +1,6 @@
+//! The server's integration tests: a real server on a loopback port, driven through the real
+//! client, each test once on SQLite and once on PostgreSQL (test names end in `::sqlite` or
+//! `::postgres`, so the output says which).
+
+mod harness;
+mod smoke;
