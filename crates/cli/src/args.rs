@@ -46,7 +46,7 @@ pub enum Command {
 /// `classkeys login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// The server's address, for example https://keys.school.example
+    /// The server's address, for example `https://keys.school.example`
     #[arg(long, value_name = "URL")]
     pub server: String,
     /// Your staff username.

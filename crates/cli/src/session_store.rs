@@ -129,7 +129,7 @@ impl SessionStore {
                     .with_context(|| format!("could not write the token file {}", path.display()))
             }
             SessionStore::Keyring { pointer } => {
-                let previous = self.pointer(pointer).ok().flatten();
+                let previous = read_pointer(pointer).ok().flatten();
                 // The secret goes first: if the credential store refuses it, the old
                 // session stays fully usable rather than half replaced.
                 keyring_entry(&session.keyring_account())?
@@ -177,7 +177,7 @@ impl SessionStore {
                 }))
             }
             SessionStore::Keyring { pointer } => {
-                let Some(p) = self.pointer(pointer)? else {
+                let Some(p) = read_pointer(pointer)? else {
                     return Ok(None);
                 };
                 let account = keyring_account(&p.server, &p.username);
@@ -201,7 +201,7 @@ impl SessionStore {
             SessionStore::File(path) => remove_if_exists(path)
                 .with_context(|| format!("could not remove the token file {}", path.display())),
             SessionStore::Keyring { pointer } => {
-                if let Some(p) = self.pointer(pointer).ok().flatten() {
+                if let Some(p) = read_pointer(pointer).ok().flatten() {
                     match keyring_entry(&keyring_account(&p.server, &p.username))?
                         .delete_credential()
                     {
@@ -220,18 +220,18 @@ impl SessionStore {
             }
         }
     }
+}
 
-    fn pointer(&self, path: &Path) -> Result<Option<SessionPointer>> {
-        let Some(bytes) = read_if_exists(path)? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes).map(Some).with_context(|| {
-            format!(
-                "the session file {} is damaged: run classkeys login again",
-                path.display()
-            )
-        })
-    }
+fn read_pointer(path: &Path) -> Result<Option<SessionPointer>> {
+    let Some(bytes) = read_if_exists(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).with_context(|| {
+        format!(
+            "the session file {} is damaged: run classkeys login again",
+            path.display()
+        )
+    })
 }
 
 fn keyring_entry(account: &str) -> Result<keyring::Entry> {

@@ -457,7 +457,7 @@ async fn classes_are_listed_by_name_with_teacher_usernames() {
 async fn learners_pages_through_everything_and_lines_up_unicode_names() {
     // The stand-in hands out two learners per page although the CLI asks for 500: the CLI
     // must follow `total`, not assume one page is all.
-    let all = vec![
+    let all = [
         learner(1, "lukasz.wojcik", "Łukasz", "Wójcik", &[CLASS_4B]),
         learner(2, "nguyenvan.an", "Nguyễn Văn", "An", &[CLASS_4B, CLASS_5C]),
         learner(3, "aleksandr.petrov", "Александр", "Петров", &[CLASS_5C]),

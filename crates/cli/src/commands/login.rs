@@ -19,12 +19,14 @@ pub const PASSWORD_ENV: &str = "CLASSKEYS_PASSWORD";
 pub async fn login(store: &SessionStore, args: LoginArgs, out: Output) -> Result<()> {
     let client = Client::new(&args.server).explained()?;
     let request = SignInRequest {
-        school: args.school.map(|s| s.trim().to_owned()),
+        school: args
+            .school
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
         username: args.username.trim().to_owned(),
         password: read_password(&args.username, client.base_url())?,
     };
     let (signed_in, session) = client.sign_in(&request).await.explained()?;
-    drop(request);
     let me = session.staff;
     let stored = StoredSession {
         // The client's normalised address, so `https://x/` and `https://x` are one session.

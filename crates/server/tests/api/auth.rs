@@ -1,0 +1,165 @@
+//! Staff sign-in, sessions and sign-out.
+
+use classkeys_client::{Client, Error};
+use classkeys_protocol::ErrorCode;
+use classkeys_protocol::auth::SignInRequest;
+use classkeys_server::Backend;
+
+use crate::harness::{PASSWORD, World};
+use crate::on_both_backends;
+
+on_both_backends!(
+    wrong_password_and_unknown_user_get_the_same_answer,
+    signing_out_ends_the_session,
+    deactivating_a_teacher_ends_their_sessions_and_sign_in,
+    repeated_failures_are_throttled_for_existing_and_unknown_usernames_alike,
+    sign_in_without_school_works_only_when_the_server_has_one_school,
+);
+
+fn request(school: Option<&str>, username: &str, password: &str) -> SignInRequest {
+    SignInRequest {
+        school: school.map(Into::into),
+        username: username.into(),
+        password: password.into(),
+    }
+}
+
+fn api_error(result: Result<(Client, classkeys_protocol::auth::Session), Error>) -> (u16, String) {
+    match result {
+        Err(Error::Api { status, body }) => (status, serde_json::to_string(&body).unwrap()),
+        Err(other) => panic!("expected an API error, got {other}"),
+        Ok(_) => panic!("expected sign-in to fail"),
+    }
+}
+
+async fn wrong_password_and_unknown_user_get_the_same_answer(backend: Backend) {
+    let world = World::start(backend).await;
+    let wrong = api_error(
+        world
+            .anon
+            .sign_in(&request(Some("demo"), "teacher1", "not-the-password"))
+            .await,
+    );
+    let unknown = api_error(
+        world
+            .anon
+            .sign_in(&request(Some("demo"), "nobody", "not-the-password"))
+            .await,
+    );
+    let no_school = api_error(
+        world
+            .anon
+            .sign_in(&request(Some("nowhere"), "teacher1", PASSWORD))
+            .await,
+    );
+    assert_eq!(wrong.0, 401);
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong, no_school);
+    assert!(wrong.1.contains("invalid_credentials"), "{}", wrong.1);
+    // Usernames are not case-sensitive.
+    world
+        .anon
+        .sign_in(&request(Some("DEMO"), "Teacher1", PASSWORD))
+        .await
+        .expect("sign-in ignores letter case in school and username");
+    world.stop().await;
+}
+
+async fn signing_out_ends_the_session(backend: Backend) {
+    let world = World::start(backend).await;
+    let me = world.teacher1.me().await.unwrap();
+    assert_eq!(me.username, "teacher1");
+    assert_eq!(me.school_slug, "demo");
+    world.teacher1.sign_out().await.unwrap();
+    let err = world.teacher1.classes().await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Unauthenticated));
+    // Other sessions are unaffected.
+    assert_eq!(world.lead.classes().await.unwrap().len(), 7);
+    // A made-up token is refused the same way.
+    let forged = world.anon.clone().with_token("x".repeat(43));
+    assert_eq!(
+        forged.me().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthenticated)
+    );
+    world.stop().await;
+}
+
+async fn deactivating_a_teacher_ends_their_sessions_and_sign_in(backend: Backend) {
+    let world = World::start(backend).await;
+    classkeys_server::admin::deactivate_staff(&world.server.state().db, "demo", "teacher2")
+        .await
+        .unwrap();
+    assert_eq!(
+        world.teacher2.classes().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthenticated)
+    );
+    let (status, body) = api_error(
+        world
+            .anon
+            .sign_in(&request(Some("demo"), "teacher2", PASSWORD))
+            .await,
+    );
+    assert_eq!(status, 401);
+    assert!(body.contains("invalid_credentials"));
+    world.stop().await;
+}
+
+async fn repeated_failures_are_throttled_for_existing_and_unknown_usernames_alike(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    for username in ["teacher3", "ghost"] {
+        let mut codes = Vec::new();
+        for _ in 0..11 {
+            let err = world
+                .anon
+                .sign_in(&request(Some("demo"), username, "guess"))
+                .await
+                .unwrap_err();
+            codes.push(err.code());
+        }
+        assert!(
+            codes[..10]
+                .iter()
+                .all(|c| *c == Some(ErrorCode::InvalidCredentials)),
+            "{username}: {codes:?}"
+        );
+        assert_eq!(codes[10], Some(ErrorCode::RateLimited), "{username}");
+    }
+    // While throttled, even the right password is refused; other accounts are unaffected.
+    let err = world
+        .anon
+        .sign_in(&request(Some("demo"), "teacher3", PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::RateLimited));
+    world
+        .anon
+        .sign_in(&request(Some("demo"), "teacher1", PASSWORD))
+        .await
+        .expect("teacher1 is not throttled");
+    world.stop().await;
+}
+
+async fn sign_in_without_school_works_only_when_the_server_has_one_school(backend: Backend) {
+    let world = World::start(backend).await;
+    // The world has two schools: the server asks which one.
+    let err = world
+        .anon
+        .sign_in(&request(None, "teacher1", PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidInput));
+    assert!(err.to_string().contains("several schools"), "{err}");
+    world.stop().await;
+
+    let single = classkeys_server::testing::TestServer::start_demo(backend, PASSWORD).await;
+    let anon = Client::new(&single.url).unwrap();
+    let (client, session) = anon
+        .sign_in(&request(None, "teacher1", PASSWORD))
+        .await
+        .expect("the only school is assumed");
+    assert_eq!(session.staff.school_name, "Demo Primary");
+    assert_eq!(client.classes().await.unwrap().len(), 3);
+    single.stop().await;
+}
