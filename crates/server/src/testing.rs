@@ -44,6 +44,15 @@ impl TestServer {
     /// # Panics
     /// When the server cannot start, or PostgreSQL is asked for but not configured.
     pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, Settings::default()).await
+    }
+
+    /// A server with an empty database and the given settings (a short session lifetime,
+    /// say).
+    ///
+    /// # Panics
+    /// As [`TestServer::start`].
+    pub async fn start_with(backend: Backend, settings: Settings) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary folder");
         let (url, postgres) = match backend {
             Backend::Sqlite => (
@@ -67,10 +76,6 @@ impl TestServer {
             }
         };
         let keys = KeySource::Inline(Sensitive::new(master_key_b64()));
-        let settings = Settings {
-            public_url: "http://127.0.0.1".into(),
-            ..Settings::default()
-        };
         let state = serve::build_state(&url, &keys, settings)
             .await
             .expect("building the server state");
