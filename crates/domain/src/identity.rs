@@ -150,6 +150,12 @@ impl Email {
                 "{shown:?} is not an email address: the part before '@' must have 1 to 64 characters"
             ));
         }
+        if let Some(c) = shown.chars().find(|c| is_invisible(*c)) {
+            return bad(format!(
+                "this email address contains the invisible character U+{:04X}",
+                c as u32
+            ));
+        }
         if let Some(c) = local
             .chars()
             .find(|c| c.is_whitespace() || c.is_control() || "@<>()[],;:\\\"".contains(*c))
@@ -206,7 +212,10 @@ fn name_text(field: &'static str, raw: &str, max: usize) -> Result<String> {
             format!("this can have at most {max} characters"),
         ));
     }
-    if let Some(c) = s.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_control() || (is_invisible(*c) && !is_joiner(*c)))
+    {
         return Err(InvalidInput::new(
             field,
             format!("the invisible character U+{:04X} is not allowed", c as u32),
@@ -215,8 +224,26 @@ fn name_text(field: &'static str, raw: &str, max: usize) -> Result<String> {
     Ok(s)
 }
 
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// Format characters that show nothing, or reorder what is shown around them: soft hyphen,
+/// zero-width spaces and joiners, direction marks, embeddings, overrides and isolates.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
+/// Zero-width (non-)joiners, which names in Persian, Indic scripts and others need.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
 }
 
 macro_rules! text_type {
@@ -356,6 +383,8 @@ mod tests {
             ("zoe@localhost", "domain"),
             ("zoe@-bad.example", "domain"),
             ("zoe@school..example", "domain"),
+            ("zoe\u{202E}elpmaxe@school.example", "U+202E"),
+            ("\u{200B}zoe@school.example", "U+200B"),
         ] {
             let err = Email::parse(input).unwrap_err();
             assert_eq!(err.field, "email");
@@ -368,6 +397,10 @@ mod tests {
         let n = GivenName::parse("<img src=x onerror=alert(1)>").unwrap();
         assert_eq!(n.as_str(), "<img src=x onerror=alert(1)>");
         assert!(GivenName::parse("evil\u{202E}gnp.exe").is_err());
+        assert!(GivenName::parse("zero\u{200B}width").is_err());
+        assert!(
+            GivenName::parse("\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}").is_ok()
+        );
         assert!(GivenName::parse("tab\u{7}bell").is_err());
         assert!(GivenName::parse("   ").is_err());
         assert_eq!(

@@ -126,23 +126,25 @@ CREATE TABLE applied_operation (
     school_id TEXT NOT NULL REFERENCES school (id),
     op_id TEXT NOT NULL,
     actor_id TEXT NOT NULL,
+    -- SHA-256 of the operation as sent: the same id with a different request is refused.
+    request_hash TEXT NOT NULL,
     outcome TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (school_id, op_id)
 );
 
--- Records leaving replicas: deleted (audience NULL: everyone) or no longer visible to one
--- member of staff (audience = that staff id).
+-- Records leaving one member of staff's replica (the audience): deleted, or no longer
+-- visible to them.
 CREATE TABLE removal (
     id TEXT PRIMARY KEY,
     school_id TEXT NOT NULL REFERENCES school (id),
     seq BIGINT NOT NULL,
-    audience_id TEXT,
+    audience_id TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('class', 'learner', 'staff')),
     entity_id TEXT NOT NULL,
     reason TEXT NOT NULL CHECK (reason IN ('deleted', 'no_longer_visible'))
 );
-CREATE INDEX removal_school_seq ON removal (school_id, seq);
+CREATE INDEX removal_audience_seq ON removal (audience_id, seq);
 
 -- Append-only record of who did what.
 CREATE TABLE audit (

@@ -8,7 +8,7 @@ use classkeys_domain::ids::{ClassId, StaffId};
 use classkeys_domain::policy::{Action, Resource, authorize};
 use classkeys_protocol::roster::{ClassPatch, ClassRecord, NewClass};
 use classkeys_protocol::sync::{OpKind, Record};
-use classkeys_protocol::{ErrorBody, ErrorCode, paths};
+use classkeys_protocol::{ErrorBody, paths};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiJson, ApiPath, Result, denied};
@@ -126,12 +126,6 @@ pub(crate) async fn class_update(
     ApiPath(id): ApiPath<ClassId>,
     ApiJson(patch): ApiJson<ClassPatch>,
 ) -> Result<ApiJson<ClassRecord>> {
-    if patch.name.is_none() && patch.year_group.is_none() && patch.archived.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            "nothing to change: send name, year_group or archived",
-        ));
-    }
     let op = OpKind::ClassUpdate {
         class_id: id,
         name: patch.name,

@@ -142,11 +142,6 @@ impl Db {
     }
 }
 
-/// Whether an error is a unique-key violation (a race lost to another writer).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
 /// The current time in Unix milliseconds, as stored.
 pub fn now_ms() -> i64 {
     to_ms(OffsetDateTime::now_utc())

@@ -125,6 +125,16 @@ pub(crate) async fn learner_search(
         .with_field("q"));
     }
 
+    if words.is_empty() && !text.trim().is_empty() {
+        // Only punctuation was typed: punctuation does not count in search, so nothing can
+        // match it — rather than everything, which an empty query would list.
+        return Ok(ApiJson(LearnerPage {
+            items: Vec::new(),
+            total: 0,
+            offset,
+            limit,
+        }));
+    }
     let mut conn = state.db.pool().acquire().await?;
     // $1 school, $2 staff, $3 lead flag, then the optional filters.
     let mut filter = String::new();
@@ -257,16 +267,6 @@ pub(crate) async fn learner_update(
     ApiPath(id): ApiPath<LearnerId>,
     ApiJson(patch): ApiJson<LearnerPatch>,
 ) -> Result<ApiJson<LearnerRecord>> {
-    if patch.given_name.is_none()
-        && patch.family_name.is_none()
-        && patch.username.is_none()
-        && patch.email.is_none()
-    {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            "nothing to change: send given_name, family_name, username or email",
-        ));
-    }
     let op = OpKind::LearnerUpdate {
         learner_id: id,
         given_name: patch.given_name,

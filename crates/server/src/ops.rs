@@ -15,7 +15,7 @@ use classkeys_protocol::sync::{OpKind, Outcome, Record};
 use classkeys_protocol::{ErrorBody, ErrorCode};
 use sqlx::AnyConnection;
 
-use crate::db::{self, Db, is_unique_violation};
+use crate::db::{self, Db};
 use crate::error::{ApiError, Result, denied};
 use crate::records;
 
@@ -47,9 +47,11 @@ impl ChangeCtx {
 
 /// Runs one operation in its own transaction and says what became of it.
 ///
-/// With an operation id, the outcome is stored, and a replay of the same id returns the
-/// stored outcome without doing anything again. `Err` is only for server faults; a refused
-/// or conflicting operation is an `Ok` outcome.
+/// With an operation id, the outcome is stored in the same transaction as the change, and a
+/// replay of the same id returns the stored outcome without doing anything again. The stored
+/// outcome is looked up after the school's write lock is taken, so two parallel requests
+/// with the same id apply it once. `Err` is only for server faults; a refused or conflicting
+/// operation is an `Ok` outcome.
 pub async fn execute(
     db: &Db,
     actor: &Actor,
@@ -57,31 +59,21 @@ pub async fn execute(
     base_version: Option<i64>,
     op_id: Option<OperationId>,
 ) -> Result<Outcome> {
-    let school = actor.school_id.to_string();
-    if let Some(id) = op_id
-        && let Some(stored) = stored_outcome(db, actor, id).await?
+    let fingerprint = op_id.map(|_| fingerprint(op, base_version));
+    let (mut tx, seq) = db.begin_change(&actor.school_id.to_string()).await?;
+    if let (Some(id), Some(fingerprint)) = (op_id, &fingerprint)
+        && let Some(stored) = stored_outcome(&mut tx, actor, id, fingerprint).await?
     {
+        tx.rollback().await?;
         return Ok(stored);
     }
-    let (mut tx, seq) = db.begin_change(&school).await?;
     let cx = ChangeCtx::new(*actor, seq, db::now_ms());
-    match apply(&mut tx, &cx, op, base_version).await {
-        Ok(record) => {
-            let outcome = Outcome::Applied { record };
-            if let Some(id) = op_id {
-                store_outcome(&mut tx, actor, id, &outcome).await?;
-            }
-            match tx.commit().await {
-                Ok(()) => Ok(outcome),
-                // The same operation id committed first in a parallel request.
-                Err(e) if is_unique_violation(&e) && op_id.is_some() => {
-                    replayed(db, actor, op_id).await
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        Err(e) if e.is_internal() => Err(e),
+    let outcome = match apply(&mut tx, &cx, op, base_version).await {
+        Ok(record) => Outcome::Applied { record },
+        Err(e) if e.is_internal() => return Err(e),
         Err(mut e) => {
+            // Undo whatever the refused operation wrote. Its outcome is stored in a new
+            // transaction, which first checks that no parallel request stored one meanwhile.
             tx.rollback().await?;
             let outcome = match e.take_current() {
                 Some(current) => Outcome::Conflict { current },
@@ -89,43 +81,59 @@ pub async fn execute(
                     error: e.into_body(),
                 },
             };
-            if let Some(id) = op_id {
-                let mut conn = db.pool().acquire().await?;
-                match store_outcome(&mut conn, actor, id, &outcome).await {
-                    Err(e) if e.code() == ErrorCode::Internal => {
-                        return replayed(db, actor, op_id).await;
-                    }
-                    other => other?,
-                }
+            let (Some(id), Some(fingerprint)) = (op_id, &fingerprint) else {
+                return Ok(outcome);
+            };
+            let (again, _) = db.begin_change(&actor.school_id.to_string()).await?;
+            tx = again;
+            if let Some(stored) = stored_outcome(&mut tx, actor, id, fingerprint).await? {
+                tx.rollback().await?;
+                return Ok(stored);
             }
-            Ok(outcome)
+            store_outcome(&mut tx, actor, id, fingerprint, &outcome).await?;
+            tx.commit().await?;
+            return Ok(outcome);
         }
+    };
+    if let (Some(id), Some(fingerprint)) = (op_id, &fingerprint) {
+        store_outcome(&mut tx, actor, id, fingerprint, &outcome).await?;
     }
+    tx.commit().await?;
+    Ok(outcome)
 }
 
-async fn replayed(db: &Db, actor: &Actor, op_id: Option<OperationId>) -> Result<Outcome> {
-    let id = op_id.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no operation id")))?;
-    stored_outcome(db, actor, id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("operation outcome vanished")))
+/// What an operation asks for, so a reused id with a different request is recognised.
+fn fingerprint(op: &OpKind, base_version: Option<i64>) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(&(op, base_version)).unwrap_or_default();
+    Sha256::digest(json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-async fn stored_outcome(db: &Db, actor: &Actor, id: OperationId) -> Result<Option<Outcome>> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT actor_id, outcome FROM applied_operation WHERE school_id = $1 AND op_id = $2",
+async fn stored_outcome(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: OperationId,
+    fingerprint: &str,
+) -> Result<Option<Outcome>> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT actor_id, request_hash, outcome FROM applied_operation
+         WHERE school_id = $1 AND op_id = $2",
     )
     .bind(actor.school_id.to_string())
     .bind(id.to_string())
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    let Some((actor_id, outcome)) = row else {
+    let Some((actor_id, request_hash, outcome)) = row else {
         return Ok(None);
     };
-    if actor_id != actor.staff_id.to_string() {
+    if actor_id != actor.staff_id.to_string() || request_hash != fingerprint {
         return Ok(Some(Outcome::Rejected {
             error: ErrorBody::new(
                 ErrorCode::OperationIdReused,
-                "this operation id was already used by someone else: send the change with a new id",
+                "this operation id was already used for a different change: send the change with a new id",
             ),
         }));
     }
@@ -138,16 +146,18 @@ async fn store_outcome(
     conn: &mut AnyConnection,
     actor: &Actor,
     id: OperationId,
+    fingerprint: &str,
     outcome: &Outcome,
 ) -> Result<()> {
     let json = serde_json::to_string(outcome).map_err(ApiError::internal)?;
     sqlx::query(
-        "INSERT INTO applied_operation (school_id, op_id, actor_id, outcome, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO applied_operation (school_id, op_id, actor_id, request_hash, outcome, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(actor.school_id.to_string())
     .bind(id.to_string())
     .bind(actor.staff_id.to_string())
+    .bind(fingerprint)
     .bind(json)
     .bind(db::now_ms())
     .execute(&mut *conn)
@@ -420,7 +430,7 @@ async fn claim_identity(
             .await?;
     match holder {
         Some(holder) if holder == owner => Ok(()),
-        Some(holder) => Err(identity_taken(conn, field, shown, &holder).await?),
+        Some(holder) => Err(identity_taken(conn, cx, field, shown, &holder).await?),
         None => {
             sqlx::query(
                 "INSERT INTO identity_key (school_id, ident, owner_id) VALUES ($1, $2, $3)",
@@ -450,9 +460,12 @@ async fn release_identity(
     Ok(())
 }
 
-/// The error for a username or email that belongs to someone else, naming that account.
+/// The error for a username or email that belongs to someone else. It names the account
+/// (and says whether it is deactivated) only to a caller who may see that account: to anyone
+/// else, a hidden learner's name and status would leak.
 async fn identity_taken(
     conn: &mut AnyConnection,
+    cx: &ChangeCtx,
     field: IdentityField,
     shown: &str,
     holder: &str,
@@ -463,28 +476,39 @@ async fn identity_taken(
     .bind(holder)
     .fetch_optional(&mut *conn)
     .await?;
-    let (who, status) = match learner {
+    let described = match learner {
         Some((given, family, username, status)) => {
-            (format!("{given} {family} ({username})"), status)
+            let visible = cx.actor.is_lead() || {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
+                     WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
+                )
+                .bind(holder)
+                .bind(&cx.staff)
+                .fetch_optional(&mut *conn)
+                .await?;
+                found.is_some()
+            };
+            visible.then(|| (format!("{given} {family} ({username})"), status))
         }
-        None => {
+        None if cx.actor.is_lead() => {
             let staff: Option<(String, String, String)> =
                 sqlx::query_as("SELECT display_name, username, status FROM staff WHERE id = $1")
                     .bind(holder)
                     .fetch_optional(&mut *conn)
                     .await?;
-            match staff {
-                Some((name, username, status)) => {
-                    (format!("the member of staff {name} ({username})"), status)
-                }
-                None => ("another account".to_owned(), "active".to_owned()),
-            }
+            staff.map(|(name, username, status)| {
+                (format!("the member of staff {name} ({username})"), status)
+            })
         }
+        None => None,
     };
-    let owner = if status == "deactivated" {
-        format!("the deactivated account of {who}")
-    } else {
-        who
+    let owner = match described {
+        Some((who, status)) if status == "deactivated" => {
+            format!("the deactivated account of {who}")
+        }
+        Some((who, _)) => who,
+        None => "another account in this school (one you cannot see): choose another, or ask a lead teacher".to_owned(),
     };
     let (code, field_name, word) = match field {
         IdentityField::Username => (ErrorCode::UsernameTaken, "username", "username"),
@@ -578,15 +602,7 @@ async fn revoke_learner_for_teachers_of(
     .fetch_all(&mut *conn)
     .await?;
     for staff in teachers {
-        insert_removal(
-            conn,
-            cx,
-            Some(&staff),
-            "learner",
-            learner_id,
-            "no_longer_visible",
-        )
-        .await?;
+        insert_removal(conn, cx, &staff, "learner", learner_id, "no_longer_visible").await?;
     }
     Ok(())
 }
@@ -594,7 +610,7 @@ async fn revoke_learner_for_teachers_of(
 async fn insert_removal(
     conn: &mut AnyConnection,
     cx: &ChangeCtx,
-    audience: Option<&str>,
+    audience: &str,
     kind: &str,
     entity_id: &str,
     reason: &str,
@@ -703,6 +719,12 @@ async fn class_update(
     base: Option<i64>,
     changes: ClassChanges<'_>,
 ) -> Result<Option<Record>> {
+    if changes.name.is_none() && changes.year_group.is_none() && changes.archived.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "nothing to change: send name, year_group or archived",
+        ));
+    }
     let facts = class_for(conn, cx, id, Action::ClassRename).await?;
     if changes.archived.is_some() {
         class_for(conn, cx, id, Action::ClassArchive).await?;
@@ -761,6 +783,17 @@ async fn class_delete(
             ),
         ));
     }
+    // The tombstone goes to those who could see the class: its teachers and the school's
+    // lead teachers. Nobody else learns that it existed.
+    let audience: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM staff WHERE school_id = $1
+           AND (role = 'lead_teacher'
+                OR id IN (SELECT staff_id FROM class_teacher WHERE class_id = $2))",
+    )
+    .bind(&cx.school)
+    .bind(&facts.id)
+    .fetch_all(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM class_teacher WHERE class_id = $1")
         .bind(&facts.id)
         .execute(&mut *conn)
@@ -769,7 +802,9 @@ async fn class_delete(
         .bind(&facts.id)
         .execute(&mut *conn)
         .await?;
-    insert_removal(conn, cx, None, "class", &facts.id, "deleted").await?;
+    for staff in audience {
+        insert_removal(conn, cx, &staff, "class", &facts.id, "deleted").await?;
+    }
     Ok(None)
 }
 
@@ -846,18 +881,20 @@ async fn class_unassign(
         .rows_affected();
     if deleted > 0 {
         bump_class(conn, cx, &facts.id).await?;
+        // The class's learners look different to the teacher now (their class list shows
+        // only classes the reader sees): stamp them so replicas pull them again.
+        sqlx::query(
+            "UPDATE learner SET seq = $1
+             WHERE id IN (SELECT learner_id FROM enrollment WHERE class_id = $2)",
+        )
+        .bind(cx.seq)
+        .bind(&facts.id)
+        .execute(&mut *conn)
+        .await?;
         // Lead teachers keep seeing everything; a teacher loses the class and the learners
         // they no longer reach through another of their classes.
         if role == "teacher" {
-            insert_removal(
-                conn,
-                cx,
-                Some(&staff_id),
-                "class",
-                &facts.id,
-                "no_longer_visible",
-            )
-            .await?;
+            insert_removal(conn, cx, &staff_id, "class", &facts.id, "no_longer_visible").await?;
             let gone: Vec<String> = sqlx::query_scalar(
                 "SELECT e.learner_id FROM enrollment e WHERE e.class_id = $1
                    AND NOT EXISTS (SELECT 1 FROM enrollment e2
@@ -872,7 +909,7 @@ async fn class_unassign(
                 insert_removal(
                     conn,
                     cx,
-                    Some(&staff_id),
+                    &staff_id,
                     "learner",
                     &learner,
                     "no_longer_visible",
@@ -1020,6 +1057,16 @@ async fn learner_update(
     base: Option<i64>,
     changes: LearnerChanges<'_>,
 ) -> Result<Option<Record>> {
+    if changes.given_name.is_none()
+        && changes.family_name.is_none()
+        && changes.username.is_none()
+        && changes.email.is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "nothing to change: send given_name, family_name, username or email",
+        ));
+    }
     let facts = learner_for(conn, cx, id, Action::LearnerEdit).await?;
     check_learner_version(conn, cx, &facts, base).await?;
     let given = match changes.given_name {

@@ -263,7 +263,7 @@ async fn find(
         ),
         Source::Removal => format!(
             "SELECT r.seq, r.id, r.kind, r.entity_id, r.reason FROM removal r
-             WHERE r.school_id = $1 AND (r.audience_id IS NULL OR r.audience_id = $2)
+             WHERE r.school_id = $1 AND r.audience_id = $2
                AND {} ORDER BY r.seq, r.id LIMIT $6",
             cursor.after(source, "r")
         ),

@@ -2,5 +2,11 @@
 //! client, each test once on SQLite and once on PostgreSQL (test names end in `::sqlite` or
 //! `::postgres`, so the output says which).
 
+mod api_doc;
+mod auth;
+mod authz;
 mod harness;
+mod input;
+mod logs;
 mod smoke;
+mod sync;
