@@ -442,8 +442,8 @@ async fn login_to_an_unreachable_server_names_its_address() {
 }
 
 /// A web server that is not ClassKeys — say the school's website, given by mistake as the
-/// server's address — answering every request with an HTML "not found" page that carries a
-/// terminal escape sequence.
+/// server's address — answering every request with an HTML "not found" page that echoes the
+/// request body back (as some error pages do) after a terminal escape sequence.
 ///
 /// A stand-in, because no real part can play this: the ClassKeys server answers every
 /// request, unknown paths and wrong methods included, with its JSON error body, so only a
@@ -482,7 +482,10 @@ fn answer_with_a_web_page(mut stream: TcpStream) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let page = "<html><title>\u{1b}]0;pwned\u{7}Not Found</title></html>";
+    let page = format!(
+        "<html><title>\u{1b}]0;pwned\u{7}Not Found</title><pre>{}</pre></html>",
+        String::from_utf8_lossy(&body)
+    );
     let _ = write!(
         stream,
         "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\
@@ -492,15 +495,17 @@ fn answer_with_a_web_page(mut stream: TcpStream) {
 }
 
 #[tokio::test]
-async fn login_to_a_server_that_is_not_classkeys_says_so_safely_and_stores_nothing() {
+async fn login_to_a_server_that_is_not_classkeys_says_so_without_quoting_it_and_stores_nothing() {
     let url = not_classkeys();
     let sandbox = Sandbox::new();
     let run = sandbox.login(&url, "lead", DEMO_PASSWORD).await;
     assert_eq!(
         run.failed(),
-        "error: the server answered 404 Not Found without a ClassKeys error body: \
-         <html><title>\u{FFFD}]0;pwned\u{FFFD}Not Found</title></html>\n",
-        "the page is quoted with its control characters neutralised"
+        format!(
+            "error: {url} answered 404 Not Found without a ClassKeys error body: \
+             is this the address of a ClassKeys server?\n"
+        ),
+        "the foreign page, which echoes the password, is not quoted"
     );
     assert!(!sandbox.token_file().exists());
 }
@@ -939,7 +944,11 @@ async fn teacher_is_told_plainly_which_lead_only_things_they_may_not_do() {
             ),
             (
                 &["class", "unassign", "3 badgers", "--teacher", "teacher2"],
-                "only lead teachers can see the staff list",
+                "only lead teachers can assign teachers to classes",
+            ),
+            (
+                &["class", "assign", "1 Owls", "--teacher", "teacher2"],
+                "only lead teachers can assign teachers to classes",
             ),
         ] {
             assert_eq!(

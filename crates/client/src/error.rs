@@ -73,13 +73,16 @@ impl Error {
         if status.is_success() {
             return Ok(resp);
         }
+        let origin = resp.url().origin().ascii_serialization();
         let bytes = resp.bytes().await.unwrap_or_default();
+        // A foreign body is never quoted: a server that echoes requests back would put the
+        // sign-in password into the message.
         let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| {
-            let text = String::from_utf8_lossy(&bytes);
-            let snippet: String = text.chars().take(200).collect();
             ErrorBody::new(
                 ErrorCode::Internal,
-                format!("the server answered {status} without a ClassKeys error body: {snippet}"),
+                format!(
+                    "{origin} answered {status} without a ClassKeys error body: is this the address of a ClassKeys server?"
+                ),
             )
         });
         Err(Error::Api {

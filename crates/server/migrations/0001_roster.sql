@@ -34,7 +34,7 @@ CREATE TABLE staff (
     updated_at BIGINT NOT NULL,
     UNIQUE (school_id, username)
 );
-CREATE INDEX staff_school_seq ON staff (school_id, seq);
+CREATE INDEX staff_school_seq ON staff (school_id, seq, id);
 
 CREATE TABLE class (
     id TEXT PRIMARY KEY,
@@ -50,7 +50,7 @@ CREATE TABLE class (
     updated_at BIGINT NOT NULL,
     UNIQUE (school_id, name_key)
 );
-CREATE INDEX class_school_seq ON class (school_id, seq);
+CREATE INDEX class_school_seq ON class (school_id, seq, id);
 
 CREATE TABLE class_teacher (
     class_id TEXT NOT NULL REFERENCES class (id),
@@ -79,7 +79,7 @@ CREATE TABLE learner (
     updated_at BIGINT NOT NULL,
     UNIQUE (school_id, username)
 );
-CREATE INDEX learner_school_seq ON learner (school_id, seq);
+CREATE INDEX learner_school_seq ON learner (school_id, seq, id);
 CREATE INDEX learner_school_sort ON learner (school_id, sort_key);
 
 CREATE TABLE enrollment (
@@ -144,7 +144,7 @@ CREATE TABLE removal (
     entity_id TEXT NOT NULL,
     reason TEXT NOT NULL CHECK (reason IN ('deleted', 'no_longer_visible'))
 );
-CREATE INDEX removal_audience_seq ON removal (audience_id, seq);
+CREATE INDEX removal_audience_seq ON removal (audience_id, seq, id);
 
 -- Append-only record of who did what.
 CREATE TABLE audit (

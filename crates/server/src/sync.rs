@@ -105,9 +105,10 @@ impl Cursor {
     /// position; `$4` is the cursor's change number and `$5` its id.
     fn after(&self, source: Source, alias: &str) -> String {
         match self.source {
-            Some(at) if source == at => {
-                format!("({alias}.seq > $4 OR ({alias}.seq = $4 AND {alias}.id > $5))")
-            }
+            // A row-value comparison, not `seq > $4 OR (seq = $4 AND id > $5)`: both engines
+            // answer it with a range scan of the (school, seq, id) index, where the OR form
+            // makes SQLite read and sort every row of the school for every page.
+            Some(at) if source == at => format!("({alias}.seq, {alias}.id) > ($4, $5)"),
             Some(at) if source > at => format!("{alias}.seq >= $4"),
             _ => format!("{alias}.seq > $4"),
         }

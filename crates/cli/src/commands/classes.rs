@@ -113,7 +113,14 @@ async fn teacher(
     args: &ClassTeacherArgs,
 ) -> Result<(ClassRecord, StaffRecord)> {
     let class = resolve.class(&args.class).await?;
-    let staff = resolve.staff(&args.teacher).await?;
+    // Only lead teachers may list staff, and only they may assign teachers: a refusal of the
+    // list is really a refusal of the assignment, so say that rather than "staff list".
+    let staff = match resolve.staff(&args.teacher).await {
+        Err(e) if e.to_string().starts_with("permission denied") => {
+            anyhow::bail!("permission denied: only lead teachers can assign teachers to classes")
+        }
+        other => other?,
+    };
     Ok((class, staff))
 }
 

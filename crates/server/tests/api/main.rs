@@ -5,8 +5,8 @@
 mod api_doc;
 mod auth;
 mod authz;
+mod binary;
 mod harness;
 mod input;
-mod logs;
 mod smoke;
 mod sync;

@@ -37,3 +37,91 @@ async fn teachers_see_only_their_classes_and_leads_see_all(backend: Backend) {
     assert_eq!(found.items[0].given_name, "Łukasz");
     world.stop().await;
 }
+
+on_both_backends!(
+    seeding_the_demo_twice_duplicates_nothing,
+    the_demo_school_has_the_names_a_real_school_has
+);
+
+async fn seeding_the_demo_twice_duplicates_nothing(backend: Backend) {
+    let world = World::start(backend).await;
+    let before = world
+        .lead
+        .learners(&LearnerQuery::default())
+        .await
+        .unwrap()
+        .total;
+    assert!(before >= 180, "{before} learners");
+    let report = classkeys_server::demo::seed(world.server.state(), None)
+        .await
+        .unwrap();
+    assert!(!report.created);
+    assert!(report.sign_ins.iter().all(|s| s.password.is_none()));
+    let after = world.lead.learners(&LearnerQuery::default()).await.unwrap();
+    assert_eq!(after.total, before);
+    assert_eq!(world.lead.classes().await.unwrap().len(), 7);
+    // The staff kept their passwords: existing sessions and new sign-ins still work.
+    assert_eq!(world.teacher1.classes().await.unwrap().len(), 3);
+    crate::harness::sign_in(&world.anon, "demo", "teacher2").await;
+    world.stop().await;
+}
+
+async fn the_demo_school_has_the_names_a_real_school_has(backend: Backend) {
+    let world = World::start(backend).await;
+    let search = |q: &'static str| {
+        let lead = world.lead.clone();
+        async move {
+            lead.learners(&LearnerQuery {
+                q: Some(q.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items
+        }
+    };
+    for (query, given, family) in [
+        ("zoe", "Zoë", "Adams"),
+        ("lukasz", "Łukasz", "Kowalski"),
+        ("nguyen van an", "Văn An", "Nguyễn"),
+        ("aleksandr", "Александр", "Петров"),
+        ("siobhan obrien", "Siobhán", "O'Brien"),
+    ] {
+        let found = search(query).await;
+        assert!(
+            found
+                .iter()
+                .any(|l| l.given_name == given && l.family_name == family),
+            "{query}: {found:?}"
+        );
+    }
+    let twins = search("mohammed ali").await;
+    assert_eq!(twins.len(), 2, "two learners share a name");
+    assert_ne!(twins[0].username, twins[1].username);
+    let all = world
+        .lead
+        .learners(&LearnerQuery {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert!(all.iter().filter(|l| l.email.is_some()).count() >= 20);
+    let inactive: Vec<_> = all.iter().filter(|l| !l.active).collect();
+    assert_eq!(inactive.len(), 1);
+    assert!(
+        inactive[0].email.is_some(),
+        "the deactivated learner keeps an email"
+    );
+    // Every class has learners and every teacher some classes; one class has two teachers.
+    let classes = world.lead.classes().await.unwrap();
+    assert!(classes.iter().all(|c| c.learner_count > 0));
+    assert!(classes.iter().any(|c| c.teachers.len() == 2));
+    let years: std::collections::BTreeSet<_> = classes
+        .iter()
+        .filter_map(|c| c.year_group.clone())
+        .collect();
+    assert!(years.len() >= 6, "{years:?}");
+    world.stop().await;
+}

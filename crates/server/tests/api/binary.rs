@@ -1,0 +1,247 @@
+//! The server binary: its logs never hold passwords or tokens; its IT admin commands.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use classkeys_client::Client;
+use classkeys_protocol::auth::SignInRequest;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
+
+const PASSWORD: &str = "log-check-password-4711";
+
+/// The server binary on a fresh SQLite file in `dir`, as chatty as logging gets.
+fn server(dir: &std::path::Path) -> tokio::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_classkeys-server"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env(
+            "CLASSKEYS_DATABASE_URL",
+            format!("sqlite://{}", dir.join("k.db").display()),
+        )
+        .env("CLASSKEYS_MASTER_KEY_FILE", dir.join("master.key"))
+        .env("CLASSKEYS_DEMO_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "trace,hyper=debug,h2=debug,rustls=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_logs_never_contain_passwords_or_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    // An explicitly configured key file must exist: only the embedded default's own key
+    // file is created on first start. The server refuses to start without it.
+    let status = tokio::time::timeout(Duration::from_secs(30), server(dir.path()).wait())
+        .await
+        .expect("the server stops when its key file is missing")
+        .unwrap();
+    assert!(!status.success());
+
+    std::fs::write(
+        dir.path().join("master.key"),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+    )
+    .unwrap();
+    let mut child = server(dir.path());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr_task = tokio::spawn(async move {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).await.ok();
+        log
+    });
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("ClassKeys server listening on ") {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server starts listening within a minute");
+
+    let anon = Client::new(&url).unwrap();
+    let wrong = SignInRequest {
+        school: Some("demo".into()),
+        username: "teacher1".into(),
+        password: format!("{PASSWORD}-wrong"),
+    };
+    assert!(anon.sign_in(&wrong).await.is_err());
+    let (teacher, session) = anon
+        .sign_in(&SignInRequest {
+            school: Some("demo".into()),
+            username: "teacher1".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(teacher.classes().await.unwrap().len(), 3);
+    teacher.sign_out().await.unwrap();
+
+    // SIGTERM: the server shuts down gracefully and flushes its log.
+    let pid = child.id().unwrap();
+    Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the server stops on SIGTERM")
+        .unwrap();
+    assert!(
+        status.success(),
+        "graceful shutdown exits cleanly: {status}"
+    );
+    let log = stderr_task.await.unwrap();
+    assert!(log.contains("staff signed in"), "logging was on:\n{log}");
+    assert!(log.contains("/api/v1/auth/sign-in"), "requests were logged");
+    assert!(!log.contains(PASSWORD), "the log contains a password");
+    assert!(
+        !log.contains(&session.token),
+        "the log contains a session token"
+    );
+}
+
+/// Runs the server binary with a database in `dir` and returns its output.
+async fn admin(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_classkeys-server"))
+        .args(args)
+        .env(
+            "CLASSKEYS_DATABASE_URL",
+            format!("sqlite://{}", dir.join("k.db").display()),
+        )
+        .env("CLASSKEYS_MASTER_KEY_FILE", dir.join("master.key"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn it_admin_creates_a_school_and_staff_accounts_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("master.key"),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+    )
+    .unwrap();
+    let text = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let out = admin(
+        dir.path(),
+        &[
+            "school",
+            "create",
+            "--name",
+            "St Mary's Primary",
+            "--slug",
+            "st-marys",
+        ],
+        "",
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Created school St Mary's Primary"));
+
+    let create = [
+        "staff",
+        "create",
+        "--school",
+        "st-marys",
+        "--username",
+        "ahmed",
+        "--role",
+        "lead_teacher",
+    ];
+    let out = admin(dir.path(), &create, "short\n").await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("at least 10 characters"),
+        "{}",
+        text(&out)
+    );
+    let out = admin(dir.path(), &create, "a-long-password\n").await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = admin(dir.path(), &create, "a-long-password\n").await;
+    assert!(!out.status.success(), "the same username twice is refused");
+    assert!(text(&out).contains("already taken"), "{}", text(&out));
+    let mut wrong_role = create;
+    wrong_role[7] = "headmaster";
+    let out = admin(dir.path(), &wrong_role, "a-long-password\n").await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("teacher or lead_teacher"),
+        "{}",
+        text(&out)
+    );
+
+    // The account signs in through a running server; deactivating it ends the session.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_classkeys-server"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "CLASSKEYS_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("k.db").display()),
+        )
+        .env("CLASSKEYS_MASTER_KEY_FILE", dir.path().join("master.key"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("ClassKeys server listening on ") {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .unwrap();
+    let (lead, session) = Client::new(&url)
+        .unwrap()
+        .sign_in(&SignInRequest {
+            school: None,
+            username: "ahmed".into(),
+            password: "a-long-password".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(session.staff.school_name, "St Mary's Primary");
+    assert!(lead.classes().await.unwrap().is_empty());
+    let out = admin(
+        dir.path(),
+        &[
+            "staff",
+            "deactivate",
+            "--school",
+            "st-marys",
+            "--username",
+            "ahmed",
+        ],
+        "",
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let err = lead.classes().await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(classkeys_protocol::ErrorCode::Unauthenticated)
+    );
+}
