@@ -154,7 +154,7 @@ pub(crate) struct LearnerRow {
     updated_at: i64,
 }
 
-/// The learner columns a [`LearnerRow`] reads, for table alias `l`.
+/// The learner columns a `LearnerRow` reads, for table alias `l`.
 pub const LEARNER_COLUMNS: &str =
     "l.id, l.username, l.given_name, l.family_name, l.email, l.status, l.version, l.updated_at";
 
