@@ -560,6 +560,20 @@ async fn touch_class(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -
     Ok(())
 }
 
+/// Stamps every learner of a class with this change number, without a new version, so
+/// replicas pull them again after a change in who sees them.
+async fn touch_learners_of(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE learner SET seq = $1
+         WHERE id IN (SELECT learner_id FROM enrollment WHERE class_id = $2)",
+    )
+    .bind(cx.seq)
+    .bind(class_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn bump_class(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -> Result<()> {
     sqlx::query("UPDATE class SET version = version + 1, seq = $1, updated_at = $2 WHERE id = $3")
         .bind(cx.seq)
@@ -843,15 +857,8 @@ async fn class_assign(
     if inserted > 0 {
         bump_class(conn, cx, &facts.id).await?;
         // The new teacher's replica needs the class's learners even though they did not
-        // change: stamping them with this change number makes the next pull carry them.
-        sqlx::query(
-            "UPDATE learner SET seq = $1
-             WHERE id IN (SELECT learner_id FROM enrollment WHERE class_id = $2)",
-        )
-        .bind(cx.seq)
-        .bind(&facts.id)
-        .execute(&mut *conn)
-        .await?;
+        // change.
+        touch_learners_of(conn, cx, &facts.id).await?;
     }
     class_record(conn, cx, &facts.id).await
 }
@@ -881,16 +888,9 @@ async fn class_unassign(
         .rows_affected();
     if deleted > 0 {
         bump_class(conn, cx, &facts.id).await?;
-        // The class's learners look different to the teacher now (their class list shows
-        // only classes the reader sees): stamp them so replicas pull them again.
-        sqlx::query(
-            "UPDATE learner SET seq = $1
-             WHERE id IN (SELECT learner_id FROM enrollment WHERE class_id = $2)",
-        )
-        .bind(cx.seq)
-        .bind(&facts.id)
-        .execute(&mut *conn)
-        .await?;
+        // The class's learners look different to the teacher now: their class lists show
+        // only classes the reader sees.
+        touch_learners_of(conn, cx, &facts.id).await?;
         // Lead teachers keep seeing everything; a teacher loses the class and the learners
         // they no longer reach through another of their classes.
         if role == "teacher" {

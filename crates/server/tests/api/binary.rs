@@ -10,7 +10,7 @@ use tokio::process::Command;
 
 const PASSWORD: &str = "log-check-password-4711";
 
-/// The server binary on a fresh SQLite file in `dir`, as chatty as logging gets.
+/// `classkeys-server serve` on the SQLite file in `dir`, as chatty as logging gets.
 fn server(dir: &std::path::Path) -> tokio::process::Child {
     Command::new(env!("CARGO_BIN_EXE_classkeys-server"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
@@ -26,6 +26,22 @@ fn server(dir: &std::path::Path) -> tokio::process::Child {
         .kill_on_drop(true)
         .spawn()
         .unwrap()
+}
+
+/// The address the server says it listens on, once it does.
+async fn listening_url(
+    stdout: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) -> String {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("ClassKeys server listening on ") {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server starts listening within a minute")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,16 +68,7 @@ async fn server_logs_never_contain_passwords_or_tokens() {
         stderr.read_to_string(&mut log).await.ok();
         log
     });
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = stdout.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("ClassKeys server listening on ") {
-                return rest.trim().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server starts listening within a minute");
+    let url = listening_url(&mut stdout).await;
 
     let anon = Client::new(&url).unwrap();
     let wrong = SignInRequest {
@@ -204,16 +211,7 @@ async fn it_admin_creates_a_school_and_staff_accounts_from_the_command_line() {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = stdout.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("ClassKeys server listening on ") {
-                return rest.trim().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .unwrap();
+    let url = listening_url(&mut stdout).await;
     let (lead, session) = Client::new(&url)
         .unwrap()
         .sign_in(&SignInRequest {
