@@ -1,4 +1,4 @@
-//! The published API description and the API's edges.
+//! The published API description and the API's edges: unknown routes, deadlines.
 
 use classkeys_client::HttpMethod;
 use classkeys_server::Backend;
@@ -105,4 +105,32 @@ async fn unknown_paths_and_methods_answer_with_the_error_body(backend: Backend) 
         .unwrap();
     assert_eq!(status, 404);
     world.stop().await;
+}
+
+on_both_backends!(a_request_that_takes_too_long_is_answered_with_timeout);
+
+async fn a_request_that_takes_too_long_is_answered_with_timeout(backend: Backend) {
+    // A deadline a sign-in cannot meet (password hashing alone takes tens of milliseconds):
+    // the request is cut off, and the client still gets the API's error body rather than a
+    // connection held open or dropped.
+    let settings = classkeys_server::Settings {
+        request_timeout: std::time::Duration::from_millis(1),
+        ..Default::default()
+    };
+    let server = classkeys_server::testing::TestServer::start_with(backend, settings).await;
+    let anon = classkeys_client::Client::new(&server.url).unwrap();
+    let sign_in = br#"{"username": "nobody", "password": "a-password-to-hash"}"#;
+    let (status, body) = anon
+        .raw(
+            HttpMethod::POST,
+            "/api/v1/auth/sign-in",
+            Some("application/json"),
+            Some(sign_in.to_vec()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 408);
+    let body: classkeys_protocol::ErrorBody = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body.code, classkeys_protocol::ErrorCode::Timeout);
+    server.stop().await;
 }
