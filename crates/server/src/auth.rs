@@ -174,7 +174,7 @@ pub(crate) async fn sign_in(
     .await?;
     let staff = staff.filter(|s| s.status == "active");
     let stored = staff.as_ref().map(|s| s.password_hash.clone());
-    if !state.hasher.verify(stored, password).await {
+    if !state.hasher.verify(stored, password.clone()).await {
         record_failure(&state, &throttle_key, now).await?;
         return Err(wrong());
     }
@@ -185,6 +185,18 @@ pub(crate) async fn sign_in(
         .bind(&throttle_key)
         .execute(state.db.pool())
         .await?;
+    if crate::password::needs_rehash(&staff.password_hash) {
+        let hash = state
+            .hasher
+            .hash(password)
+            .await
+            .map_err(ApiError::internal)?;
+        sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(&staff.id)
+            .execute(state.db.pool())
+            .await?;
+    }
 
     let (token, hash) = new_token();
     let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);

@@ -93,6 +93,22 @@ impl PasswordHasher {
     }
 }
 
+/// Whether a stored hash was made with weaker settings than today's (an older policy, or
+/// another algorithm): then it is replaced at the next successful sign-in, the only moment
+/// the password is known.
+pub fn needs_rehash(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return true;
+    };
+    if parsed.algorithm != Algorithm::Argon2id.ident() {
+        return true;
+    }
+    match Params::try_from(&parsed) {
+        Ok(p) => p.m_cost() < MEMORY_KIB || p.t_cost() < ITERATIONS || p.p_cost() < PARALLELISM,
+        Err(_) => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ on_both_backends!(
     deactivating_a_teacher_ends_their_sessions_and_sign_in,
     repeated_failures_are_throttled_for_existing_and_unknown_usernames_alike,
     sign_in_without_school_works_only_when_the_server_has_one_school,
+    a_password_hashed_under_a_weaker_policy_is_rehashed_at_sign_in,
 );
 
 fn request(school: Option<&str>, username: &str, password: &str) -> SignInRequest {
@@ -162,4 +163,49 @@ async fn sign_in_without_school_works_only_when_the_server_has_one_school(backen
     assert_eq!(session.staff.school_name, "Demo Primary");
     assert_eq!(client.classes().await.unwrap().len(), 3);
     single.stop().await;
+}
+
+async fn a_password_hashed_under_a_weaker_policy_is_rehashed_at_sign_in(backend: Backend) {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let world = World::start(backend).await;
+    let pool = world.server.state().db.pool();
+    // teacher3's password as an older, cheaper policy would have stored it.
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8 * 1024, 1, 1, None).unwrap(),
+    )
+    .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+    .unwrap()
+    .to_string();
+    sqlx::query("UPDATE staff SET password_hash = $1 WHERE username = 'teacher3'")
+        .bind(&weak)
+        .execute(pool)
+        .await
+        .unwrap();
+    let stored = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT password_hash FROM staff WHERE username = 'teacher3'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    let (client, _) = world
+        .anon
+        .sign_in(&request(Some("demo"), "teacher3", PASSWORD))
+        .await
+        .expect("the old hash still lets teacher3 in");
+    let rehashed = stored().await;
+    assert!(rehashed.contains("m=19456,t=2,p=1"), "{rehashed}");
+    // Same password, so the sessions already open stay open.
+    assert_eq!(client.classes().await.unwrap().len(), 2);
+    assert_eq!(world.teacher3.classes().await.unwrap().len(), 2);
+    world
+        .anon
+        .sign_in(&request(Some("demo"), "teacher3", PASSWORD))
+        .await
+        .expect("the new hash works");
+    assert_eq!(stored().await, rehashed, "a current hash is left alone");
+    world.stop().await;
 }
