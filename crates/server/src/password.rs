@@ -138,4 +138,22 @@ mod tests {
                 .await
         );
     }
+
+    #[tokio::test]
+    async fn hashes_from_a_weaker_policy_are_due_for_rehashing() {
+        let hasher = PasswordHasher::new();
+        let current = hasher.hash(Sensitive::new("pw".into())).await.unwrap();
+        assert!(!needs_rehash(&current));
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(needs_rehash(&weak));
+        assert!(needs_rehash("not a hash"));
+    }
 }
