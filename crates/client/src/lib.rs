@@ -217,10 +217,23 @@ impl Client {
         .await
     }
 
-    /// Takes a learner out of a class.
-    pub async fn learner_unenrol(&self, id: LearnerId, class_id: ClassId) -> Result<LearnerRecord> {
-        self.send(self.request(Method::DELETE, &paths::learner_enrolment(id, class_id)))
+    /// Takes a learner out of a class. `None` when the caller can no longer see the learner
+    /// (it was their only class of the caller's).
+    pub async fn learner_unenrol(
+        &self,
+        id: LearnerId,
+        class_id: ClassId,
+    ) -> Result<Option<LearnerRecord>> {
+        let request = self.request(Method::DELETE, &paths::learner_enrolment(id, class_id));
+        let resp = request.send().await.map_err(Error::transport(&self.base))?;
+        let resp = Error::check(resp).await?;
+        if resp.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        resp.json()
             .await
+            .map(Some)
+            .map_err(|e| Error::Decode(e.to_string()))
     }
 
     /// Moves a learner from one class to another.

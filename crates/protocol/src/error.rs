@@ -59,10 +59,11 @@ impl ErrorCode {
             | ErrorCode::ClassNotEmpty
             | ErrorCode::VersionConflict
             | ErrorCode::OperationIdReused => 409,
-            ErrorCode::Timeout => 408,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
+            // Not 408, which would tell clients that they were slow and may resend at once.
+            ErrorCode::Timeout => 503,
             ErrorCode::Internal => 500,
         }
     }

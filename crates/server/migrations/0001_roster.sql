@@ -113,12 +113,15 @@ CREATE TABLE token (
 );
 CREATE INDEX token_subject ON token (subject_id, purpose);
 
--- Failed sign-ins per school and username (existing or not), so several server instances
+-- Sign-in attempts per school and username (existing or not), so several server instances
 -- agree on throttling.
 CREATE TABLE login_throttle (
     throttle_key TEXT PRIMARY KEY,
+    -- Attempts in the current window, counted before the password is checked.
     failures BIGINT NOT NULL,
-    window_start BIGINT NOT NULL
+    window_start BIGINT NOT NULL,
+    -- Set when the attempts pass the limit: refused until then, right password or not.
+    locked_until BIGINT NOT NULL DEFAULT 0
 );
 
 -- Outcomes of pushed sync operations, so a replayed operation id returns the same outcome.

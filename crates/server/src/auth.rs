@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Router, http::StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use classkeys_domain::identity::Role;
+use classkeys_domain::identity::{Role, Username};
 use classkeys_domain::policy::Actor;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::{Me, Session, SignInRequest};
@@ -25,7 +25,7 @@ use crate::state::AppState;
 
 /// Failed sign-ins per school and username before further attempts are refused for a while.
 const MAX_FAILURES: i64 = 10;
-/// The window those failures are counted in, and how long the refusal lasts.
+/// The window those failures are counted in, and how long the lock then lasts.
 const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -151,14 +151,14 @@ pub(crate) async fn sign_in(
     let password = Sensitive::new(request.password);
     let username = request.username.trim().to_lowercase();
     let school_id = resolve_school(&state, request.school.as_deref()).await?;
-    let Some(school_id) = school_id else {
+    let Some(school_id) = school_id.filter(|_| username.len() <= Username::MAX_LEN) else {
         // Same work and answer as a wrong password, so school slugs cannot be probed.
         state.hasher.verify(None, password).await;
         return Err(wrong());
     };
     let throttle_key = format!("staff:{school_id}:{username}");
     let now = db::now_ms();
-    if recent_failures(&state, &throttle_key, now).await? >= MAX_FAILURES {
+    if count_attempt(&state, &throttle_key, now).await? {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             "too many failed sign-ins for this username: wait 15 minutes and try again",
@@ -175,7 +175,6 @@ pub(crate) async fn sign_in(
     let staff = staff.filter(|s| s.status == "active");
     let stored = staff.as_ref().map(|s| s.password_hash.clone());
     if !state.hasher.verify(stored, password.clone()).await {
-        record_failure(&state, &throttle_key, now).await?;
         return Err(wrong());
     }
     let Some(staff) = staff else {
@@ -191,9 +190,11 @@ pub(crate) async fn sign_in(
             .hash(password)
             .await
             .map_err(ApiError::internal)?;
-        sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2")
+        // Only if the hash is still the one just verified: a password set meanwhile wins.
+        sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
             .bind(hash)
             .bind(&staff.id)
+            .bind(&staff.password_hash)
             .execute(state.db.pool())
             .await?;
     }
@@ -244,34 +245,39 @@ async fn resolve_school(state: &AppState, slug: Option<&str>) -> Result<Option<S
     }
 }
 
-async fn recent_failures(state: &AppState, key: &str, now: i64) -> Result<i64> {
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("SELECT failures, window_start FROM login_throttle WHERE throttle_key = $1")
-            .bind(key)
-            .fetch_optional(state.db.pool())
-            .await?;
-    Ok(match row {
-        Some((failures, start)) if now - start < FAILURE_WINDOW_MS => failures,
-        _ => 0,
-    })
-}
-
-async fn record_failure(state: &AppState, key: &str, now: i64) -> Result<()> {
-    // One statement, so parallel failures on several server instances all count.
-    sqlx::query(
-        "INSERT INTO login_throttle (throttle_key, failures, window_start) VALUES ($1, 1, $2)
+/// Counts a sign-in attempt for `key` and says whether the username is locked.
+///
+/// The attempt is counted before the password is checked, in one statement, so parallel
+/// guesses (on one server or several) cannot all slip in under the limit; a successful
+/// sign-in removes the count. Past the limit the username is locked for a full window.
+async fn count_attempt(state: &AppState, key: &str, now: i64) -> Result<bool> {
+    let (attempts, locked_until): (i64, i64) = sqlx::query_as(
+        "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until)
+         VALUES ($1, 1, $2, 0)
          ON CONFLICT (throttle_key) DO UPDATE SET
            failures = CASE WHEN $2 - login_throttle.window_start < $3
                            THEN login_throttle.failures + 1 ELSE 1 END,
            window_start = CASE WHEN $2 - login_throttle.window_start < $3
-                               THEN login_throttle.window_start ELSE $2 END",
+                               THEN login_throttle.window_start ELSE $2 END
+         RETURNING failures, locked_until",
     )
     .bind(key)
     .bind(now)
     .bind(FAILURE_WINDOW_MS)
-    .execute(state.db.pool())
+    .fetch_one(state.db.pool())
     .await?;
-    Ok(())
+    if locked_until > now {
+        return Ok(true);
+    }
+    if attempts > MAX_FAILURES {
+        sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE throttle_key = $2")
+            .bind(now + FAILURE_WINDOW_MS)
+            .bind(key)
+            .execute(state.db.pool())
+            .await?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 async fn load_me(state: &AppState, staff_id: &str) -> Result<Me> {

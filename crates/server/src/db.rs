@@ -166,9 +166,17 @@ pub fn parse_id<T: FromStr>(s: &str) -> sqlx::Result<T> {
 
 /// The URL without its password, for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    match redact_userinfo(url) {
-        Some(redacted) => redacted,
-        None => url.to_owned(),
+    let url = redact_userinfo(url).unwrap_or_else(|| url.to_owned());
+    match url.split_once('?') {
+        // Options may carry a password too (`?password=…`): show only their names.
+        Some((base, query)) => {
+            let names: Vec<&str> = query
+                .split('&')
+                .map(|pair| pair.split('=').next().unwrap_or(pair))
+                .collect();
+            format!("{base}?{}=…", names.join("=…&"))
+        }
+        None => url,
     }
 }
 

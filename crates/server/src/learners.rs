@@ -165,7 +165,8 @@ pub(crate) async fn learner_search(
     let from = format!("FROM learner l WHERE l.school_id = $1 AND {LEARNER_VISIBLE}{filter}");
     let count_sql = format!("SELECT COUNT(*) {from}");
     let page_sql = format!(
-        "SELECT {LEARNER_COLUMNS} {from} ORDER BY l.sort_key, l.id LIMIT ${} OFFSET ${}",
+        "SELECT {LEARNER_COLUMNS} {from} ORDER BY l.sort_key{}, l.id LIMIT ${} OFFSET ${}",
+        records::bytewise(&conn),
         4 + binds.len(),
         5 + binds.len()
     );

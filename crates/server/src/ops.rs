@@ -315,6 +315,23 @@ struct LearnerFacts {
     version: i64,
 }
 
+/// Whether the actor may see this learner: a lead teacher, or a teacher of one of the
+/// learner's classes.
+async fn learner_visible(conn: &mut AnyConnection, cx: &ChangeCtx, learner: &str) -> Result<bool> {
+    if cx.actor.is_lead() {
+        return Ok(true);
+    }
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
+         WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
+    )
+    .bind(learner)
+    .bind(&cx.staff)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Loads a learner of the actor's school and checks that the actor may do `action`.
 async fn learner_for(
     conn: &mut AnyConnection,
@@ -333,17 +350,7 @@ async fn learner_for(
     let Some(facts) = row else {
         return Err(ApiError::not_found("learner"));
     };
-    let in_actor_class = cx.actor.is_lead() || {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
-             WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
-        )
-        .bind(&facts.id)
-        .bind(&cx.staff)
-        .fetch_optional(&mut *conn)
-        .await?;
-        found.is_some()
-    };
+    let in_actor_class = learner_visible(conn, cx, &facts.id).await?;
     let resource = Resource::Learner {
         school: cx.actor.school_id,
         in_actor_class,
@@ -478,17 +485,7 @@ async fn identity_taken(
     .await?;
     let described = match learner {
         Some((given, family, username, status)) => {
-            let visible = cx.actor.is_lead() || {
-                let found: Option<i64> = sqlx::query_scalar(
-                    "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
-                     WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
-                )
-                .bind(holder)
-                .bind(&cx.staff)
-                .fetch_optional(&mut *conn)
-                .await?;
-                found.is_some()
-            };
+            let visible = learner_visible(conn, cx, holder).await?;
             visible.then(|| (format!("{given} {family} ({username})"), status))
         }
         None if cx.actor.is_lead() => {
@@ -527,27 +524,59 @@ async fn free_username(
     cx: &ChangeCtx,
     base: &Username,
 ) -> Result<Username> {
-    for n in 1..=10_000u32 {
-        let candidate = if n == 1 {
-            base.clone()
-        } else {
-            base.numbered(n)
-        };
-        let taken: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM identity_key WHERE school_id = $1 AND ident = $2")
-                .bind(&cx.school)
-                .bind(candidate.as_str())
-                .fetch_optional(&mut *conn)
-                .await?;
-        if taken.is_none() {
-            return Ok(candidate);
-        }
-    }
-    Err(ApiError::new(
-        ErrorCode::InvalidInput,
-        "no free username could be made from these names: choose one",
+    // One query for every taken username that starts like the suggestion, then the first
+    // free one of `base`, `base2`, `base3`, … is found here.
+    let taken: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT ident FROM identity_key WHERE school_id = $1 AND ident LIKE $2 ESCAPE '\\'",
     )
-    .with_field("username"))
+    .bind(&cx.school)
+    .bind(format!("{}%", base.as_str().replace('_', "\\_")))
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    (1..=u32::try_from(taken.len() + 1).unwrap_or(u32::MAX))
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                base.numbered(n)
+            }
+        })
+        .find(|candidate| !taken.contains(candidate.as_str()))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidInput,
+                "no free username could be made from these names: choose one",
+            )
+            .with_field("username")
+        })
+}
+
+/// Checks an id chosen by a client for a new record: a UUIDv7, and not the id of any
+/// class, learner or member of staff. Ids are one namespace because usernames, sync records
+/// and (later) sessions refer to accounts by id alone: a learner created with a teacher's id
+/// would share that teacher's identity keys.
+async fn ensure_new_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<()> {
+    let refused = |reason: &str| {
+        Err(ApiError::new(ErrorCode::InvalidInput, reason.to_owned()).with_field("id"))
+    };
+    if id.get_version_num() != 7 {
+        return refused("a new record's id must be a UUIDv7: leave it out to have one made");
+    }
+    let id = id.to_string();
+    let taken: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM class WHERE id = $1
+         UNION ALL SELECT 1 FROM learner WHERE id = $1
+         UNION ALL SELECT 1 FROM staff WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if taken.is_some() {
+        return refused("this id is already in use: choose a new one");
+    }
+    Ok(())
 }
 
 async fn touch_class(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -> Result<()> {
@@ -690,18 +719,8 @@ async fn class_create(
         .filter(|y| !y.trim().is_empty())
         .map(YearGroup::parse)
         .transpose()?;
+    ensure_new_id(conn, id.0).await?;
     let id = id.to_string();
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM class WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if exists.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            "a class with this id already exists",
-        )
-        .with_field("id"));
-    }
     ensure_class_name_free(conn, cx, &name, None).await?;
     sqlx::query(
         "INSERT INTO class (id, school_id, name, name_key, year_group, version, seq, created_at, updated_at)
@@ -974,18 +993,8 @@ async fn learner_create(
     for class in new.classes {
         classes.push(class_for(conn, cx, *class, Action::LearnerCreate).await?);
     }
+    ensure_new_id(conn, new.id.0).await?;
     let id = new.id.to_string();
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM learner WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if exists.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            "a learner with this id already exists",
-        )
-        .with_field("id"));
-    }
     let username = match new.username.filter(|u| !u.trim().is_empty()) {
         Some(typed) => Username::parse(typed)?,
         None => {

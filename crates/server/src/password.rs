@@ -52,6 +52,9 @@ fn decoy_hash() -> &'static str {
 impl PasswordHasher {
     /// A hasher running at most one hash per core at a time.
     pub fn new() -> Self {
+        // Built now, so the first sign-in with an unknown username takes no longer than
+        // later ones.
+        decoy_hash();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             permits: Arc::new(Semaphore::new(cores)),
@@ -60,8 +63,11 @@ impl PasswordHasher {
 
     /// Hashes a password into a PHC string (algorithm, parameters, salt and hash).
     pub async fn hash(&self, password: Sensitive<String>) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
+        // The permit moves into the blocking task: if the request is dropped (a deadline,
+        // a client gone), the hash still running keeps its slot until it really ends.
+        let permit = self.permits.clone().acquire_owned().await?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon2()
                 .hash_password(password.expose().as_bytes(), &salt)
@@ -74,10 +80,11 @@ impl PasswordHasher {
     /// Checks a password against a stored hash. With no hash (no such account), checks
     /// against a decoy and answers `false`, taking the same time.
     pub async fn verify(&self, stored: Option<String>, password: Sensitive<String>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return false;
         };
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let real = stored.is_some();
             let phc = stored.unwrap_or_else(|| decoy_hash().to_owned());
             let Ok(parsed) = PasswordHash::new(&phc) else {

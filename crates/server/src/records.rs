@@ -25,6 +25,16 @@ pub fn lead_flag(actor: &Actor) -> i64 {
     i64::from(actor.role == Role::LeadTeacher)
 }
 
+/// A collation for `ORDER BY` on text, so both engines sort the same way: SQLite compares
+/// bytes, PostgreSQL the database's locale (which, for one, ignores spaces) unless told `C`.
+pub fn bytewise(conn: &AnyConnection) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        " COLLATE \"C\""
+    } else {
+        ""
+    }
+}
+
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.
 pub fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
@@ -79,7 +89,8 @@ pub async fn visible_classes(
 ) -> sqlx::Result<Vec<ClassRecord>> {
     let sql = format!(
         "SELECT {CLASS_COLUMNS} FROM class c
-         WHERE c.school_id = $1 AND {CLASS_VISIBLE} ORDER BY c.name_key, c.id"
+         WHERE c.school_id = $1 AND {CLASS_VISIBLE} ORDER BY c.name_key{}, c.id",
+        bytewise(conn)
     );
     let rows = sqlx::query_as::<_, ClassRow>(&sql)
         .bind(actor.school_id.to_string())
@@ -111,8 +122,9 @@ async fn class_records(
     }
     let sql = format!(
         "SELECT ct.class_id, s.id, s.username, s.display_name FROM class_teacher ct
-         JOIN staff s ON s.id = ct.staff_id WHERE ct.class_id IN ({}) ORDER BY s.username",
-        placeholders(1, rows.len())
+         JOIN staff s ON s.id = ct.staff_id WHERE ct.class_id IN ({}) ORDER BY s.username{}",
+        placeholders(1, rows.len()),
+        bytewise(conn)
     );
     let mut query = sqlx::query_as::<_, (String, String, String, String)>(&sql);
     for row in &rows {
@@ -212,8 +224,9 @@ pub(crate) async fn learner_records(
         "SELECT e.learner_id, e.class_id FROM enrollment e CROSS JOIN class c
          WHERE c.id = e.class_id AND c.school_id = $1 AND {CLASS_VISIBLE}
            AND e.learner_id IN ({})
-         ORDER BY c.name_key",
-        placeholders(4, rows.len())
+         ORDER BY c.name_key{}",
+        placeholders(4, rows.len()),
+        bytewise(conn)
     );
     let mut query = sqlx::query_as::<_, (String, String)>(&sql)
         .bind(actor.school_id.to_string())
@@ -268,7 +281,8 @@ pub async fn staff(
     };
     let sql = format!(
         "SELECT id, username, display_name, role, status FROM staff
-         WHERE school_id = $1 {filter} ORDER BY username"
+         WHERE school_id = $1 {filter} ORDER BY username{}",
+        bytewise(conn)
     );
     let mut query = sqlx::query_as::<_, StaffRow>(&sql).bind(actor.school_id.to_string());
     for id in ids.unwrap_or_default() {

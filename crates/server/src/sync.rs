@@ -34,7 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The record sources of a pull, in the order they are merged within one change number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Source {
     Staff = 0,
     Class = 1,
@@ -187,15 +187,18 @@ async fn pull_page(
             .map(|f| f.id.clone())
             .collect()
     };
-    let mut records: std::collections::HashMap<String, Record> = Default::default();
+    let mut records: std::collections::HashMap<(Source, String), Record> = Default::default();
     for staff in records::staff(conn, actor, Some(&ids(Source::Staff))).await? {
-        records.insert(staff.id.to_string(), Record::Staff(staff));
+        records.insert((Source::Staff, staff.id.to_string()), Record::Staff(staff));
     }
     for class in records::classes_by_ids(conn, actor, &ids(Source::Class)).await? {
-        records.insert(class.id.to_string(), Record::Class(class));
+        records.insert((Source::Class, class.id.to_string()), Record::Class(class));
     }
     for learner in records::learners_by_ids(conn, actor, &ids(Source::Learner)).await? {
-        records.insert(learner.id.to_string(), Record::Learner(learner));
+        records.insert(
+            (Source::Learner, learner.id.to_string()),
+            Record::Learner(learner),
+        );
     }
 
     let mut changes = Vec::with_capacity(found.len());
@@ -205,7 +208,12 @@ async fn pull_page(
                 kind: match kind.as_str() {
                     "class" => EntityKind::Class,
                     "learner" => EntityKind::Learner,
-                    _ => EntityKind::Staff,
+                    "staff" => EntityKind::Staff,
+                    other => {
+                        return Err(ApiError::internal(anyhow::anyhow!(
+                            "unknown removal kind {other:?} in the database"
+                        )));
+                    }
                 },
                 id: parse_id(&entity_id)?,
                 reason: if reason == "deleted" {
@@ -215,7 +223,7 @@ async fn pull_page(
                 },
             }),
             None => {
-                if let Some(record) = records.remove(&f.id) {
+                if let Some(record) = records.remove(&(f.source, f.id)) {
                     changes.push(Change::Upsert { record });
                 }
             }

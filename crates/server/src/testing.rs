@@ -27,7 +27,8 @@ pub fn postgres_admin_url() -> Option<String> {
     url
 }
 
-/// A running server with its own empty (or demo) database, removed when dropped.
+/// A running server with its own empty (or demo) database. [`TestServer::stop`] stops it
+/// and drops its PostgreSQL database; a SQLite file goes with its temporary folder.
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`
     pub url: String,

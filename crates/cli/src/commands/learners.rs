@@ -178,9 +178,24 @@ pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Resul
                 .learner_unenrol(learner.id, class.id)
                 .await
                 .explained()?;
-            let view = view(&mut resolve, &unenrolled).await?;
+            // `None`: that was the learner's last class of the caller's, so the server no
+            // longer shows them to the caller; report what is known without that class.
+            let still_visible = unenrolled.is_some();
+            let after = unenrolled.unwrap_or_else(|| {
+                let mut gone = learner.clone();
+                gone.classes.retain(|c| *c != class.id);
+                gone
+            });
+            let view = view(&mut resolve, &after).await?;
             out.show(&view, || {
-                format!("Took {} out of {}", view.username, class.name)
+                if still_visible {
+                    format!("Took {} out of {}", view.username, class.name)
+                } else {
+                    format!(
+                        "Took {} out of {}; they are no longer in any of your classes",
+                        view.username, class.name
+                    )
+                }
             })
         }
         LearnerCommand::Deactivate(args) => {

@@ -129,7 +129,7 @@ async fn a_request_that_takes_too_long_is_answered_with_timeout(backend: Backend
         )
         .await
         .unwrap();
-    assert_eq!(status, 408);
+    assert_eq!(status, 503);
     let body: classkeys_protocol::ErrorBody = serde_json::from_slice(&body).unwrap();
     assert_eq!(body.code, classkeys_protocol::ErrorCode::Timeout);
     server.stop().await;

@@ -209,3 +209,53 @@ async fn a_password_hashed_under_a_weaker_policy_is_rehashed_at_sign_in(backend:
     assert_eq!(stored().await, rehashed, "a current hash is left alone");
     world.stop().await;
 }
+
+on_both_backends!(parallel_wrong_passwords_cannot_slip_past_the_limit);
+
+async fn parallel_wrong_passwords_cannot_slip_past_the_limit(backend: Backend) {
+    let world = World::start(backend).await;
+    let guesses = (0..25).map(|i| {
+        let anon = world.anon.clone();
+        async move {
+            anon.sign_in(&request(Some("demo"), "teacher2", &format!("guess-{i}")))
+                .await
+                .unwrap_err()
+                .code()
+        }
+    });
+    let codes = futures_join_all(guesses).await;
+    let checked = codes
+        .iter()
+        .filter(|c| **c == Some(ErrorCode::InvalidCredentials))
+        .count();
+    assert!(checked <= 10, "{checked} guesses were checked: {codes:?}");
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| **c == Some(ErrorCode::RateLimited))
+            .count(),
+        25 - checked
+    );
+    let err = world
+        .anon
+        .sign_in(&request(Some("demo"), "teacher2", PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::RateLimited), "locked");
+    world.stop().await;
+}
+
+/// Runs futures concurrently on the test runtime and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}

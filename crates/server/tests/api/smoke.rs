@@ -125,3 +125,58 @@ async fn the_demo_school_has_the_names_a_real_school_has(backend: Backend) {
     assert!(years.len() >= 6, "{years:?}");
     world.stop().await;
 }
+
+on_both_backends!(
+    new_records_cannot_take_an_id_already_in_use,
+    a_teacher_taking_a_learner_out_of_their_last_class_no_longer_sees_them
+);
+
+async fn new_records_cannot_take_an_id_already_in_use(backend: Backend) {
+    use classkeys_domain::ids::LearnerId;
+    use classkeys_protocol::ErrorCode;
+    use classkeys_protocol::roster::NewLearner;
+    let world = World::start(backend).await;
+    let owls = class(&world.teacher1, "1 Owls").await;
+    let teacher = owls.teachers[0].id;
+    let new = |id: uuid::Uuid| NewLearner {
+        id: Some(LearnerId(id)),
+        given_name: "Id".into(),
+        family_name: "Thief".into(),
+        username: None,
+        email: None,
+        classes: vec![owls.id],
+    };
+    // A teacher's id, a class's id, and an id that is not a UUIDv7.
+    for id in [teacher.0, owls.id.0, uuid::Uuid::new_v4()] {
+        let err = world.teacher1.learner_create(&new(id)).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidInput), "{id}");
+    }
+    assert_eq!(class(&world.lead, "1 Owls").await.learner_count, 27);
+    // The teacher's username is still theirs alone.
+    let thief = world
+        .teacher1
+        .learner_create(&NewLearner {
+            username: Some("teacher1".into()),
+            ..new(uuid::Uuid::now_v7())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(thief.code(), Some(ErrorCode::UsernameTaken));
+    world.stop().await;
+}
+
+async fn a_teacher_taking_a_learner_out_of_their_last_class_no_longer_sees_them(backend: Backend) {
+    let world = World::start(backend).await;
+    let owls = class(&world.teacher1, "1 Owls").await;
+    let siobhan = crate::harness::learner(&world.teacher1, "siobhan.obrien").await;
+    let answer = world
+        .teacher1
+        .learner_unenrol(siobhan.id, owls.id)
+        .await
+        .unwrap();
+    assert_eq!(answer, None, "gone from the teacher's view");
+    assert!(world.teacher1.learner(siobhan.id).await.is_err());
+    let seen_by_lead = world.lead.learner(siobhan.id).await.unwrap();
+    assert!(seen_by_lead.classes.is_empty());
+    world.stop().await;
+}
