@@ -99,7 +99,8 @@ pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Resul
             })
         }
         LearnerCommand::Edit(args) => {
-            let patch = LearnerPatch {
+            // Checked before anything is sent; based on a version once the learner is found.
+            let mut patch = LearnerPatch {
                 given_name: args
                     .given_name
                     .as_deref()
@@ -131,6 +132,9 @@ pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Resul
                 base_version: None,
             };
             let before = resolve.learner(&args.learner).await?;
+            // A change someone made since this lookup is reported as a conflict instead of
+            // being overwritten.
+            patch.base_version = Some(before.version);
             let learner = client.learner_update(before.id, &patch).await.explained()?;
             let view = view(&mut resolve, &learner).await?;
             out.show(&view, || {
@@ -148,7 +152,7 @@ pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Resul
             let request = LearnerMove {
                 from: from.id,
                 to: to.id,
-                base_version: None,
+                base_version: Some(learner.version),
             };
             let moved = client
                 .learner_move(learner.id, &request)
@@ -201,7 +205,7 @@ pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Resul
         LearnerCommand::Deactivate(args) => {
             let learner = resolve.learner(&args.learner).await?;
             let changed = client
-                .learner_set_active(learner.id, false, None)
+                .learner_set_active(learner.id, false, Some(learner.version))
                 .await
                 .explained()?;
             let view = view(&mut resolve, &changed).await?;
@@ -216,7 +220,7 @@ pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Resul
         LearnerCommand::Reactivate(args) => {
             let learner = resolve.learner(&args.learner).await?;
             let changed = client
-                .learner_set_active(learner.id, true, None)
+                .learner_set_active(learner.id, true, Some(learner.version))
                 .await
                 .explained()?;
             let view = view(&mut resolve, &changed).await?;
