@@ -54,6 +54,16 @@ pub fn ascii_letters(s: &str) -> String {
         .collect()
 }
 
+/// A SQL `LIKE` pattern matching any text that contains `word`, with `LIKE`'s own
+/// wildcards in the word escaped; use it with `ESCAPE '\'`.
+pub fn like_contains(word: &str) -> String {
+    let escaped = word
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Latin spelling of letters that have no decomposition to a Latin base letter.
 fn transliterate(c: char) -> Option<&'static str> {
     Some(match c {
@@ -166,6 +176,11 @@ mod tests {
         assert_ne!(identity_key("zoe"), identity_key("zoë"));
         // Composed and decomposed forms of the same letter are the same identity.
         assert_eq!(identity_key("zoe\u{308}"), identity_key("zoë"));
+    }
+
+    #[test]
+    fn like_patterns_treat_wildcards_as_text() {
+        assert_eq!(like_contains("a%b_c\\"), "%a\\%b\\_c\\\\%");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::policy::{Action, Resource, authorize};
-use classkeys_domain::text::search_fold;
+use classkeys_domain::text::{like_contains, search_fold};
 use classkeys_protocol::roster::{
     ActiveChange, Enrolment, LearnerMove, LearnerPage, LearnerPatch, LearnerQuery, LearnerRecord,
     NewLearner,
@@ -69,15 +69,6 @@ async fn run_visible(
         .await?
         .map(ApiJson)
         .ok_or_else(|| ApiError::not_found("learner"))
-}
-
-/// `%word%` for LIKE, with LIKE's own wildcards in the word escaped.
-fn like_pattern(word: &str) -> String {
-    let escaped = word
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// Lists and searches the learners the caller may see.
@@ -156,7 +147,7 @@ pub(crate) async fn learner_search(
         filter.push_str(" AND l.status = 'active'");
     }
     for word in &words {
-        binds.push(like_pattern(word));
+        binds.push(like_contains(word));
         filter.push_str(&format!(
             " AND l.search_key LIKE ${} ESCAPE '\\'",
             3 + binds.len()
