@@ -4,9 +4,14 @@
 //! Push goes first so that the pull which follows already carries the server's answer to
 //! this device's own changes. A push or pull that gets no answer (offline, server down,
 //! connection cut) is not an error for the teacher: the pushed changes are put off with
-//! [`classkeys_store::retry_delay`] (exponential, with jitter) and the status says
-//! "offline". Replaying them later is safe: the server recognises an operation id it has
-//! seen and applies nothing twice.
+//! [`classkeys_store::retry_delay`] (exponential, with jitter, from each change's failed
+//! pushes as counted in the replica, so a restart does not start the backoff over) and the
+//! status says "offline". Replaying them later is safe: the server recognises an operation
+//! id it has seen and applies nothing twice.
+//!
+//! Every sync here is one the teacher set off ("Sync now", an edit, signing in), so it sends
+//! every waiting change at once, whatever its retry time ([`Due::Any`]); the retry times are
+//! for a background loop, which would ask only for [`Due::Now`].
 
 use std::sync::Mutex;
 
@@ -14,7 +19,7 @@ use classkeys_domain::ids::OperationId;
 use classkeys_protocol::sync::{
     MAX_PULL_LIMIT, MAX_PUSH_OPERATIONS, Operation, PullQuery, PushRequest, Record,
 };
-use classkeys_store::{Resolution, retry_delay};
+use classkeys_store::{Due, Resolution, retry_delay};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -77,8 +82,6 @@ pub enum ConflictChoice {
 struct Health {
     connection: Connection,
     problem: Option<AppError>,
-    /// Consecutive syncs that got no answer: drives the retry delay.
-    failures: u32,
 }
 
 /// The sync half of the app's state.
@@ -97,7 +100,6 @@ impl Default for SyncState {
             health: Mutex::new(Health {
                 connection: Connection::Unknown,
                 problem: None,
-                failures: 0,
             }),
         }
     }
@@ -113,7 +115,6 @@ impl SyncState {
         let mut h = self.health();
         h.connection = Connection::Unknown;
         h.problem = None;
-        h.failures = 0;
     }
 }
 
@@ -132,7 +133,8 @@ impl From<classkeys_store::Error> for Stop {
 }
 
 impl App {
-    /// Sends the changes waiting here, then fetches what changed on the server. Offline is
+    /// Sends every change waiting here at once (including those put off after a push that
+    /// got no answer), then fetches what changed on the server. Offline is
     /// not an error: the status says so and the changes wait. Other failures (the session
     /// ended, the local copy is damaged) are returned, and kept in the status too.
     pub async fn sync_now(&self) -> Result<SyncStatus> {
@@ -144,20 +146,20 @@ impl App {
                     let mut h = self.sync.health();
                     h.connection = Connection::Online;
                     h.problem = None;
-                    h.failures = 0;
                 }
                 Err(Stop::Unreachable(error, pushed)) => {
-                    let failures = {
+                    {
                         let mut h = self.sync.health();
                         h.connection = Connection::Offline;
                         h.problem = Some(error.clone());
-                        h.failures = h.failures.saturating_add(1);
-                        h.failures
-                    };
+                    }
                     if !pushed.is_empty() {
-                        let delay = retry_delay(failures - 1, rand::random::<f64>());
-                        let at = OffsetDateTime::now_utc() + delay;
-                        self.store.retry_later(&pushed, at, &error.message).await?;
+                        // `attempts` counts this failure too; the first retry waits 1–2 s.
+                        self.store
+                            .retry_later(&pushed, &error.message, |attempts| {
+                                retry_delay(attempts.saturating_sub(1), rand::random::<f64>())
+                            })
+                            .await?;
                     }
                 }
                 Err(Stop::Failed(error)) => {
@@ -179,7 +181,7 @@ impl App {
         let client = &session.client;
         let batch_size = u32::try_from(MAX_PUSH_OPERATIONS).unwrap_or(u32::MAX);
         loop {
-            let operations = self.store.pending(batch_size).await?;
+            let operations = self.store.pending(batch_size, Due::Any).await?;
             if operations.is_empty() {
                 break;
             }
@@ -190,7 +192,7 @@ impl App {
                 Err(e) if e.is_transport() => return Err(Stop::Unreachable(e.into(), ids)),
                 Err(e) => return Err(Stop::Failed(e.into())),
             }
-            // A short batch was everything that was due; asking again would only find the
+            // A short batch was everything that waited; asking again would only find the
             // entries the answer left waiting (if a server ever answered fewer results).
             if !full {
                 break;

@@ -38,7 +38,7 @@ use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
 
 pub use crate::error::{Error, Result};
-pub use crate::outbox::{Conflict, Rejection, Resolution, SyncCounts, retry_delay};
+pub use crate::outbox::{Conflict, Due, Rejection, Resolution, SyncCounts, retry_delay};
 
 /// Where "now" comes from; tests pass a fixed or stepping clock.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;

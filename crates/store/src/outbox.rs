@@ -67,6 +67,17 @@ pub enum Resolution {
     TakeTheirs,
 }
 
+/// Which pending changes [`Store::pending`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Only those whose retry time has come: for pushes nobody asked for (a background
+    /// loop), which must keep backing off while the server does not answer.
+    Now,
+    /// All of them, ignoring their retry time: for a push the teacher asked for ("Sync
+    /// now"), which should be tried at once.
+    Any,
+}
+
 /// The delay before retrying a push that got no answer, after `attempts` failed tries:
 /// exponential from 2 s, capped at 10 minutes, with "equal jitter" (half fixed, half drawn
 /// from `jitter` in `[0, 1)`) so that many desktops coming back online at once spread out.
@@ -205,16 +216,20 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` pending changes that are due now, in the order they were made: the
-    /// next push batch.
-    pub async fn pending(&self, limit: u32) -> Result<Vec<Operation>> {
-        let now = millis(self.now());
+    /// Up to `limit` pending changes, in the order they were made: the next push batch.
+    /// [`Due::Now`] leaves out changes put off by [`Store::retry_later`] until their time;
+    /// [`Due::Any`] takes them too.
+    pub async fn pending(&self, limit: u32, due: Due) -> Result<Vec<Operation>> {
+        let due_by = match due {
+            Due::Now => millis(self.now()),
+            Due::Any => i64::MAX,
+        };
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT operation FROM outbox
              WHERE state = 'pending' AND next_attempt_at <= ?
              ORDER BY seq LIMIT ?",
         )
-        .bind(now)
+        .bind(due_by)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -270,28 +285,46 @@ impl Store {
         Ok(())
     }
 
-    /// Puts pending changes off until `next_attempt_at` after a push that got no answer
-    /// (offline, server down), noting why; see [`retry_delay`].
+    /// Counts a failed push of these pending changes (no answer: offline, server down),
+    /// noting why, and puts each off by `delay(attempts)`, where `attempts` is its failed
+    /// pushes so far, this one included (see [`retry_delay`]). The count is stored, so the
+    /// backoff carries on where it was after the app restarts.
+    ///
+    /// Returns each change's new count; changes no longer pending (settled meanwhile) are
+    /// left out.
     pub async fn retry_later(
         &self,
         op_ids: &[OperationId],
-        next_attempt_at: OffsetDateTime,
         error: &str,
-    ) -> Result<()> {
+        delay: impl Fn(u32) -> Duration,
+    ) -> Result<Vec<(OperationId, u32)>> {
+        let now = self.now();
         let mut tx = self.write().await?;
-        for id in op_ids {
-            sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
-                 WHERE op_id = ? AND state = 'pending'",
+        let mut counts = Vec::with_capacity(op_ids.len());
+        for &id in op_ids {
+            let attempts: Option<i64> = sqlx::query_scalar(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?
+                 WHERE op_id = ? AND state = 'pending'
+                 RETURNING attempts",
             )
-            .bind(millis(next_attempt_at))
             .bind(error)
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some(attempts) = attempts else {
+                continue;
+            };
+            let attempts = u32::try_from(attempts)
+                .map_err(|e| Error::corrupt("outbox attempt count")(e.to_string()))?;
+            sqlx::query("UPDATE outbox SET next_attempt_at = ? WHERE op_id = ?")
+                .bind(millis(now + delay(attempts)))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            counts.push((id, attempts));
         }
         tx.commit().await?;
-        Ok(())
+        Ok(counts)
     }
 
     /// Changes waiting for the teacher to resolve a conflict, oldest first.
@@ -354,7 +387,8 @@ impl Store {
     ///
     /// - [`Resolution::KeepMine`] queues the same change again under a **new** operation id
     ///   (the old id's outcome, "conflict", is final on the server) with the current version
-    ///   as its base, in the old entry's place in the queue. Returns the new id.
+    ///   as its base, in the old entry's place in the queue, and shows my record with the
+    ///   version it will have once applied. Returns the new id.
     /// - [`Resolution::TakeTheirs`] drops the change and shows the server's record.
     pub async fn resolve_conflict(
         &self,
@@ -388,11 +422,13 @@ impl Store {
                 .bind(entry.seq)
                 .execute(&mut *tx)
                 .await?;
-                // The screen keeps showing my change; it now stands on the current version,
-                // so a further edit here is based on what the server holds.
+                // The screen keeps showing my change, with the version the server will give
+                // it once applied (every applied change adds one), so a further edit made
+                // before this one is confirmed is based on it and applies after it, instead
+                // of conflicting with it.
                 if let Some(version) = operation.base_version {
                     let (kind, id) = record_key(&current);
-                    set_version(&mut tx, kind, id, version).await?;
+                    set_version(&mut tx, kind, id, version + 1).await?;
                 }
                 Some(operation.id)
             }
@@ -547,7 +583,7 @@ mod tests {
                 rejected: 1
             }
         );
-        assert!(store.pending(10).await.unwrap().is_empty());
+        assert!(store.pending(10, Due::Now).await.unwrap().is_empty());
         assert!(store.dismiss_rejected(op.id).await.unwrap());
         assert_eq!(store.status().await.unwrap(), SyncCounts::default());
     }
@@ -600,19 +636,77 @@ mod tests {
         store.enqueue(&first, None).await.unwrap();
         store.enqueue(&second, None).await.unwrap();
         assert_eq!(
-            store.pending(10).await.unwrap(),
+            store.pending(10, Due::Now).await.unwrap(),
             [first.clone(), second.clone()]
         );
 
-        let later = now + retry_delay(0, 0.5);
-        store
-            .retry_later(&[first.id, second.id], later, "the server did not answer")
+        let counts = store
+            .retry_later(
+                &[first.id, second.id],
+                "the server did not answer",
+                |attempts| retry_delay(attempts - 1, 0.5),
+            )
             .await
             .unwrap();
-        assert!(store.pending(10).await.unwrap().is_empty());
+        assert_eq!(counts, [(first.id, 1), (second.id, 1)]);
+        assert!(store.pending(10, Due::Now).await.unwrap().is_empty());
+        assert_eq!(
+            store.pending(10, Due::Any).await.unwrap(),
+            [first.clone(), second.clone()],
+            "a push the teacher asks for takes them anyway"
+        );
         assert_eq!(store.status().await.unwrap().waiting, 2);
-        *clock_time.lock().unwrap_or_else(|p| p.into_inner()) = later;
-        assert_eq!(store.pending(1).await.unwrap(), [first]);
+        *clock_time.lock().unwrap_or_else(|p| p.into_inner()) = now + retry_delay(0, 0.5);
+        assert_eq!(store.pending(1, Due::Now).await.unwrap(), [first]);
+    }
+
+    #[tokio::test]
+    async fn failed_pushes_are_counted_per_change_and_the_count_survives_a_restart() {
+        let (store, dir) = store().await;
+        let (old, new) = (
+            rename(LearnerId::generate(), "Old", 1),
+            rename(LearnerId::generate(), "New", 1),
+        );
+        store.enqueue(&old, None).await.unwrap();
+        let no_delay = |_| Duration::ZERO;
+        for _ in 0..2 {
+            store
+                .retry_later(&[old.id], "offline", no_delay)
+                .await
+                .unwrap();
+        }
+        store.enqueue(&new, None).await.unwrap();
+        store.close().await;
+        drop(store);
+
+        // Whole seconds, so the times read back (stored in milliseconds) compare exactly.
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let store = Store::open(dir.path().join("replica.db"))
+            .await
+            .unwrap()
+            .with_clock(std::sync::Arc::new(move || now));
+        let counts = store
+            .retry_later(&[old.id, new.id], "offline", |attempts| {
+                retry_delay(attempts - 1, 0.0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(counts, [(old.id, 3), (new.id, 1)]);
+        // Each is put off by its own count: 4 s for the third failure, 1 s for the first.
+        let due_at = |op_id: OperationId| {
+            let pool = store.pool.clone();
+            async move {
+                let ms: i64 =
+                    sqlx::query_scalar("SELECT next_attempt_at FROM outbox WHERE op_id = ?")
+                        .bind(op_id.to_string())
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                from_millis(ms)
+            }
+        };
+        assert_eq!(due_at(old.id).await - now, Duration::from_secs(4));
+        assert_eq!(due_at(new.id).await - now, Duration::from_secs(1));
     }
 
     #[tokio::test]
@@ -628,6 +722,6 @@ mod tests {
             matches!(err, Error::NoSuchConflict(id) if id == op.id),
             "{err}"
         );
-        assert_eq!(store.pending(10).await.unwrap(), [op]);
+        assert_eq!(store.pending(10, Due::Now).await.unwrap(), [op]);
     }
 }

@@ -18,7 +18,7 @@ use classkeys_protocol::sync::{
 };
 use classkeys_server::Backend;
 use classkeys_server::testing::{TestServer, postgres_admin_url};
-use classkeys_store::{Account, Resolution, Store, SyncCounts};
+use classkeys_store::{Account, Due, Resolution, Store, SyncCounts};
 use rand::Rng;
 use sqlx::Connection;
 use time::OffsetDateTime;
@@ -130,7 +130,10 @@ async fn check_after_kill(path: &Path, confirmed: &[OperationId], round: usize) 
     conn.close().await.ok();
 
     let store = Store::open(path).await.expect("reopening the store");
-    let queued = store.pending(100_000).await.expect("reading the outbox");
+    let queued = store
+        .pending(100_000, Due::Any)
+        .await
+        .expect("reading the outbox");
     let ids: Vec<OperationId> = queued.iter().map(|op| op.id).collect();
     assert!(
         ids.len() >= confirmed.len(),
@@ -218,7 +221,7 @@ async fn a_push_replayed_after_a_lost_answer_changes_each_learner_once(backend: 
     }
     assert_eq!(store.status().await.unwrap().waiting, 5);
 
-    let batch = store.pending(100).await.unwrap();
+    let batch = store.pending(100, Due::Now).await.unwrap();
     assert_eq!(batch.len(), 5);
     let request = PushRequest {
         operations: batch.clone(),
@@ -246,7 +249,7 @@ async fn a_push_replayed_after_a_lost_answer_changes_each_learner_once(backend: 
         assert_eq!(shown, on_server, "the replica holds the server's record");
     }
     assert_eq!(store.status().await.unwrap(), SyncCounts::default());
-    assert!(store.pending(100).await.unwrap().is_empty());
+    assert!(store.pending(100, Due::Any).await.unwrap().is_empty());
 
     // The next pull brings the same records back and changes nothing.
     pull_all(&store, &teacher1, None).await;
@@ -322,7 +325,7 @@ async fn a_stale_change_becomes_a_conflict_that_keep_mine_and_take_theirs_each_r
         shown.family_name,
         format!("{} (teacher1)", mine.family_name)
     );
-    assert!(store.pending(10).await.unwrap().is_empty());
+    assert!(store.pending(10, Due::Any).await.unwrap().is_empty());
 
     // Keep mine: resent under a new id, over the lead's version, and applied.
     let old_id = ops[&mine.id];
@@ -332,10 +335,15 @@ async fn a_stale_change_becomes_a_conflict_that_keep_mine_and_take_theirs_each_r
         .unwrap()
         .expect("keeping mine queues a new operation");
     assert_ne!(new_id, old_id);
-    let queued = store.pending(10).await.unwrap();
+    let queued = store.pending(10, Due::Now).await.unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].id, new_id);
     assert_eq!(queued[0].base_version, Some(mine.version + 1));
+    // Shown with the version it will have once applied: a further edit builds on it.
+    assert_eq!(
+        store.learner(mine.id).await.unwrap().unwrap().version,
+        mine.version + 2
+    );
     push_and_settle(&store, &teacher1).await;
     let on_server = teacher1.learner(mine.id).await.unwrap();
     assert_eq!(
@@ -633,7 +641,7 @@ async fn pull_all(store: &Store, client: &Client, limit: Option<u32>) {
 
 /// Pushes every due change and settles the answer.
 async fn push_and_settle(store: &Store, client: &Client) {
-    let operations = store.pending(500).await.unwrap();
+    let operations = store.pending(500, Due::Now).await.unwrap();
     let answer = client
         .sync_push(&PushRequest { operations })
         .await
