@@ -117,12 +117,7 @@ impl Db {
     /// locks the school row until commit, so sequence numbers commit in order.
     pub async fn begin_change(&self, school: &str) -> sqlx::Result<(Tx, i64)> {
         let mut tx = self.pool.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE school SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq",
-        )
-        .bind(school)
-        .fetch_one(&mut *tx)
-        .await?;
+        let seq = take_change_number(&mut tx, school).await?;
         Ok((tx, seq))
     }
 
@@ -140,6 +135,17 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Takes a school's next change number inside the caller's transaction (see
+/// [`Db::begin_change`] for why it comes first).
+pub async fn take_change_number(conn: &mut sqlx::AnyConnection, school: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "UPDATE school SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq",
+    )
+    .bind(school)
+    .fetch_one(&mut *conn)
+    .await
 }
 
 /// The current time in Unix milliseconds, as stored.

@@ -203,7 +203,7 @@ pub async fn seed(
         .await?;
     let sign_ins = if let Some(school) = existing {
         let mut sign_ins = Vec::new();
-        let seq = next_seq(&mut tx, &school).await?;
+        let seq = db::take_change_number(&mut tx, &school).await?;
         for (username, _, role) in STAFF {
             if let Some(password) = &password {
                 admin::set_staff_password(
@@ -242,15 +242,6 @@ pub async fn seed(
     })
 }
 
-async fn next_seq(conn: &mut AnyConnection, school: &str) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "UPDATE school SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq",
-    )
-    .bind(school)
-    .fetch_one(&mut *conn)
-    .await?)
-}
-
 async fn count_learners(conn: &mut AnyConnection, school: &str) -> anyhow::Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM learner WHERE school_id = $1")
@@ -266,7 +257,7 @@ async fn create(
     password: Option<Sensitive<String>>,
 ) -> anyhow::Result<Vec<DemoSignIn>> {
     let school = admin::create_school(conn, &state.keys, NAME, SLUG).await?;
-    let seq = next_seq(conn, &school.to_string()).await?;
+    let seq = db::take_change_number(conn, &school.to_string()).await?;
 
     let mut sign_ins = Vec::new();
     let mut staff_ids: Vec<StaffId> = Vec::new();

@@ -36,6 +36,11 @@ pub(crate) enum Overwrite {
     /// Only when not older than what is held: a pull page fetched before a push settled
     /// must not turn the settled record back.
     IfNotOlder,
+    /// As `IfNotOlder`, and never over a record that a queued or conflicting change of the
+    /// teacher's still holds: their change stays on screen until it is applied or they
+    /// decide a conflict. (The pull that follows a conflicting push carries the server's
+    /// version at the same version number as the optimistic record.)
+    Pulled,
 }
 
 /// The columns of a learner record, with its classes in the order they were sent.
@@ -152,16 +157,14 @@ impl Store {
                 run.push(learner);
                 continue;
             }
-            put_learners(&mut tx, &run, Overwrite::IfNotOlder).await?;
+            put_learners(&mut tx, &run, Overwrite::Pulled).await?;
             run.clear();
             match change {
-                Change::Upsert { record } => {
-                    put_record(&mut tx, record, Overwrite::IfNotOlder).await?
-                }
+                Change::Upsert { record } => put_record(&mut tx, record, Overwrite::Pulled).await?,
                 Change::Remove { kind, id, .. } => remove_record(&mut tx, *kind, *id).await?,
             }
         }
-        put_learners(&mut tx, &run, Overwrite::IfNotOlder).await?;
+        put_learners(&mut tx, &run, Overwrite::Pulled).await?;
         meta_set(&mut *tx, META_CURSOR, &page.cursor).await?;
         tx.commit().await?;
         Ok(())
@@ -374,6 +377,10 @@ fn guard(overwrite: Overwrite, table: &str) -> String {
     match overwrite {
         Overwrite::Always => String::new(),
         Overwrite::IfNotOlder => format!(" WHERE excluded.version >= {table}.version"),
+        Overwrite::Pulled => format!(
+            " WHERE excluded.version >= {table}.version AND NOT EXISTS (SELECT 1 FROM outbox o
+               WHERE o.target_id = excluded.id AND o.state IN ('pending', 'conflict'))"
+        ),
     }
 }
 

@@ -319,7 +319,9 @@ async fn a_stale_change_becomes_a_conflict_that_keep_mine_and_take_theirs_each_r
             rejected: 0
         }
     );
-    // Until decided, the teacher's own change stays on screen and nothing is resent.
+    // Until decided, the teacher's own change stays on screen and nothing is resent — also
+    // after the pull that follows every push, which carries the lead's version of both.
+    pull_all(&store, &teacher1, None).await;
     let shown = store.learner(mine.id).await.unwrap().unwrap();
     assert_eq!(
         shown.family_name,
