@@ -1,0 +1,160 @@
+//! The commands the UI invokes, one short adapter each over [`classkeys_app::App`].
+//!
+//! Names follow `noun_verb`; arguments arrive in snake_case as the UI sends them. Every
+//! command is also listed in `build.rs` (the app manifest) and granted to the main window in
+//! `capabilities/main-window.json`: a command missing from either cannot be called at all.
+//! Errors cross unchanged as `{code, message}` ([`AppError`]).
+
+use std::sync::Arc;
+
+use classkeys_app::{
+    App, AppError, ClassEdit, ConflictChoice, LearnerEdit, LearnerPage, PendingConflict,
+    SyncStatus,
+};
+use classkeys_domain::ids::{ClassId, LearnerId, OperationId};
+use classkeys_domain::secret::Sensitive;
+use classkeys_protocol::auth::Me;
+use classkeys_protocol::roster::{ClassRecord, LearnerRecord};
+use serde::Serialize;
+use tauri::State;
+
+use crate::shell::Settings;
+
+type Result<T> = std::result::Result<T, AppError>;
+type AppState<'a> = State<'a, Arc<App>>;
+
+/// Registers every command below with Tauri.
+pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        app_info,
+        session_resume,
+        session_sign_in,
+        session_sign_out,
+        class_list,
+        class_learners,
+        class_update,
+        learner_get,
+        learner_search,
+        learner_update,
+        learner_set_active,
+        sync_now,
+        sync_status,
+        conflict_list,
+        conflict_resolve,
+    ]
+}
+
+/// What the sign-in screen needs to know before anyone signs in.
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    /// The app's version.
+    version: &'static str,
+    /// The server address to suggest.
+    server_hint: Option<String>,
+    /// Why sessions cannot be kept on this computer, if they cannot.
+    credential_store_problem: Option<AppError>,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+fn app_info(settings: State<'_, Settings>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        server_hint: settings.server_hint.clone(),
+        credential_store_problem: settings.credential_store_problem.clone(),
+    }
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn session_resume(app: AppState<'_>) -> Result<Option<Me>> {
+    app.resume().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn session_sign_in(
+    app: AppState<'_>,
+    server: String,
+    school: Option<String>,
+    username: String,
+    password: String,
+) -> Result<Me> {
+    let password = Sensitive::new(password);
+    app.sign_in(&server, school.as_deref(), &username, &password)
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn session_sign_out(app: AppState<'_>) -> Result<()> {
+    app.sign_out().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_list(app: AppState<'_>) -> Result<Vec<ClassRecord>> {
+    app.classes().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_learners(
+    app: AppState<'_>,
+    class_id: Option<ClassId>,
+    offset: u32,
+    limit: u32,
+) -> Result<LearnerPage> {
+    app.class_learners(class_id, offset, limit).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_update(app: AppState<'_>, class_id: ClassId, edit: ClassEdit) -> Result<ClassRecord> {
+    app.class_update(class_id, edit).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_get(app: AppState<'_>, learner_id: LearnerId) -> Result<LearnerRecord> {
+    app.learner(learner_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_search(app: AppState<'_>, query: String, limit: u32) -> Result<Vec<LearnerRecord>> {
+    app.search(&query, limit).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_update(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    edit: LearnerEdit,
+) -> Result<LearnerRecord> {
+    app.learner_update(learner_id, edit).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_set_active(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    active: bool,
+) -> Result<LearnerRecord> {
+    app.learner_set_active(learner_id, active).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn sync_now(app: AppState<'_>) -> Result<SyncStatus> {
+    app.sync_now().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn sync_status(app: AppState<'_>) -> Result<SyncStatus> {
+    app.status().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn conflict_list(app: AppState<'_>) -> Result<Vec<PendingConflict>> {
+    app.conflicts().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn conflict_resolve(
+    app: AppState<'_>,
+    op_id: OperationId,
+    choice: ConflictChoice,
+) -> Result<SyncStatus> {
+    app.resolve_conflict(op_id, choice).await
+}

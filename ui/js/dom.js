@@ -1,0 +1,58 @@
+// Building DOM without HTML strings: every string becomes a text node, so a learner named
+// `<img src=x onerror=alert(1)>` is shown as exactly that text (DESIGN §7). Nothing in the
+// UI assigns innerHTML.
+
+// h('div', { class: 'x', dataset: { testid: 'y' }, onclick: f }, 'text', child, …)
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key === 'testid') el.dataset.testid = value;
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'value') el.value = value;
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else if (child instanceof Node) el.append(child);
+    else el.append(document.createTextNode(String(child)));
+  }
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+// "22 Nov 2026, 09:14" in the teacher's own locale.
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+export function formatWhen(rfc3339) {
+  const d = new Date(rfc3339);
+  return Number.isNaN(d.getTime()) ? '' : when.format(d);
+}
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+let toastTimer;
+// A short message at the bottom of the window, read out by screen readers.
+export function toast(message, kind = 'info') {
+  const el = document.getElementById('toast');
+  el.textContent = message;
+  el.dataset.kind = kind;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, kind === 'error' ? 8000 : 4000);
+}

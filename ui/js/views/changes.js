@@ -1,0 +1,95 @@
+// Changes made on this computer that need the teacher: conflicts (someone else changed the
+// same record first) and changes the server refused. Nothing is overwritten without a
+// decision made here (DESIGN §6).
+
+import { call } from '../ipc.js';
+import { h, formatWhen, plural, toast } from '../dom.js';
+import { state, displayName } from '../state.js';
+import { show as showStatus } from '../status.js';
+
+const FIELDS = { given_name: 'given name', family_name: 'family name', username: 'username', email: 'email', name: 'name', year_group: 'year group' };
+
+// What an operation does, in words.
+export function describeOperation(op) {
+  const className = (id) => state.classById.get(id)?.name ?? 'another class';
+  switch (op.type) {
+    case 'learner_update':
+    case 'class_update': {
+      const parts = Object.entries(FIELDS).filter(([k]) => k in op).map(([k, label]) =>
+        op[k] === null ? `remove the ${label}` : `${label} → “${op[k]}”`);
+      if (op.archived !== undefined && op.archived !== null) parts.push(op.archived ? 'archive' : 'restore');
+      return parts.length ? `Change ${parts.join(', ')}` : 'Change';
+    }
+    case 'learner_set_active': return op.active ? 'Reactivate' : 'Deactivate';
+    case 'learner_enrol': return `Add to ${className(op.class_id)}`;
+    case 'learner_unenrol': return `Remove from ${className(op.class_id)}`;
+    case 'learner_move': return `Move from ${className(op.from)} to ${className(op.to)}`;
+    case 'learner_create': return `Add learner ${op.given_name} ${op.family_name}`;
+    case 'class_create': return `Add class ${op.name}`;
+    case 'class_assign_teacher': return `Assign a teacher to ${className(op.class_id)}`;
+    case 'class_unassign_teacher': return `Take a teacher off ${className(op.class_id)}`;
+    default: return op.type.replaceAll('_', ' ');
+  }
+}
+
+function describeRecord(r) {
+  if (r.kind === 'learner') {
+    return `${displayName(r)} · ${r.username}${r.email ? ` · ${r.email}` : ''} · ${r.active ? 'active' : 'deactivated'}`;
+  }
+  if (r.kind === 'class') return `${r.name}${r.year_group ? ` · ${r.year_group}` : ''}${r.archived ? ' · archived' : ''}`;
+  return r.display_name ?? '';
+}
+
+export function changesView({ refreshClasses }) {
+  const el = h('section', { class: 'view', testid: 'view-changes' }, h('p', { class: 'muted' }, 'Loading…'));
+  const error = h('p', { class: 'notice error', role: 'alert', hidden: true });
+
+  async function render() {
+    let conflicts;
+    let rejected;
+    try {
+      [conflicts, rejected] = await Promise.all([call('conflict_list'), call('rejected_list')]);
+    } catch (e) {
+      el.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, e.message));
+      return;
+    }
+    const resolve = async (opId, choice) => {
+      error.hidden = true;
+      try {
+        showStatus(await call('conflict_resolve', { op_id: opId, choice }));
+        toast(choice === 'keep_mine' ? 'Your change is being sent again.' : 'The server\'s version is kept.');
+        refreshClasses();
+        render();
+      } catch (e) { error.textContent = e.message; error.hidden = false; }
+    };
+    const conflictItems = conflicts.map((c) => h('li', { class: 'card stack', testid: 'conflict-item', dataset: { opId: c.mine.id } },
+      h('h3', {}, describeRecord(c.theirs)),
+      h('p', {}, 'Someone changed this on the server after you made your change here.'),
+      h('dl', { class: 'compare' },
+        h('dt', {}, 'Your change'), h('dd', { testid: 'conflict-mine' }, describeOperation(c.mine.op), h('span', { class: 'muted' }, ` (${formatWhen(c.made_at)})`)),
+        h('dt', {}, 'Now on the server'), h('dd', { testid: 'conflict-theirs' }, describeRecord(c.theirs))),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'primary', testid: 'conflict-keep-mine', onclick: () => resolve(c.mine.id, 'keep_mine') }, 'Keep my change'),
+        h('button', { type: 'button', testid: 'conflict-take-theirs', onclick: () => resolve(c.mine.id, 'take_theirs') }, 'Keep the server\'s version'))));
+    const rejectedItems = rejected.map((r) => h('li', { class: 'card stack', testid: 'rejected-item' },
+      h('h3', {}, describeOperation(r.operation.op)),
+      h('p', { testid: 'rejected-reason' }, `The server refused this change: ${r.reason}`),
+      h('p', { class: 'muted' }, `Made ${formatWhen(r.made_at)}. It was not applied; make it again if it is still needed.`),
+      h('div', { class: 'row' }, h('button', {
+        type: 'button', testid: 'rejected-dismiss',
+        onclick: async () => {
+          try { await call('rejected_dismiss', { op_id: r.operation.id }); render(); } catch (e) { toast(e.message, 'error'); }
+        },
+      }, 'Dismiss'))));
+    el.replaceChildren(
+      h('header', { class: 'view-head' }, h('div', {}, h('h1', {}, 'Changes waiting'),
+        h('p', { class: 'muted' }, 'Changes made on this computer that need you. Changes that are simply waiting for the server are sent by themselves.'))),
+      error,
+      h('h2', {}, conflicts.length ? plural(conflicts.length, 'conflict', 'conflicts') : 'No conflicts'),
+      conflictItems.length ? h('ul', { class: 'plain stack', testid: 'conflict-list' }, conflictItems) : null,
+      h('h2', {}, rejected.length ? plural(rejected.length, 'refused change', 'refused changes') : 'No refused changes'),
+      rejectedItems.length ? h('ul', { class: 'plain stack', testid: 'rejected-list' }, rejectedItems) : null);
+  }
+  render();
+  return { el, refresh: render };
+}

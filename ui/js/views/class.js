@@ -1,0 +1,87 @@
+// A class (or, for lead teachers, the whole school): its details and its learners.
+
+import { call } from '../ipc.js';
+import { h, plural, toast } from '../dom.js';
+import { state, isLead } from '../state.js';
+import { learnerTable } from './learners.js';
+import { newLearnerForm } from './learner.js';
+
+export function classView(classId, { go, refreshClasses }) {
+  const cls = classId ? state.classById.get(classId) : null;
+  if (classId && !cls) {
+    return { el: h('div', { class: 'empty' }, h('p', {}, 'This class is not on this computer any more.')) };
+  }
+  const title = cls ? cls.name : 'Whole school';
+  const table = learnerTable({
+    go,
+    testid: 'learner-table',
+    label: `Learners of ${title}`,
+    empty: cls ? 'No learners in this class yet.' : 'No learners in the school yet.',
+    load: async (offset, limit) => {
+      const page = await call('class_learners', { class_id: classId, offset, limit });
+      count.textContent = plural(page.total, 'learner', 'learners');
+      return { rows: page.learners, total: page.total };
+    },
+  });
+  const count = h('span', { class: 'muted', testid: 'class-count' });
+  const teachers = cls?.teachers.map((t) => t.display_name).join(', ');
+  const formSlot = h('div');
+  const addButton = h('button', {
+    type: 'button', testid: 'learner-add',
+    onclick: () => {
+      formSlot.replaceChildren(newLearnerForm({
+        classId, go,
+        done: () => { formSlot.replaceChildren(); table.refresh(); refreshClasses(); },
+      }));
+      formSlot.querySelector('input')?.focus();
+    },
+  }, 'Add learner');
+  const el = h('section', { class: 'view', testid: 'view-class' },
+    h('header', { class: 'view-head' },
+      h('div', {},
+        h('h1', { testid: 'class-title' }, title),
+        h('p', { class: 'muted' },
+          cls?.year_group ? `${cls.year_group} · ` : '',
+          cls ? (teachers ? `Taught by ${teachers}` : 'No teacher assigned') : state.me.school_name,
+          ' · ', count)),
+      h('div', { class: 'actions' },
+        (cls || isLead()) ? addButton : null,
+        cls ? classDetails(cls, refreshClasses) : null)),
+    formSlot,
+    table.el);
+  table.render();
+  return { el, refresh: () => table.refresh(), focus: () => table.focus() };
+}
+
+// Rename, year group and (lead teachers) archive, in a small drop-down panel.
+function classDetails(cls, refreshClasses) {
+  const name = h('input', { value: cls.name, testid: 'class-name-input', required: true });
+  const year = h('input', { value: cls.year_group ?? '', testid: 'class-year-input', placeholder: 'e.g. Year 4' });
+  const error = h('p', { class: 'notice error', role: 'alert', hidden: true });
+  const save = async (edit) => {
+    error.hidden = true;
+    try {
+      await call('class_update', { class_id: cls.id, edit });
+      toast('Class saved.');
+      await refreshClasses();
+    } catch (e) { error.textContent = e.message; error.hidden = false; }
+  };
+  return h('details', { class: 'dropdown' },
+    h('summary', { testid: 'class-details' }, 'Class details'),
+    h('form', {
+      class: 'card stack',
+      onsubmit: (e) => {
+        e.preventDefault();
+        save({ name: name.value.trim(), year_group: year.value.trim() || null });
+      },
+    },
+    h('label', {}, 'Class name', name),
+    h('label', {}, 'Year group', year),
+    error,
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: 'primary', testid: 'class-save' }, 'Save'),
+      isLead() ? h('button', {
+        type: 'button', testid: 'class-archive',
+        onclick: () => save({ archived: !cls.archived }),
+      }, cls.archived ? 'Restore class' : 'Archive class') : null)));
+}
