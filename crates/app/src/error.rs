@@ -4,7 +4,7 @@
 //! happened and what to do next. Errors from the API client and the local replica are
 //! translated here, once, so no screen ever matches on an error string.
 
-use classkeys_protocol::ErrorCode;
+use classkeys_protocol::{ErrorBody, ErrorCode};
 use serde::Serialize;
 
 /// Result of an app use case.
@@ -91,35 +91,40 @@ impl From<classkeys_client::Error> for AppError {
                      is a ClassKeys server and that the app and server versions match"
                 ),
             ),
-            E::Api { body, .. } => {
-                let code = match body.code {
-                    ErrorCode::Unauthenticated => {
-                        return AppError::new(
-                            AppErrorCode::Unauthenticated,
-                            "your session has ended: sign in again",
-                        );
-                    }
-                    ErrorCode::InvalidCredentials => AppErrorCode::InvalidCredentials,
-                    ErrorCode::Forbidden => AppErrorCode::Forbidden,
-                    ErrorCode::NotFound => AppErrorCode::NotFound,
-                    ErrorCode::BadRequest
-                    | ErrorCode::InvalidInput
-                    | ErrorCode::UsernameTaken
-                    | ErrorCode::EmailTaken
-                    | ErrorCode::ClassNameTaken
-                    | ErrorCode::PayloadTooLarge => AppErrorCode::InvalidInput,
-                    ErrorCode::ClassNotEmpty | ErrorCode::VersionConflict => AppErrorCode::Conflict,
-                    ErrorCode::RateLimited => AppErrorCode::RateLimited,
-                    ErrorCode::Timeout | ErrorCode::Internal => AppErrorCode::Server,
-                    // Both mean the app sent something it should not have: our fault.
-                    ErrorCode::OperationIdReused | ErrorCode::UnsupportedMediaType => {
-                        AppErrorCode::Internal
-                    }
-                };
-                // The server's messages already say what to do next.
-                AppError::new(code, body.message)
-            }
+            E::Api { body, .. } => body.into(),
         }
+    }
+}
+
+/// The server's refusal, as the API or a sync push answered it.
+impl From<ErrorBody> for AppError {
+    fn from(body: ErrorBody) -> Self {
+        let code = match body.code {
+            ErrorCode::Unauthenticated => {
+                return AppError::new(
+                    AppErrorCode::Unauthenticated,
+                    "your session has ended: sign in again",
+                );
+            }
+            ErrorCode::InvalidCredentials => AppErrorCode::InvalidCredentials,
+            ErrorCode::Forbidden => AppErrorCode::Forbidden,
+            ErrorCode::NotFound => AppErrorCode::NotFound,
+            ErrorCode::BadRequest
+            | ErrorCode::InvalidInput
+            | ErrorCode::UsernameTaken
+            | ErrorCode::EmailTaken
+            | ErrorCode::ClassNameTaken
+            | ErrorCode::PayloadTooLarge => AppErrorCode::InvalidInput,
+            ErrorCode::ClassNotEmpty | ErrorCode::VersionConflict => AppErrorCode::Conflict,
+            ErrorCode::RateLimited => AppErrorCode::RateLimited,
+            ErrorCode::Timeout | ErrorCode::Internal => AppErrorCode::Server,
+            // Both mean the app sent something it should not have: our fault.
+            ErrorCode::OperationIdReused | ErrorCode::UnsupportedMediaType => {
+                AppErrorCode::Internal
+            }
+        };
+        // The server's messages already say what to do next.
+        AppError::new(code, body.message)
     }
 }
 
@@ -144,8 +149,6 @@ impl From<classkeys_domain::InvalidInput> for AppError {
 
 #[cfg(test)]
 mod tests {
-    use classkeys_protocol::ErrorBody;
-
     use super::*;
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`edits`]: roster changes, checked against the permission policy, queued in the
 //!   outbox with an optimistic record, then sent at once if the server answers.
 //! - [`sync`]: push the outbox, then pull; the sync status; conflicts and their resolution.
+//! - [`rejections`]: changes the server refused, described for the teacher, and dismissed.
 //!
 //! Invariants:
 //! - The session token and the device key live only in the [`SecretStore`] and in memory,
@@ -20,6 +21,7 @@
 
 pub mod edits;
 mod error;
+pub mod rejections;
 pub mod secrets;
 pub mod session;
 pub mod sync;
@@ -28,12 +30,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use classkeys_domain::ids::{ClassId, LearnerId};
-use classkeys_protocol::roster::{ClassRecord, LearnerRecord};
+use classkeys_domain::policy::{Action, Resource};
+use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
 use classkeys_store::Store;
 use serde::Serialize;
 
-pub use crate::edits::{ClassEdit, LearnerEdit};
+pub use crate::edits::{ClassEdit, LearnerEdit, NewLearnerInput};
 pub use crate::error::{AppError, AppErrorCode, Result};
+pub use crate::rejections::RejectedChange;
 pub use crate::secrets::{KeyringSecrets, SecretName, SecretStore};
 pub use crate::sync::{ConflictChoice, Connection, PendingConflict, SyncStatus};
 
@@ -104,17 +108,19 @@ impl App {
         Ok(self.store.classes().await?)
     }
 
-    /// One page of a class's learners.
+    /// One page of a class's learners, or with `class: None` of every learner on this
+    /// computer: the whole school for a lead teacher (whose replica holds every learner,
+    /// those in no class too), the learners of their own classes for a teacher.
     pub async fn class_learners(
         &self,
-        class: ClassId,
+        class: Option<ClassId>,
         offset: u32,
         limit: u32,
     ) -> Result<LearnerPage> {
         self.signed_in()?;
         let (learners, total) = self
             .store
-            .learners(Some(class), offset, limit.min(MAX_PAGE))
+            .learners(class, offset, limit.min(MAX_PAGE))
             .await?;
         Ok(LearnerPage { learners, total })
     }
@@ -132,6 +138,17 @@ impl App {
             .learner(id)
             .await?
             .ok_or_else(|| not_on_this_computer("learner"))
+    }
+
+    /// The school's staff, by username, for assigning teachers to classes (lead teachers
+    /// only: the server sends the staff list to nobody else).
+    pub async fn staff(&self) -> Result<Vec<StaffRecord>> {
+        let session = self.signed_in()?;
+        let school = Resource::School {
+            school: session.account.staff.school_id,
+        };
+        edits::allow(&session, Action::StaffView, &school, "staff list")?;
+        Ok(self.store.staff().await?)
     }
 
     /// The current session, if any.

@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use classkeys_app::{
     App, AppErrorCode, ClassEdit, ConflictChoice, Connection, KeyringSecrets, LearnerEdit,
-    SecretName, SecretStore,
+    NewLearnerInput, SecretName, SecretStore,
 };
 use classkeys_client::Client;
+use classkeys_domain::ids::ClassId;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::SignInRequest;
-use classkeys_protocol::roster::{LearnerPatch, LearnerRecord};
+use classkeys_protocol::roster::{ClassRecord, LearnerPatch, LearnerRecord, NewLearner};
 use classkeys_protocol::sync::Record;
 use classkeys_server::Backend;
 use classkeys_server::testing::TestServer;
@@ -164,6 +165,24 @@ async fn learner_named(app: &App, query: &str) -> LearnerRecord {
     let found = app.search(query, 10).await.expect("search");
     assert_eq!(found.len(), 1, "one learner matches {query:?}: {found:?}");
     found.into_iter().next().expect("one learner")
+}
+
+async fn class_named(app: &App, name: &str) -> ClassRecord {
+    app.classes()
+        .await
+        .expect("classes")
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("the class {name} is on this computer"))
+}
+
+fn new_learner(given: &str, family: &str, classes: Vec<ClassId>) -> NewLearnerInput {
+    NewLearnerInput {
+        given_name: given.into(),
+        family_name: family.into(),
+        classes,
+        ..NewLearnerInput::default()
+    }
 }
 
 fn rename(family_name: &str) -> LearnerEdit {
@@ -338,7 +357,7 @@ async fn conflicting_edits_by_the_lead_are_shown_and_each_resolution_does_what_i
         .find(|c| c.name == "Reception Robins")
         .expect("teacher1 teaches Reception Robins");
     let page = app
-        .class_learners(reception.id, 0, 2)
+        .class_learners(Some(reception.id), 0, 2)
         .await
         .expect("learners");
     let [theirs_wins, mine_wins] = [page.learners[0].clone(), page.learners[1].clone()];
@@ -567,5 +586,480 @@ async fn the_session_resumes_after_a_restart_and_sign_out_leaves_nothing_behind(
         .await
         .expect("app reopens");
     assert_eq!(app.resume().await.expect("resume"), None);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_lead_creates_a_class_and_learners_in_it_and_all_reach_the_server() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let (app, _dir) = signed_in(&secrets, &server.url, "lead").await;
+    let lead = lead(&server).await;
+
+    let swifts = app
+        .class_create("5 Swifts", Some("Year 5"))
+        .await
+        .expect("create a class");
+    assert_eq!(
+        (swifts.name.as_str(), swifts.year_group.as_deref()),
+        ("5 Swifts", Some("Year 5"))
+    );
+    let amara = app
+        .learner_create(new_learner("Amara", "Okafor", vec![swifts.id]))
+        .await
+        .expect("create a learner");
+    assert_eq!(amara.username, "amara.okafor", "suggested from the names");
+    assert_eq!(amara.classes, [swifts.id]);
+    // The demo school has a Zoë Adams already: the suggestion shown is the server's.
+    let zoe = app
+        .learner_create(NewLearnerInput {
+            email: Some("  ".into()),
+            ..new_learner("Zoë", "Adams", vec![swifts.id])
+        })
+        .await
+        .expect("create a second Zoë Adams");
+    assert_eq!(zoe.username, "zoe.adams2");
+    assert_eq!(zoe.email, None, "a blank email is no email");
+    assert_eq!(app.status().await.expect("status").waiting, 0);
+
+    let on_server = lead
+        .class(swifts.id)
+        .await
+        .expect("the class is on the server");
+    assert_eq!(on_server.name, "5 Swifts");
+    assert_eq!(on_server.learner_count, 2);
+    for shown in [&amara, &zoe] {
+        let learner = lead.learner(shown.id).await.expect("on the server");
+        assert_eq!(&learner, shown, "shown exactly as the server has it");
+    }
+    assert_eq!(class_named(&app, "5 Swifts").await.learner_count, 2);
+
+    let taken = app
+        .class_create("5 SWIFTS", None)
+        .await
+        .expect_err("class names are unique ignoring case");
+    assert_eq!(taken.code, AppErrorCode::InvalidInput, "{taken}");
+    let typed = app
+        .learner_create(NewLearnerInput {
+            username: Some("Amara.Okafor".into()),
+            ..new_learner("Amara", "Okafor", vec![swifts.id])
+        })
+        .await
+        .expect_err("a username on this computer is refused before queuing");
+    assert_eq!(typed.code, AppErrorCode::InvalidInput, "{typed}");
+    assert!(
+        typed.message.contains("Amara Okafor (amara.okafor)"),
+        "{typed}"
+    );
+    assert_eq!(app.status().await.expect("status").waiting, 0);
+
+    // A second class for Amara, then out of the first: both counts follow.
+    let owls = class_named(&app, "1 Owls").await;
+    let shown = app.learner_enrol(amara.id, owls.id).await.expect("enrol");
+    assert_eq!(shown.classes.len(), 2);
+    let shown = app
+        .learner_unenrol(amara.id, swifts.id)
+        .await
+        .expect("unenrol");
+    assert_eq!(shown.classes, [owls.id]);
+    assert_eq!(
+        lead.learner(amara.id).await.expect("read back").classes,
+        [owls.id]
+    );
+    assert_eq!(class_named(&app, "5 Swifts").await.learner_count, 1);
+    assert_eq!(
+        class_named(&app, "1 Owls").await.learner_count,
+        owls.learner_count + 1
+    );
+    assert_eq!(
+        lead.class(owls.id).await.expect("read back").learner_count,
+        28
+    );
+
+    app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_teacher_cannot_create_a_class_assign_teachers_or_see_the_staff_list() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let (app, _dir) = signed_in(&secrets, &server.url, "teacher1").await;
+    let owls = class_named(&app, "1 Owls").await;
+    let me = app.me().expect("signed in");
+
+    let refused = app
+        .class_create("Secret Club", None)
+        .await
+        .expect_err("teachers may not create classes");
+    assert_eq!(refused.code, AppErrorCode::Forbidden, "{refused}");
+    assert!(refused.message.contains("lead teacher"), "{refused}");
+    let refused = app
+        .class_unassign_teacher(owls.id, me.id)
+        .await
+        .expect_err("teachers may not change who teaches a class");
+    assert_eq!(refused.code, AppErrorCode::Forbidden, "{refused}");
+    let refused = app.staff().await.expect_err("no staff list for teachers");
+    assert_eq!(refused.code, AppErrorCode::Forbidden, "{refused}");
+
+    let status = app.status().await.expect("status");
+    assert_eq!((status.waiting, status.rejected), (0, 0), "nothing queued");
+    assert_eq!(app.classes().await.expect("classes").len(), 3);
+    let on_server = lead(&server).await.classes().await.expect("classes");
+    assert!(on_server.iter().all(|c| c.name != "Secret Club"));
+    assert_eq!(
+        lead(&server)
+            .await
+            .class(owls.id)
+            .await
+            .expect("class")
+            .teachers,
+        owls.teachers
+    );
+
+    let homeless = app
+        .learner_create(new_learner("Sam", "Lee", Vec::new()))
+        .await
+        .expect_err("a teacher's new learner needs one of their classes");
+    assert_eq!(homeless.code, AppErrorCode::InvalidInput, "{homeless}");
+
+    app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_move_made_offline_waits_and_then_reaches_the_server_exactly_once() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let mut link = Link::to(&server).await;
+    let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
+    let lukasz = learner_named(&app, "lukasz").await;
+    let badgers = class_named(&app, "3 Badgers").await;
+    let owls = class_named(&app, "1 Owls").await;
+    assert_eq!(lukasz.classes, [badgers.id]);
+
+    link.cut().await;
+    let shown = app
+        .learner_move(lukasz.id, badgers.id, owls.id)
+        .await
+        .expect("a move offline succeeds locally");
+    assert_eq!(shown.classes, [owls.id]);
+    let status = app.status().await.expect("status");
+    assert_eq!(
+        (status.connection, status.waiting),
+        (Connection::Offline, 1)
+    );
+    // The class pages and counts show the move at once.
+    let owls_page = app
+        .class_learners(Some(owls.id), 0, 100)
+        .await
+        .expect("owls");
+    assert!(owls_page.learners.iter().any(|l| l.id == lukasz.id));
+    assert_eq!(owls_page.total, owls.learner_count + 1);
+    assert_eq!(
+        class_named(&app, "3 Badgers").await.learner_count,
+        badgers.learner_count - 1
+    );
+
+    link.restore().await;
+    let status = app.sync_now().await.expect("sync");
+    assert_eq!(
+        (status.waiting, status.conflicts, status.rejected),
+        (0, 0, 0)
+    );
+    let lead = lead(&server).await;
+    let on_server = lead.learner(lukasz.id).await.expect("read back");
+    assert_eq!(on_server.classes, [owls.id]);
+    assert_eq!(
+        on_server.version,
+        lukasz.version + 1,
+        "applied exactly once"
+    );
+    assert_eq!(app.learner(lukasz.id).await.expect("shown"), on_server);
+    assert_eq!(lead.class(owls.id).await.expect("owls").learner_count, 28);
+    assert_eq!(
+        lead.class(badgers.id).await.expect("badgers").learner_count,
+        26
+    );
+    assert_eq!(class_named(&app, "1 Owls").await.learner_count, 28);
+
+    app.sync_now().await.expect("sync again");
+    assert_eq!(
+        lead.learner(lukasz.id).await.expect("read back").version,
+        on_server.version,
+        "nothing is sent twice"
+    );
+    let not_there = app
+        .learner_move(lukasz.id, badgers.id, owls.id)
+        .await
+        .expect_err("he has left 3 Badgers");
+    assert_eq!(not_there.code, AppErrorCode::InvalidInput, "{not_there}");
+    assert!(not_there.message.contains("3 Badgers"), "{not_there}");
+
+    app.sign_out().await.expect("sign out");
+    link.cut().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_lead_assigns_teacher2_to_a_class_and_teacher2_sees_it_after_syncing() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let (lead_app, _lead_dir) = signed_in(&secrets, &server.url, "lead").await;
+    let (teacher2, _teacher2_dir) = signed_in(&secrets, &server.url, "teacher2").await;
+    assert_eq!(teacher2.classes().await.expect("classes").len(), 3);
+    assert!(teacher2.search("lukasz", 10).await.expect("search").len() == 1);
+    assert!(
+        teacher2
+            .search("zoe adams", 10)
+            .await
+            .expect("search")
+            .is_empty()
+    );
+
+    let staff = lead_app
+        .staff()
+        .await
+        .expect("the lead sees the staff list");
+    let usernames: Vec<&str> = staff.iter().map(|s| s.username.as_str()).collect();
+    assert_eq!(usernames, ["lead", "teacher1", "teacher2", "teacher3"]);
+    let ms_kowalczyk = staff
+        .iter()
+        .find(|s| s.username == "teacher2")
+        .expect("teacher2");
+    let robins = class_named(&lead_app, "Reception Robins").await;
+    let shown = lead_app
+        .class_assign_teacher(robins.id, ms_kowalczyk.id)
+        .await
+        .expect("assign");
+    let teachers: Vec<&str> = shown.teachers.iter().map(|t| t.username.as_str()).collect();
+    assert_eq!(teachers, ["teacher1", "teacher2"]);
+
+    teacher2.sync_now().await.expect("teacher2 syncs");
+    let theirs = class_named(&teacher2, "Reception Robins").await;
+    assert_eq!(theirs.learner_count, 27);
+    assert_eq!(
+        teacher2
+            .class_learners(Some(robins.id), 0, 100)
+            .await
+            .expect("learners")
+            .total,
+        27
+    );
+    let zoe = learner_named(&teacher2, "zoe adams").await;
+    assert_eq!(zoe.classes, [robins.id]);
+
+    lead_app
+        .class_unassign_teacher(robins.id, ms_kowalczyk.id)
+        .await
+        .expect("unassign");
+    teacher2.sync_now().await.expect("teacher2 syncs again");
+    let names: Vec<String> = teacher2
+        .classes()
+        .await
+        .expect("classes")
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert!(!names.contains(&"Reception Robins".to_owned()), "{names:?}");
+    assert!(
+        teacher2
+            .search("zoe adams", 10)
+            .await
+            .expect("search")
+            .is_empty()
+    );
+
+    teacher2.sign_out().await.expect("sign out");
+    lead_app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_refused_by_the_server_is_listed_in_words_and_can_be_dismissed() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let mut link = Link::to(&server).await;
+    let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
+    let robins = class_named(&app, "Reception Robins").await;
+
+    link.cut().await;
+    let sam = app
+        .learner_create(NewLearnerInput {
+            username: Some("sam.lee".into()),
+            ..new_learner("Sam", "Lee", vec![robins.id])
+        })
+        .await
+        .expect("created offline");
+    assert_eq!(sam.username, "sam.lee");
+    assert_eq!(
+        class_named(&app, "Reception Robins").await.learner_count,
+        28
+    );
+    // Meanwhile the lead gives that username to someone else.
+    lead(&server)
+        .await
+        .learner_create(&NewLearner {
+            id: None,
+            given_name: "Samira".into(),
+            family_name: "Leeds".into(),
+            username: Some("sam.lee".into()),
+            email: None,
+            classes: Vec::new(),
+        })
+        .await
+        .expect("the lead takes the username");
+
+    link.restore().await;
+    let status = app.sync_now().await.expect("sync");
+    assert_eq!((status.waiting, status.rejected), (0, 1));
+    let rejected = app.rejected().await.expect("rejected");
+    assert_eq!(rejected.len(), 1);
+    let refusal = &rejected[0];
+    assert_eq!(
+        refusal.description,
+        "Add the learner Sam Lee with the username sam.lee to Reception Robins"
+    );
+    assert_eq!(refusal.reason.code, AppErrorCode::InvalidInput);
+    assert!(
+        refusal.reason.message.contains("sam.lee"),
+        "{}",
+        refusal.reason
+    );
+    // The learner who was never created is gone from the screens.
+    assert_eq!(
+        app.learner(sam.id).await.expect_err("gone").code,
+        AppErrorCode::NotFound
+    );
+    assert_eq!(
+        class_named(&app, "Reception Robins").await.learner_count,
+        27
+    );
+
+    let status = app.rejected_dismiss(refusal.id).await.expect("dismissed");
+    assert_eq!(status.rejected, 0);
+    assert!(app.rejected().await.expect("rejected").is_empty());
+    let again = app
+        .rejected_dismiss(refusal.id)
+        .await
+        .expect_err("already dismissed");
+    assert_eq!(again.code, AppErrorCode::NotFound);
+
+    // Online, the same refusal is the edit's own error, not a list entry.
+    let lukasz = learner_named(&app, "lukasz").await;
+    let refused = app
+        .learner_update(
+            lukasz.id,
+            LearnerEdit {
+                username: Some("sam.lee".into()),
+                ..LearnerEdit::default()
+            },
+        )
+        .await
+        .expect_err("the server refuses at once");
+    assert_eq!(refused.code, AppErrorCode::InvalidInput, "{refused}");
+    assert!(refused.message.contains("sam.lee"), "{refused}");
+    assert_eq!(app.learner(lukasz.id).await.expect("shown"), lukasz);
+    let status = app.status().await.expect("status");
+    assert_eq!((status.waiting, status.rejected), (0, 0));
+
+    app.sign_out().await.expect("sign out");
+    link.cut().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_whole_school_page_lists_all_189_demo_learners_for_the_lead_only() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let (lead_app, _lead_dir) = signed_in(&secrets, &server.url, "lead").await;
+
+    let first = lead_app
+        .class_learners(None, 0, 100)
+        .await
+        .expect("first page");
+    let second = lead_app
+        .class_learners(None, 100, 100)
+        .await
+        .expect("second page");
+    assert_eq!((first.total, second.total), (189, 189));
+    assert_eq!((first.learners.len(), second.learners.len()), (100, 89));
+    let mut ids: Vec<_> = first
+        .learners
+        .iter()
+        .chain(&second.learners)
+        .map(|l| l.id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 189, "no learner on two pages");
+    assert_eq!(lead_app.classes().await.expect("classes").len(), 7);
+
+    // A teacher's "everyone" is the learners of their own three classes.
+    let (teacher1, _teacher1_dir) = signed_in(&secrets, &server.url, "teacher1").await;
+    assert_eq!(
+        teacher1
+            .class_learners(None, 0, 500)
+            .await
+            .expect("teacher's learners")
+            .total,
+        81
+    );
+
+    teacher1.sign_out().await.expect("sign out");
+    lead_app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_learner_added_offline_shows_the_username_the_server_then_gives_them() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let mut link = Link::to(&server).await;
+    let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
+    let robins = class_named(&app, "Reception Robins").await;
+
+    link.cut().await;
+    // Reception Robins has a Zoë Adams already, so the suggestion is numbered.
+    let shown = app
+        .learner_create(new_learner("Zoë", "Adams", vec![robins.id]))
+        .await
+        .expect("created offline");
+    assert_eq!(shown.username, "zoe.adams2");
+    assert_eq!(app.status().await.expect("status").waiting, 1);
+    assert_eq!(
+        app.class_learners(Some(robins.id), 0, 100)
+            .await
+            .expect("learners")
+            .total,
+        28
+    );
+
+    link.restore().await;
+    assert_eq!(app.sync_now().await.expect("sync").waiting, 0);
+    let on_server = lead(&server)
+        .await
+        .learner(shown.id)
+        .await
+        .expect("created");
+    assert_eq!(on_server.username, "zoe.adams2");
+    assert_eq!(app.learner(shown.id).await.expect("shown"), on_server);
+
+    app.sign_out().await.expect("sign out");
+    link.cut().await;
     server.stop().await;
 }
