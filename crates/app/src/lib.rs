@@ -38,7 +38,7 @@ use serde::Serialize;
 pub use crate::edits::{ClassEdit, LearnerEdit, NewLearnerInput};
 pub use crate::error::{AppError, AppErrorCode, Result};
 pub use crate::rejections::RejectedChange;
-pub use crate::secrets::{KeyringSecrets, SecretName, SecretStore};
+pub use crate::secrets::{KeyringSecrets, SecretName, SecretStore, UnavailableSecrets};
 pub use crate::sync::{ConflictChoice, Connection, PendingConflict, SyncStatus};
 
 /// Most rows in one page or search answer: the UI asks for pages of 100–500 (DESIGN §7),

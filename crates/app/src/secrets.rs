@@ -121,6 +121,33 @@ impl SecretStore for KeyringSecrets {
     }
 }
 
+/// The store the app runs with when the OS credential store failed its probe: every call
+/// answers with the probe's error, so sign-in says exactly why it cannot keep a session,
+/// and nothing secret is ever written anywhere else.
+#[derive(Debug)]
+pub struct UnavailableSecrets(AppError);
+
+impl UnavailableSecrets {
+    /// A store that refuses everything with `why` (the probe's error).
+    pub fn new(why: AppError) -> Self {
+        Self(why)
+    }
+}
+
+impl SecretStore for UnavailableSecrets {
+    fn get(&self, _: &SecretName) -> Result<Option<Sensitive<String>>> {
+        Err(self.0.clone())
+    }
+
+    fn set(&self, _: &SecretName, _: &Sensitive<String>) -> Result<()> {
+        Err(self.0.clone())
+    }
+
+    fn delete(&self, _: &SecretName) -> Result<()> {
+        Err(self.0.clone())
+    }
+}
+
 fn entry(account: &str) -> Result<keyring::Entry> {
     keyring::Entry::new(SERVICE, account).map_err(unavailable)
 }

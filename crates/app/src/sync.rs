@@ -9,9 +9,9 @@
 //! status says "offline". Replaying them later is safe: the server recognises an operation
 //! id it has seen and applies nothing twice.
 //!
-//! Every sync here is one the teacher set off ("Sync now", an edit, signing in), so it sends
-//! every waiting change at once, whatever its retry time ([`Due::Any`]); the retry times are
-//! for a background loop, which would ask only for [`Due::Now`].
+//! A sync the teacher set off ("Sync now", an edit, signing in) sends every waiting change at
+//! once, whatever its retry time ([`Due::Any`]); the background loop ([`App::sync_due`])
+//! sends only those whose retry time has come ([`Due::Now`]).
 
 use std::sync::Mutex;
 
@@ -138,10 +138,20 @@ impl App {
     /// not an error: the status says so and the changes wait. Other failures (the session
     /// ended, the local copy is damaged) are returned, and kept in the status too.
     pub async fn sync_now(&self) -> Result<SyncStatus> {
+        self.sync(Due::Any).await
+    }
+
+    /// The background sync: like [`App::sync_now`], but sends only the changes whose
+    /// retry time has come, so a server that keeps failing is asked less and less often.
+    pub async fn sync_due(&self) -> Result<SyncStatus> {
+        self.sync(Due::Now).await
+    }
+
+    async fn sync(&self, due: Due) -> Result<SyncStatus> {
         let session = self.signed_in()?;
         {
             let _one_at_a_time = self.sync.running.lock().await;
-            match self.push_then_pull(&session).await {
+            match self.push_then_pull(&session, due).await {
                 Ok(()) => {
                     let mut h = self.sync.health();
                     h.connection = Connection::Online;
@@ -177,11 +187,11 @@ impl App {
         let _ = self.sync_now().await;
     }
 
-    async fn push_then_pull(&self, session: &Session) -> Result<(), Stop> {
+    async fn push_then_pull(&self, session: &Session, due: Due) -> Result<(), Stop> {
         let client = &session.client;
         let batch_size = u32::try_from(MAX_PUSH_OPERATIONS).unwrap_or(u32::MAX);
         loop {
-            let operations = self.store.pending(batch_size, Due::Any).await?;
+            let operations = self.store.pending(batch_size, due).await?;
             if operations.is_empty() {
                 break;
             }
