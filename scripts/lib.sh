@@ -13,6 +13,11 @@ CLASSKEYS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CLASSKEYS_BASE_PACKAGES=(build-essential pkg-config libssl-dev libdbus-1-dev ca-certificates)
 
+# What the desktop app (Tauri 2 on WebKitGTK) needs to build and run on Linux.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CLASSKEYS_DESKTOP_PACKAGES=(libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev
+    libayatana-appindicator3-dev libxdo-dev)
+
 # Set once `apt-get update` has run in this process, so several ensure_packages calls
 # refresh the package lists at most once.
 _classkeys_apt_updated=0
