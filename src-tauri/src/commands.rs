@@ -8,13 +8,13 @@
 use std::sync::Arc;
 
 use classkeys_app::{
-    App, AppError, ClassEdit, ConflictChoice, LearnerEdit, LearnerPage, PendingConflict,
-    SyncStatus,
+    App, AppError, ClassEdit, ConflictChoice, LearnerEdit, LearnerPage, NewLearnerInput,
+    PendingConflict, RejectedChange, SyncStatus,
 };
-use classkeys_domain::ids::{ClassId, LearnerId, OperationId};
+use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
-use classkeys_protocol::roster::{ClassRecord, LearnerRecord};
+use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
 use serde::Serialize;
 use tauri::State;
 
@@ -32,15 +32,25 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         session_sign_out,
         class_list,
         class_learners,
+        class_create,
         class_update,
+        class_assign_teacher,
+        class_unassign_teacher,
         learner_get,
         learner_search,
+        learner_create,
         learner_update,
         learner_set_active,
+        learner_enrol,
+        learner_unenrol,
+        learner_move,
+        staff_list,
         sync_now,
         sync_status,
         conflict_list,
         conflict_resolve,
+        rejected_list,
+        rejected_dismiss,
     ]
 }
 
@@ -103,7 +113,38 @@ async fn class_learners(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-async fn class_update(app: AppState<'_>, class_id: ClassId, edit: ClassEdit) -> Result<ClassRecord> {
+async fn class_create(
+    app: AppState<'_>,
+    name: String,
+    year_group: Option<String>,
+) -> Result<ClassRecord> {
+    app.class_create(&name, year_group.as_deref()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_assign_teacher(
+    app: AppState<'_>,
+    class_id: ClassId,
+    staff_id: StaffId,
+) -> Result<ClassRecord> {
+    app.class_assign_teacher(class_id, staff_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_unassign_teacher(
+    app: AppState<'_>,
+    class_id: ClassId,
+    staff_id: StaffId,
+) -> Result<ClassRecord> {
+    app.class_unassign_teacher(class_id, staff_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_update(
+    app: AppState<'_>,
+    class_id: ClassId,
+    edit: ClassEdit,
+) -> Result<ClassRecord> {
     app.class_update(class_id, edit).await
 }
 
@@ -113,8 +154,17 @@ async fn learner_get(app: AppState<'_>, learner_id: LearnerId) -> Result<Learner
 }
 
 #[tauri::command(rename_all = "snake_case")]
-async fn learner_search(app: AppState<'_>, query: String, limit: u32) -> Result<Vec<LearnerRecord>> {
+async fn learner_search(
+    app: AppState<'_>,
+    query: String,
+    limit: u32,
+) -> Result<Vec<LearnerRecord>> {
     app.search(&query, limit).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_create(app: AppState<'_>, input: NewLearnerInput) -> Result<LearnerRecord> {
+    app.learner_create(input).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -133,6 +183,39 @@ async fn learner_set_active(
     active: bool,
 ) -> Result<LearnerRecord> {
     app.learner_set_active(learner_id, active).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_enrol(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    class_id: ClassId,
+) -> Result<LearnerRecord> {
+    app.learner_enrol(learner_id, class_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_unenrol(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    class_id: ClassId,
+) -> Result<LearnerRecord> {
+    app.learner_unenrol(learner_id, class_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_move(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    from: ClassId,
+    to: ClassId,
+) -> Result<LearnerRecord> {
+    app.learner_move(learner_id, from, to).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn staff_list(app: AppState<'_>) -> Result<Vec<StaffRecord>> {
+    app.staff().await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -157,4 +240,14 @@ async fn conflict_resolve(
     choice: ConflictChoice,
 ) -> Result<SyncStatus> {
     app.resolve_conflict(op_id, choice).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn rejected_list(app: AppState<'_>) -> Result<Vec<RejectedChange>> {
+    app.rejected().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn rejected_dismiss(app: AppState<'_>, op_id: OperationId) -> Result<SyncStatus> {
+    app.rejected_dismiss(op_id).await
 }

@@ -35,11 +35,13 @@ export function clear(el) {
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
-// "22 Nov 2026, 09:14" in the teacher's own locale.
-const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+// "22 Nov, 09:14" (with the year when it is not this one), in the teacher's own locale.
+const thisYear = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+const otherYear = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 export function formatWhen(rfc3339) {
   const d = new Date(rfc3339);
-  return Number.isNaN(d.getTime()) ? '' : when.format(d);
+  if (Number.isNaN(d.getTime())) return '';
+  return (d.getFullYear() === new Date().getFullYear() ? thisYear : otherYear).format(d);
 }
 
 export function plural(n, one, many) {

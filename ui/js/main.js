@@ -154,6 +154,9 @@ async function enter(me) {
   document.getElementById('lead-nav').hidden = !isLead();
   await refreshClasses();
   startPolling();
+  // The first screen comes from this computer's copy; fetching what changed meanwhile
+  // must not hold it up (offline, it would wait for the network to give up).
+  call('sync_now').then(showStatus, () => refreshStatus());
   if (isLead()) go({ name: 'school' });
   else if (state.classes.length > 0) go({ name: 'class', id: state.classes[0].id });
   else go({ name: 'none' });
@@ -206,8 +209,16 @@ function wireShell() {
   });
 
   // What the server sent while we were looking: refresh the lists (not open forms).
-  onStatus(() => {
+  onStatus((s) => {
     if (!state.me) return;
+    if (s.problem?.code === 'unauthenticated') {
+      // The server ended the session (expired, or the account was deactivated).
+      state.me = null;
+      current?.view?.leave?.();
+      current = null;
+      showSignIn(s.problem.message);
+      return;
+    }
     refreshClasses();
     current?.view?.refresh?.();
   });

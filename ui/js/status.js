@@ -33,7 +33,7 @@ export function show(s) {
   const count = document.getElementById('changes-count');
   const n = s.waiting + s.conflicts + s.rejected;
   count.textContent = n > 0 ? String(n) : '';
-  const changed = last === null || ['connection', 'waiting', 'conflicts', 'rejected']
+  const changed = last === null || ['connection', 'waiting', 'conflicts', 'rejected', 'received']
     .some((k) => last[k] !== s[k]);
   last = s;
   if (changed) for (const fn of listeners) fn(s);

@@ -106,8 +106,12 @@ impl App {
         Ok(session.staff)
     }
 
-    /// Reopens the session kept from last time, if any, and syncs if the server answers.
-    /// `None` when nobody is signed in on this computer.
+    /// Reopens the session kept from last time, if any. `None` when nobody is signed in on
+    /// this computer.
+    ///
+    /// It does not wait for the network: the app starts from the replica, instantly and
+    /// offline too, and the caller syncs afterwards ([`App::sync_now`]) without holding up
+    /// the first screen on a slow or unreachable server.
     pub async fn resume(&self) -> Result<Option<Me>> {
         let Some(account) = self.store.account().await? else {
             return Ok(None);
@@ -124,7 +128,6 @@ impl App {
             account,
             device_key,
         });
-        self.sync_quietly().await;
         Ok(Some(me))
     }
 

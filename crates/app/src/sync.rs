@@ -52,6 +52,9 @@ pub struct SyncStatus {
     pub rejected: u32,
     /// Why the last sync failed, if it did (offline, or the session ended).
     pub problem: Option<AppError>,
+    /// How many changes this app has received from the server since it started: when it
+    /// grows, what is on screen may be out of date and lists are read again.
+    pub received: u64,
 }
 
 /// A change of this device that met a newer version on the server.
@@ -82,6 +85,7 @@ pub enum ConflictChoice {
 struct Health {
     connection: Connection,
     problem: Option<AppError>,
+    received: u64,
 }
 
 /// The sync half of the app's state.
@@ -100,6 +104,7 @@ impl Default for SyncState {
             health: Mutex::new(Health {
                 connection: Connection::Unknown,
                 problem: None,
+                received: 0,
             }),
         }
     }
@@ -220,6 +225,11 @@ impl App {
                 Err(e) => return Err(Stop::Failed(e.into())),
             };
             self.store.apply_pull(&page).await?;
+            if !page.changes.is_empty() {
+                let received = u64::try_from(page.changes.len()).unwrap_or(u64::MAX);
+                let mut h = self.sync.health();
+                h.received = h.received.saturating_add(received);
+            }
             if !page.more {
                 return Ok(());
             }
@@ -237,6 +247,7 @@ impl App {
             conflicts: counts.conflicts,
             rejected: counts.rejected,
             problem: h.problem.clone(),
+            received: h.received,
         })
     }
 
@@ -288,6 +299,7 @@ mod tests {
             conflicts: 0,
             rejected: 0,
             problem: Some(AppError::new(AppErrorCode::Offline, "no answer")),
+            received: 0,
         };
         let json = serde_json::to_value(&status).expect("serialises");
         assert_eq!(json["connection"], "offline");

@@ -521,6 +521,44 @@ async fn an_edit_made_after_keeping_mine_but_before_it_is_confirmed_follows_it_w
 }
 
 #[tokio::test]
+async fn the_app_opens_on_its_own_copy_when_the_server_is_down() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let mut link = Link::to(&server).await;
+    let (app, dir) = signed_in(&secrets, &link.url(), "teacher1").await;
+    let before = app.classes().await.expect("classes");
+    app.close().await;
+    drop(app);
+
+    link.cut().await;
+    let app = App::open(dir.path(), secrets.clone())
+        .await
+        .expect("app reopens");
+    let me = app
+        .resume()
+        .await
+        .expect("resuming needs no network")
+        .expect("a kept session");
+    assert_eq!(me.username, "teacher1");
+    assert_eq!(app.classes().await.expect("classes offline"), before);
+    let page = app
+        .class_learners(Some(before[0].id), 0, 100)
+        .await
+        .expect("learners offline");
+    assert_eq!(page.total, before[0].learner_count);
+    let status = app.sync_now().await.expect("offline is not an error");
+    assert_eq!(status.connection, Connection::Offline);
+
+    link.restore().await;
+    let status = app.sync_now().await.expect("back online");
+    assert_eq!(status.connection, Connection::Online);
+    app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_session_resumes_after_a_restart_and_sign_out_leaves_nothing_behind() {
     let Some(secrets) = credential_store() else {
         return;

@@ -72,13 +72,13 @@ export function changesView({ refreshClasses }) {
         h('button', { type: 'button', class: 'primary', testid: 'conflict-keep-mine', onclick: () => resolve(c.mine.id, 'keep_mine') }, 'Keep my change'),
         h('button', { type: 'button', testid: 'conflict-take-theirs', onclick: () => resolve(c.mine.id, 'take_theirs') }, 'Keep the server\'s version'))));
     const rejectedItems = rejected.map((r) => h('li', { class: 'card stack', testid: 'rejected-item' },
-      h('h3', {}, describeOperation(r.operation.op)),
-      h('p', { testid: 'rejected-reason' }, `The server refused this change: ${r.reason}`),
+      h('h3', {}, r.description),
+      h('p', { testid: 'rejected-reason' }, `The server refused this change: ${r.reason.message}`),
       h('p', { class: 'muted' }, `Made ${formatWhen(r.made_at)}. It was not applied; make it again if it is still needed.`),
       h('div', { class: 'row' }, h('button', {
         type: 'button', testid: 'rejected-dismiss',
         onclick: async () => {
-          try { await call('rejected_dismiss', { op_id: r.operation.id }); render(); } catch (e) { toast(e.message, 'error'); }
+          try { await call('rejected_dismiss', { op_id: r.id }); render(); } catch (e) { toast(e.message, 'error'); }
         },
       }, 'Dismiss'))));
     el.replaceChildren(

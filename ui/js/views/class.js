@@ -36,7 +36,7 @@ export function classView(classId, { go, refreshClasses }) {
       formSlot.querySelector('input')?.focus();
     },
   }, 'Add learner');
-  const el = h('section', { class: 'view', testid: 'view-class' },
+  const el = h('section', { class: 'view fill', testid: 'view-class' },
     h('header', { class: 'view-head' },
       h('div', {},
         h('h1', { testid: 'class-title' }, title),

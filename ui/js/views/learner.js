@@ -64,17 +64,25 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
 
     const classError = h('p', { class: 'notice error', role: 'alert', testid: 'learner-class-error', hidden: true });
     const others = state.classes.filter((c) => !learner.classes.includes(c.id) && !c.archived);
-    const options = (list) => list.map((c) => h('option', { value: c.id }, c.name));
-    const enrolSelect = h('select', { testid: 'learner-enrol-class', 'aria-label': 'Class to add to' }, options(others));
+    const options = (prompt, list) => [h('option', { value: '', disabled: true, selected: true }, prompt),
+      ...list.map((c) => h('option', { value: c.id }, c.name))];
+    const chosen = (select) => {
+      if (select.value) return true;
+      classError.textContent = 'Choose a class first.';
+      classError.hidden = false;
+      select.focus();
+      return false;
+    };
+    const enrolSelect = h('select', { testid: 'learner-enrol-class', 'aria-label': 'Class to add to' }, options('Add to class…', others));
     const classRows = learner.classes.map((id) => {
       const c = state.classById.get(id);
-      const moveSelect = h('select', { 'aria-label': `Class to move to from ${c?.name ?? 'this class'}`, testid: 'learner-move-to' }, options(others));
+      const moveSelect = h('select', { 'aria-label': `Class to move to from ${c?.name ?? 'this class'}`, testid: 'learner-move-to' }, options('Move to…', others));
       return h('li', { class: 'class-row', testid: 'learner-class', dataset: { classId: id } },
         h('span', { class: 'name' }, c?.name ?? 'A class you do not teach'),
         c ? h('span', { class: 'row' },
           others.length ? [moveSelect, h('button', {
             type: 'button', testid: 'learner-move',
-            onclick: () => act('learner_move', { from: id, to: moveSelect.value }, 'Moved.', classError),
+            onclick: () => chosen(moveSelect) && act('learner_move', { from: id, to: moveSelect.value }, 'Moved.', classError),
           }, 'Move')] : null,
           h('button', {
             type: 'button', testid: 'learner-unenrol',
@@ -86,8 +94,8 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
       classRows.length ? h('ul', { class: 'plain' }, classRows) : h('p', { class: 'muted' }, 'Not in any class you can see.'),
       others.length ? h('div', { class: 'row' }, enrolSelect, h('button', {
         type: 'button', testid: 'learner-enrol',
-        onclick: () => act('learner_enrol', { class_id: enrolSelect.value }, 'Added to class.', classError),
-      }, 'Add to class')) : null,
+        onclick: () => chosen(enrolSelect) && act('learner_enrol', { class_id: enrolSelect.value }, 'Added to class.', classError),
+      }, 'Add')) : null,
       classError);
 
     const activeError = h('p', { class: 'notice error', role: 'alert', hidden: true });

@@ -33,7 +33,7 @@ export function searchView(initial, { go }) {
     });
     table.refresh();
   }
-  const el = h('section', { class: 'view', testid: 'view-search' },
+  const el = h('section', { class: 'view fill', testid: 'view-search' },
     h('header', { class: 'view-head' }, h('div', {}, h('h1', {}, 'Search'), summary)),
     table.el);
   run();
