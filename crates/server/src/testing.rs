@@ -4,6 +4,10 @@
 //! server gets its own fresh database). `./scripts/test` starts a throwaway PostgreSQL and
 //! sets `CLASSKEYS_REQUIRE_POSTGRES=1`, so there a missing PostgreSQL fails the tests instead
 //! of skipping them.
+//!
+//! [`TestServer::pause`] and [`TestServer::resume`] take a server down and bring it back on
+//! the same address and database, so fault tests can show a real outage: connections
+//! refused, then the same server again.
 
 use classkeys_domain::secret::Sensitive;
 use sqlx::{Connection, Executor};
@@ -35,6 +39,8 @@ pub struct TestServer {
     /// The database engine.
     pub backend: Backend,
     running: Option<Running>,
+    /// What [`TestServer::resume`] needs to start the same server again.
+    restart: Restart,
     _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
@@ -76,16 +82,20 @@ impl TestServer {
                 (url, Some((admin, name)))
             }
         };
-        let keys = KeySource::Inline(Sensitive::new(master_key_b64()));
-        let state = serve::build_state(&url, &keys, settings)
-            .await
-            .expect("building the server state");
-        let running = serve::start(state, "127.0.0.1:0".parse().expect("loopback address"))
-            .await
-            .expect("starting the server");
+        let restart = Restart {
+            database_url: url,
+            master_key: master_key_b64(),
+            settings,
+            addr: "127.0.0.1:0".parse().expect("loopback address"),
+        };
+        let running = restart.start().await;
         TestServer {
             url: format!("http://{}", running.addr),
             backend,
+            restart: Restart {
+                addr: running.addr,
+                ..restart
+            },
             running: Some(running),
             _dir: dir,
             postgres,
@@ -105,8 +115,31 @@ impl TestServer {
     }
 
     /// The server's state, for looking behind the API.
+    ///
+    /// # Panics
+    /// While the server is paused.
     pub fn state(&self) -> &AppState {
         &self.running.as_ref().expect("the server is running").state
+    }
+
+    /// Takes the server down as if it had stopped: it stops listening (new connections are
+    /// refused), lets requests in flight finish and closes its database, which is kept for
+    /// [`TestServer::resume`]. Does nothing when it is already down.
+    pub async fn pause(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("stopping the server");
+        }
+    }
+
+    /// Starts the paused server again on the same address, database and master key, as a
+    /// restarted server would be. Does nothing when it is running.
+    ///
+    /// # Panics
+    /// When it cannot start, for instance because something else took its port meanwhile.
+    pub async fn resume(&mut self) {
+        if self.running.is_none() {
+            self.running = Some(self.restart.start().await);
+        }
     }
 
     /// Stops the server and drops its PostgreSQL database.
@@ -121,6 +154,26 @@ impl TestServer {
                 .await
                 .ok();
         }
+    }
+}
+
+/// How to start a test server's process again: the same database, key and settings.
+struct Restart {
+    database_url: String,
+    master_key: String,
+    settings: Settings,
+    addr: std::net::SocketAddr,
+}
+
+impl Restart {
+    async fn start(&self) -> Running {
+        let keys = KeySource::Inline(Sensitive::new(self.master_key.clone()));
+        let state = serve::build_state(&self.database_url, &keys, self.settings.clone())
+            .await
+            .expect("building the server state");
+        serve::start(state, self.addr)
+            .await
+            .expect("starting the server")
     }
 }
 

@@ -1,0 +1,48 @@
+//! End-to-end tests of ClassKeys for teachers: the real desktop app (`classkeys-desktop`) in
+//! a real window, driven through `tauri-driver` and WebKitWebDriver, against a real school
+//! server on loopback (DESIGN §9). The tests themselves live in `tests/e2e.rs`; this crate is
+//! their harness.
+//!
+//! Each test gets a [`Desktop`]: its own demo server ([`TestServer`], SQLite, the demo school
+//! seeded), its own app data folder, and its own `tauri-driver` on free ports, started in a
+//! process group of its own so that dropping the [`Desktop`] kills the driver, WebKit and the
+//! app together, also when the test fails. Only one [`Desktop`] exists at a time in a test
+//! process (WebKit is heavy, and two windows fighting for two cores make every deadline
+//! flaky): [`Desktop::start`] waits for the previous one to go. Running the binary with
+//! `--test-threads=1` gives the same order with tidier output.
+//!
+//! # What it needs
+//!
+//! - An X display (`DISPLAY`): `xvfb-run -a` gives one without a screen.
+//! - A Secret Service for the app's session token: a session bus with an unlocked
+//!   gnome-keyring (`dbus-run-session`, then `gnome-keyring-daemon --unlock`).
+//! - `tauri-driver` (`cargo install tauri-driver --locked`) and `WebKitWebDriver` (Debian's
+//!   `webkit2gtk-driver`).
+//! - The app, built: `cargo build -p classkeys-desktop`. The harness runs
+//!   `$CLASSKEYS_DESKTOP_BIN` if set, otherwise `classkeys-desktop` from the same target
+//!   folder as the test binary.
+//!
+//! Any of these missing fails the test with a message saying what to do; nothing skips.
+//! `./scripts/test` provides all of them. By hand:
+//!
+//! ```text
+//! cargo build -p classkeys-desktop
+//! dbus-run-session -- bash -c 'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+//!     exec xvfb-run -a cargo test -p classkeys-e2e -- --test-threads=1'
+//! ```
+//!
+//! With `CLASSKEYS_SCREENSHOTS=DIR`, tests save PNG screenshots of the key screens there
+//! (the README's pictures).
+
+mod desktop;
+mod driver;
+mod link;
+mod poll;
+
+pub use classkeys_server::testing::TestServer;
+pub use desktop::{Desktop, LearnerRow, Route, Status};
+pub use link::Link;
+pub use poll::eventually;
+
+/// The password of every demo staff account on the test servers.
+pub const DEMO_PASSWORD: &str = "correct-horse-battery-42";

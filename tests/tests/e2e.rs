@@ -1,0 +1,437 @@
+//! The desktop app end to end: a teacher at the real window, a real server on loopback
+//! (the demo school: teacher1 teaches Reception Robins, 1 Owls and 3 Badgers; the lead
+//! teacher sees all seven classes and 189 learners). See the crate docs of
+//! `classkeys-e2e` for what these need and how `./scripts/test` runs them; they run one at
+//! a time whatever `--test-threads` says.
+
+use classkeys_domain::ids::LearnerId;
+use classkeys_e2e::{Desktop, Route, eventually};
+use classkeys_protocol::roster::{LearnerPatch, NewLearner};
+use serde_json::json;
+
+const TEACHER1_CLASSES: [&str; 3] = ["1 Owls", "3 Badgers", "Reception Robins"];
+const ALL_CLASSES: [&str; 7] = [
+    "1 Owls",
+    "2 Foxes",
+    "3 Badgers",
+    "4B",
+    "5 Kestrels",
+    "6 Herons",
+    "Reception Robins",
+];
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+fn learner_id(id: &str) -> LearnerId {
+    id.parse().expect("a row's data-id is a learner id")
+}
+
+/// Searches for `query` in the app and returns the id of the one learner found, after
+/// checking that its row shows `name` ("Family, Given").
+async fn find_one(desktop: &Desktop, query: &str, name: &str) -> String {
+    desktop.search(query).await;
+    let rows = eventually(&format!("one learner matches {query:?}"), async || {
+        let rows = desktop.rows().await;
+        if rows.len() == 1 { Ok(rows) } else { Err(rows) }
+    })
+    .await;
+    assert_eq!(rows[0].name, name, "the row found by {query:?}");
+    rows[0].id.clone()
+}
+
+/// Types `family_name` over the family name on the learner screen on show and saves.
+async fn save_family_name(desktop: &Desktop, family_name: &str) {
+    desktop.fill("learner-family-name", family_name).await;
+    desktop.click("learner-save").await;
+    // The screen is drawn anew after saving, so the title is looked up each time.
+    eventually("the learner screen shows the saved name", async || {
+        let title = desktop.text_now("learner-title").await;
+        if title.ends_with(family_name) {
+            Ok(())
+        } else {
+            Err(title)
+        }
+    })
+    .await;
+    assert!(
+        !desktop.is_shown("learner-error").await,
+        "saving failed: {}",
+        desktop.text_now("learner-error").await
+    );
+}
+
+#[tokio::test]
+async fn a_teacher_signs_in_and_sees_only_their_own_classes() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+
+    assert_eq!(desktop.text("whoami").await, "Mr Hughes");
+    assert_eq!(desktop.text("school-name").await, "Demo Primary");
+    let classes = eventually("the sidebar lists teacher1's classes", async || {
+        let names = sorted(desktop.class_names().await);
+        if names == TEACHER1_CLASSES {
+            Ok(names)
+        } else {
+            Err(names)
+        }
+    })
+    .await;
+    assert_eq!(classes, TEACHER1_CLASSES);
+    assert!(
+        !desktop.is_shown("class-item-whole-school").await,
+        "a teacher is offered the whole school"
+    );
+    assert!(
+        !desktop.is_shown("nav-staff").await,
+        "a teacher is offered the staff screen"
+    );
+
+    // The app opens on the first class in the list, with its 27 learners.
+    let first = desktop.class_names().await.remove(0);
+    desktop.wait_for_text("class-title", &first).await;
+    desktop.wait_for_text("class-count", "27 learners").await;
+}
+
+#[tokio::test]
+async fn a_lead_teacher_sees_every_class_and_the_whole_school_of_189_learners() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("lead").await;
+
+    assert_eq!(desktop.text("whoami").await, "Mrs Adebayo");
+    eventually("the sidebar lists all seven classes", async || {
+        let names = sorted(desktop.class_names().await);
+        if names == ALL_CLASSES {
+            Ok(())
+        } else {
+            Err(names)
+        }
+    })
+    .await;
+    assert_eq!(
+        desktop.text("class-item-whole-school").await,
+        "Whole school"
+    );
+    desktop.shown("nav-staff").await;
+
+    // One class, then back to the whole school from the sidebar.
+    desktop.open_class("4B").await;
+    desktop.wait_for_text("class-count", "27 learners").await;
+    desktop.screenshot("class-view-lead").await;
+
+    desktop.click("class-item-whole-school").await;
+    desktop.wait_for_text("class-title", "Whole school").await;
+    desktop.wait_for_text("class-count", "189 learners").await;
+    // The virtualised table knows every row, not only those drawn: 189 and the header.
+    eventually("the whole-school table counts 189 learners", async || {
+        let rows = desktop
+            .js(
+                r#"return document.querySelector('[data-testid="learner-table"]')?.getAttribute('aria-rowcount');"#,
+                vec![],
+            )
+            .await;
+        if rows == json!("190") { Ok(()) } else { Err(rows) }
+    })
+    .await;
+    assert!(!desktop.rows().await.is_empty(), "no learner rows drawn");
+    desktop.screenshot("whole-school").await;
+}
+
+#[tokio::test]
+async fn typing_lukasz_without_the_accent_finds_lukasz() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+
+    find_one(&desktop, "lukasz", "Kowalski, Łukasz").await;
+    desktop
+        .wait_for_text("search-summary", "1 learner matching “lukasz”")
+        .await;
+    desktop.screenshot("search").await;
+}
+
+#[tokio::test]
+async fn a_family_name_saved_in_the_app_is_on_the_server() {
+    let desktop = Desktop::start().await;
+    let api = desktop.api("teacher1").await;
+    desktop.sign_in("teacher1").await;
+
+    let id = find_one(&desktop, "lukasz", "Kowalski, Łukasz").await;
+    let before = api.learner(learner_id(&id)).await.expect("the learner");
+    desktop.open_learner(&id).await;
+    desktop
+        .wait_for_text("learner-title", "Łukasz Kowalski")
+        .await;
+    save_family_name(&desktop, "Kowalski-Wiśniewski").await;
+    desktop.screenshot("learner").await;
+
+    let after = eventually("the server has the new family name", async || {
+        let now = api
+            .learner(learner_id(&id))
+            .await
+            .map_err(|e| e.to_string())?;
+        if now.family_name == "Kowalski-Wiśniewski" {
+            Ok(now)
+        } else {
+            Err(now.family_name)
+        }
+    })
+    .await;
+    assert_eq!(after.given_name, "Łukasz");
+    assert_eq!(after.version, before.version + 1);
+    desktop
+        .wait_for_status("online with nothing waiting", |s| {
+            s.connection == "online" && s.waiting == 0
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn an_edit_made_while_the_server_is_down_arrives_exactly_once_when_it_is_back() {
+    let mut desktop = Desktop::start().await;
+    let api = desktop.api("lead").await;
+    desktop.sign_in("teacher1").await;
+    let id = find_one(&desktop, "lukasz", "Kowalski, Łukasz").await;
+    desktop.open_learner(&id).await;
+    desktop
+        .wait_for_status("online", |s| s.connection == "online")
+        .await;
+    let before = api.learner(learner_id(&id)).await.expect("the learner");
+
+    // A real outage: the server stops, so its port refuses connections.
+    desktop.server_mut().pause().await;
+    save_family_name(&desktop, "Nowak").await;
+    let offline = desktop
+        .wait_for_status("offline with one change waiting", |s| {
+            s.connection == "offline" && s.waiting == 1
+        })
+        .await;
+    assert_eq!(offline.text, "Offline · 1 change waiting");
+
+    // The same server, address and database again; nobody clicks anything.
+    desktop.server_mut().resume().await;
+    let online = desktop
+        .wait_for_status("online with nothing waiting", |s| {
+            s.connection == "online" && s.waiting == 0
+        })
+        .await;
+    assert_eq!((online.conflicts, online.rejected), (0, 0), "{online:?}");
+    assert_eq!(online.text, "Online · up to date");
+
+    let after = api.learner(learner_id(&id)).await.expect("the learner");
+    assert_eq!(after.family_name, "Nowak");
+    assert_eq!(after.version, before.version + 1, "the change applied once");
+
+    // Another sync sends nothing again.
+    desktop.click("sync-now").await;
+    desktop
+        .wait_for_status("online with nothing waiting", |s| {
+            s.connection == "online" && s.waiting == 0
+        })
+        .await;
+    let again = api.learner(learner_id(&id)).await.expect("the learner");
+    assert_eq!(
+        again.version, after.version,
+        "the change applied a second time"
+    );
+}
+
+#[tokio::test]
+async fn a_conflicting_edit_shows_both_versions_and_each_choice_does_what_it_says() {
+    let mut desktop = Desktop::start_with(Route::ThroughLink).await;
+    let lead = desktop.api("lead").await;
+    desktop.sign_in("teacher1").await;
+    let lukasz = find_one(&desktop, "lukasz", "Kowalski, Łukasz").await;
+    let zoe = find_one(&desktop, "zoe", "Adams, Zoë").await;
+    desktop
+        .wait_for_status("online", |s| s.connection == "online")
+        .await;
+
+    // The school's network goes down for this computer only; the app keeps both edits.
+    desktop.link_mut().cut().await;
+    desktop.search("lukasz").await;
+    desktop.open_learner(&lukasz).await;
+    save_family_name(&desktop, "Mine-Kowalski").await;
+    desktop.search("zoe").await;
+    desktop.open_learner(&zoe).await;
+    save_family_name(&desktop, "Mine-Adams").await;
+    desktop
+        .wait_for_status("offline with two changes waiting", |s| {
+            s.connection == "offline" && s.waiting == 2
+        })
+        .await;
+
+    // Meanwhile the lead teacher changes both on the server.
+    let mut theirs = Vec::new();
+    for (id, family_name) in [(&lukasz, "Theirs-Kowalski"), (&zoe, "Theirs-Adams")] {
+        let current = lead.learner(learner_id(id)).await.expect("the learner");
+        let changed = lead
+            .learner_update(
+                learner_id(id),
+                &LearnerPatch {
+                    family_name: Some(family_name.into()),
+                    base_version: Some(current.version),
+                    ..LearnerPatch::default()
+                },
+            )
+            .await
+            .expect("the lead teacher's change");
+        theirs.push(changed);
+    }
+    let (lukasz_theirs, zoe_theirs) = (&theirs[0], &theirs[1]);
+
+    desktop.link_mut().restore().await;
+    desktop
+        .wait_for_status("two conflicts to resolve", |s| {
+            s.connection == "online" && s.conflicts == 2 && s.waiting == 0
+        })
+        .await;
+    desktop.click("sync-status").await;
+    desktop.shown("view-changes").await;
+    let conflicts = eventually("the changes screen lists both conflicts", async || {
+        let items = desktop
+            .js(
+                r#"return [...document.querySelectorAll('[data-testid="conflict-item"]')].map((item) => ({
+                       op: item.dataset.opId,
+                       mine: item.querySelector('[data-testid="conflict-mine"]').textContent,
+                       theirs: item.querySelector('[data-testid="conflict-theirs"]').textContent,
+                   }));"#,
+                vec![],
+            )
+            .await;
+        match items.as_array() {
+            Some(list) if list.len() == 2 => Ok(list.clone()),
+            _ => Err(items),
+        }
+    })
+    .await;
+    let conflict_of = |given_name: &str| {
+        conflicts
+            .iter()
+            .find(|c| {
+                c["theirs"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(given_name)
+            })
+            .unwrap_or_else(|| panic!("a conflict about {given_name}: {conflicts:?}"))
+            .clone()
+    };
+    let (on_lukasz, on_zoe) = (conflict_of("Łukasz"), conflict_of("Zoë"));
+    for (conflict, mine, server) in [
+        (&on_lukasz, "Mine-Kowalski", "Theirs-Kowalski"),
+        (&on_zoe, "Mine-Adams", "Theirs-Adams"),
+    ] {
+        let shown_mine = conflict["mine"].as_str().unwrap_or_default();
+        let shown_theirs = conflict["theirs"].as_str().unwrap_or_default();
+        assert!(shown_mine.contains(&format!("“{mine}”")), "{shown_mine}");
+        assert!(shown_theirs.contains(server), "{shown_theirs}");
+    }
+    desktop.screenshot("conflict").await;
+
+    let button = |conflict: &serde_json::Value, testid: &str| {
+        format!(
+            r#"[data-testid="conflict-item"][data-op-id="{}"] [data-testid="{testid}"]"#,
+            conflict["op"].as_str().unwrap_or_default()
+        )
+    };
+    desktop
+        .click_css(&button(&on_lukasz, "conflict-keep-mine"))
+        .await;
+    eventually("my family name for Łukasz is on the server", async || {
+        let now = lead
+            .learner(learner_id(&lukasz))
+            .await
+            .map_err(|e| e.to_string())?;
+        if now.family_name == "Mine-Kowalski" {
+            Ok(now)
+        } else {
+            Err(now.family_name)
+        }
+    })
+    .await;
+    desktop
+        .click_css(&button(&on_zoe, "conflict-take-theirs"))
+        .await;
+    desktop
+        .wait_for_status("online with nothing left", |s| {
+            s.connection == "online" && s.waiting == 0 && s.conflicts == 0 && s.rejected == 0
+        })
+        .await;
+    eventually("the changes screen lists no conflict", async || {
+        let left = desktop
+            .js(
+                r#"return document.querySelectorAll('[data-testid="conflict-item"]').length;"#,
+                vec![],
+            )
+            .await;
+        if left == json!(0) { Ok(()) } else { Err(left) }
+    })
+    .await;
+
+    let lukasz_now = lead.learner(learner_id(&lukasz)).await.expect("Łukasz");
+    assert_eq!(lukasz_now.family_name, "Mine-Kowalski");
+    assert_eq!(lukasz_now.version, lukasz_theirs.version + 1);
+    let zoe_now = lead.learner(learner_id(&zoe)).await.expect("Zoë");
+    assert_eq!(zoe_now.family_name, "Theirs-Adams");
+    assert_eq!(
+        zoe_now.version, zoe_theirs.version,
+        "the server's version was kept"
+    );
+    // And this computer now shows the server's version of Zoë.
+    find_one(&desktop, "zoe", "Theirs-Adams, Zoë").await;
+}
+
+#[tokio::test]
+async fn a_learner_named_like_html_shows_as_that_text_and_runs_nothing() {
+    const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+    let desktop = Desktop::start().await;
+    let lead = desktop.api("lead").await;
+    let robins = lead
+        .classes()
+        .await
+        .expect("classes")
+        .into_iter()
+        .find(|c| c.name == "Reception Robins")
+        .expect("Reception Robins");
+    let learner = lead
+        .learner_create(&NewLearner {
+            id: None,
+            given_name: HOSTILE.into(),
+            family_name: "Tester".into(),
+            username: None,
+            email: None,
+            classes: vec![robins.id],
+        })
+        .await
+        .expect("the lead teacher adds the learner");
+    let id = learner.id.to_string();
+
+    desktop.sign_in("teacher1").await;
+    desktop.open_class("Reception Robins").await;
+    desktop.wait_for_text("class-count", "28 learners").await;
+    let row = desktop.row(&id).await;
+    assert_eq!(row.name, format!("Tester, {HOSTILE}"));
+
+    desktop.open_learner(&id).await;
+    desktop
+        .wait_for_text("learner-title", &format!("{HOSTILE} Tester"))
+        .await;
+    let given = desktop
+        .js(
+            r#"return document.querySelector('[data-testid="learner-given-name"]').value;"#,
+            vec![],
+        )
+        .await;
+    assert_eq!(given, json!(HOSTILE), "the given-name field");
+
+    let images = desktop
+        .js(
+            r#"return document.querySelectorAll('img[src="x"]').length;"#,
+            vec![],
+        )
+        .await;
+    assert_eq!(images, json!(0), "the name became an element");
+    assert_eq!(desktop.open_alert().await, None, "an alert opened");
+}
