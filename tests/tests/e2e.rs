@@ -325,9 +325,18 @@ async fn a_conflicting_edit_shows_both_versions_and_each_choice_does_what_it_say
     ] {
         let shown_mine = conflict["mine"].as_str().unwrap_or_default();
         let shown_theirs = conflict["theirs"].as_str().unwrap_or_default();
-        assert!(shown_mine.contains(&format!("“{mine}”")), "{shown_mine}");
+        // Only the family name changed: the description says so and nothing else.
+        assert!(
+            shown_mine.starts_with(&format!("Change family name → “{mine}” (")),
+            "my change is described as {shown_mine:?}"
+        );
         assert!(shown_theirs.contains(server), "{shown_theirs}");
     }
+    let screen = desktop.text("view-changes").await;
+    assert!(
+        !screen.contains("null") && !screen.contains("undefined"),
+        "the changes screen shows a programming value: {screen:?}"
+    );
     desktop.screenshot("conflict").await;
 
     let button = |conflict: &serde_json::Value, testid: &str| {

@@ -15,7 +15,9 @@ export function describeOperation(op) {
   switch (op.type) {
     case 'learner_update':
     case 'class_update': {
-      const parts = Object.entries(FIELDS).filter(([k]) => k in op).map(([k, label]) =>
+      // Unchanged names and usernames arrive as null; only email and year group can be removed.
+      const parts = Object.entries(FIELDS)
+        .filter(([k]) => k in op && (op[k] !== null || k === 'email' || k === 'year_group')).map(([k, label]) =>
         op[k] === null ? `remove the ${label}` : `${label} → “${op[k]}”`);
       if (op.archived !== undefined && op.archived !== null) parts.push(op.archived ? 'archive' : 'restore');
       return parts.length ? `Change ${parts.join(', ')}` : 'Change';
@@ -81,14 +83,16 @@ export function changesView({ refreshClasses }) {
           try { await call('rejected_dismiss', { op_id: r.id }); render(); } catch (e) { toast(e.message, 'error'); }
         },
       }, 'Dismiss'))));
-    el.replaceChildren(
+    // replaceChildren shows a null as the text "null" (h() skips it; this does not).
+    el.replaceChildren(...[
       h('header', { class: 'view-head' }, h('div', {}, h('h1', {}, 'Changes waiting'),
         h('p', { class: 'muted' }, 'Changes made on this computer that need you. Changes that are simply waiting for the server are sent by themselves.'))),
       error,
       h('h2', {}, conflicts.length ? plural(conflicts.length, 'conflict', 'conflicts') : 'No conflicts'),
       conflictItems.length ? h('ul', { class: 'plain stack', testid: 'conflict-list' }, conflictItems) : null,
       h('h2', {}, rejected.length ? plural(rejected.length, 'refused change', 'refused changes') : 'No refused changes'),
-      rejectedItems.length ? h('ul', { class: 'plain stack', testid: 'rejected-list' }, rejectedItems) : null);
+      rejectedItems.length ? h('ul', { class: 'plain stack', testid: 'rejected-list' }, rejectedItems) : null,
+    ].filter(Boolean));
   }
   render();
   return { el, refresh: render };
