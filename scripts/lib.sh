@@ -102,6 +102,17 @@ ensure_packages() {
         apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# ensure_tauri_driver — installs tauri-driver, the WebDriver bridge the end-to-end tests
+# drive the desktop app through, unless it is already on PATH or in cargo's bin folder (where
+# the tests also look). Call it after ensure_rust.
+ensure_tauri_driver() {
+    if command -v tauri-driver >/dev/null || [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]]; then
+        return 0
+    fi
+    step "Installing tauri-driver (cargo install tauri-driver --locked)"
+    cargo install tauri-driver --locked
+}
+
 # ensure_rust — makes sure cargo is reachable and the pinned toolchain is installed.
 ensure_rust() {
     if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
