@@ -9,17 +9,11 @@
 use std::time::{Duration, Instant};
 
 use classkeys_client::Client;
-use classkeys_domain::identity::Role;
-use classkeys_domain::ids::{ClassId, LearnerId};
-use classkeys_domain::policy::Actor;
-use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::roster::LearnerPatch;
-use classkeys_protocol::sync::{OpKind, PullQuery};
+use classkeys_protocol::sync::PullQuery;
 use classkeys_server::Backend;
-use classkeys_server::admin::{self, NewStaff};
-use classkeys_server::ops::{self, ChangeCtx};
-use classkeys_server::testing::{TestServer, postgres_admin_url};
+use classkeys_server::testing::{TestServer, postgres_admin_url, seed_large_school};
 
 const LEARNERS: usize = 10_000;
 const CLASSES: usize = 334;
@@ -41,7 +35,7 @@ async fn main() {
 async fn run(backend: Backend) {
     let server = TestServer::start(backend).await;
     let seeding = Instant::now();
-    seed(&server).await;
+    seed_large_school(&server, "bench", PASSWORD, CLASSES, LEARNERS).await;
     let seeded_in = seeding.elapsed();
     let anon = Client::new(&server.url).unwrap();
     let (lead, _) = anon
@@ -162,58 +156,4 @@ async fn raw_read(server: &TestServer) -> Duration {
     assert_eq!(learners.len(), LEARNERS);
     assert_eq!(enrolments.len(), LEARNERS);
     start.elapsed()
-}
-
-/// A school "bench" with a lead teacher, `CLASSES` classes and `LEARNERS` learners.
-async fn seed(server: &TestServer) {
-    let state = server.state();
-    let mut conn = state.db.pool().acquire().await.unwrap();
-    let school = admin::create_school(&mut conn, &state.keys, "Bench School", "bench")
-        .await
-        .unwrap();
-    drop(conn);
-    let (mut tx, seq) = state.db.begin_change(&school.to_string()).await.unwrap();
-    let lead = admin::create_staff(
-        &mut tx,
-        &state.hasher,
-        school,
-        seq,
-        NewStaff {
-            username: "lead",
-            display_name: None,
-            role: Role::LeadTeacher,
-            password: Sensitive::new(PASSWORD.into()),
-        },
-    )
-    .await
-    .unwrap();
-    let actor = Actor {
-        staff_id: lead,
-        school_id: school,
-        role: Role::LeadTeacher,
-    };
-    let cx = ChangeCtx::new(actor, seq, classkeys_server::db::now_ms());
-    let mut classes = Vec::new();
-    for i in 0..CLASSES {
-        let class_id = ClassId::generate();
-        let op = OpKind::ClassCreate {
-            class_id,
-            name: format!("Class {i:03}"),
-            year_group: Some(format!("Year {}", i % 13)),
-        };
-        ops::apply(&mut tx, &cx, &op, None).await.unwrap();
-        classes.push(class_id);
-    }
-    for i in 0..LEARNERS {
-        let op = OpKind::LearnerCreate {
-            learner_id: LearnerId::generate(),
-            given_name: format!("Learner{i}"),
-            family_name: ["Nowak", "Nguyễn", "Ó Briain", "Петров"][i % 4].into(),
-            username: Some(format!("learner{i:05}")),
-            email: (i % 3 == 0).then(|| format!("learner{i}@bench.example")),
-            classes: vec![classes[i % CLASSES]],
-        };
-        ops::apply(&mut tx, &cx, &op, None).await.unwrap();
-    }
-    tx.commit().await.unwrap();
 }

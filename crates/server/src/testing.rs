@@ -177,6 +177,88 @@ impl Restart {
     }
 }
 
+/// A large school for benchmarks: `slug` with a lead teacher `lead` (password `password`),
+/// `classes` classes ("Class 000"…) and `learners` learners spread over them, with names in
+/// four scripts and an email for every third learner. Written in one transaction through
+/// the same operations the API uses, so the data is exactly what a real school would hold.
+///
+/// # Panics
+/// When any write fails (a benchmark has nothing sensible to do then).
+pub async fn seed_large_school(
+    server: &TestServer,
+    slug: &str,
+    password: &str,
+    classes: usize,
+    learners: usize,
+) {
+    use classkeys_domain::identity::Role;
+    use classkeys_domain::ids::{ClassId, LearnerId};
+    use classkeys_domain::policy::Actor;
+    use classkeys_protocol::sync::OpKind;
+
+    use crate::admin::{self, NewStaff};
+    use crate::ops::{self, ChangeCtx};
+
+    let state = server.state();
+    let mut conn = state.db.pool().acquire().await.expect("a connection");
+    let school = admin::create_school(&mut conn, &state.keys, "Benchmark School", slug)
+        .await
+        .expect("creating the school");
+    drop(conn);
+    let (mut tx, seq) = state
+        .db
+        .begin_change(&school.to_string())
+        .await
+        .expect("a change");
+    let lead = admin::create_staff(
+        &mut tx,
+        &state.hasher,
+        school,
+        seq,
+        NewStaff {
+            username: "lead",
+            display_name: None,
+            role: Role::LeadTeacher,
+            password: Sensitive::new(password.into()),
+        },
+    )
+    .await
+    .expect("creating the lead teacher");
+    let actor = Actor {
+        staff_id: lead,
+        school_id: school,
+        role: Role::LeadTeacher,
+    };
+    let cx = ChangeCtx::new(actor, seq, crate::db::now_ms());
+    let mut class_ids = Vec::with_capacity(classes);
+    for i in 0..classes {
+        let class_id = ClassId::generate();
+        let op = OpKind::ClassCreate {
+            class_id,
+            name: format!("Class {i:03}"),
+            year_group: Some(format!("Year {}", i % 13)),
+        };
+        ops::apply(&mut tx, &cx, &op, None)
+            .await
+            .expect("creating a class");
+        class_ids.push(class_id);
+    }
+    for i in 0..learners {
+        let op = OpKind::LearnerCreate {
+            learner_id: LearnerId::generate(),
+            given_name: format!("Learner{i}"),
+            family_name: ["Nowak", "Nguyễn", "Ó Briain", "Петров"][i % 4].into(),
+            username: Some(format!("learner{i:05}")),
+            email: (i % 3 == 0).then(|| format!("learner{i}@bench.example")),
+            classes: vec![class_ids[i % classes]],
+        };
+        ops::apply(&mut tx, &cx, &op, None)
+            .await
+            .expect("creating a learner");
+    }
+    tx.commit().await.expect("committing the school");
+}
+
 fn master_key_b64() -> String {
     use base64::Engine;
     // A fresh key per server: tests never depend on a fixed key.
