@@ -11,7 +11,7 @@ pub const DEADLINE: Duration = Duration::from_secs(45);
 const INTERVAL: Duration = Duration::from_millis(100);
 
 /// Calls `check` until it answers `Ok`, and returns that. `Err` carries what was seen
-/// instead, which the panic after [`DEADLINE`] shows next to `what` was awaited.
+/// instead, which the panic after `DEADLINE` (45 s) shows next to `what` was awaited.
 ///
 /// # Panics
 /// When `check` has not answered `Ok` by the deadline.
