@@ -567,7 +567,11 @@ impl Drop for Desktop {
 
 /// Opens the WebDriver session, which starts the app. tauri-driver needs a moment before
 /// it answers; anything but "not listening yet" is a failure with the driver's log shown.
-async fn open_session(driver: &TauriDriver, app: &Path, log: &Path) -> fantoccini::Client {
+pub(crate) async fn open_session(
+    driver: &TauriDriver,
+    app: &Path,
+    log: &Path,
+) -> fantoccini::Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("browserName".into(), json!("wry"));
     capabilities.insert(
@@ -601,7 +605,7 @@ async fn open_session(driver: &TauriDriver, app: &Path, log: &Path) -> fantoccin
 
 /// The app to test: `$CLASSKEYS_DESKTOP_BIN`, or `classkeys-desktop` beside this test
 /// binary's `deps/` folder (the same target folder and profile).
-fn app_binary() -> PathBuf {
+pub(crate) fn app_binary() -> PathBuf {
     let (app, how) = match std::env::var_os("CLASSKEYS_DESKTOP_BIN").filter(|p| !p.is_empty()) {
         Some(path) => (PathBuf::from(path), "CLASSKEYS_DESKTOP_BIN"),
         None => {
@@ -623,7 +627,7 @@ fn app_binary() -> PathBuf {
     std::fs::canonicalize(&app).unwrap_or(app)
 }
 
-fn require_display() {
+pub(crate) fn require_display() {
     if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
         panic!(
             "no DISPLAY: the end-to-end tests open the app in a real window. Run them under \

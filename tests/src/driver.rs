@@ -56,6 +56,13 @@ impl TauriDriver {
     }
 }
 
+impl TauriDriver {
+    /// The driver's process id (also its process group's).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for TauriDriver {
     fn drop(&mut self) {
         // The group id is the leader's pid (process_group(0) above). SIGKILL rather than a

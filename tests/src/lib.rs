@@ -38,11 +38,13 @@ mod desktop;
 mod driver;
 mod link;
 mod poll;
+mod window;
 
 pub use classkeys_server::testing::TestServer;
 pub use desktop::{Desktop, LearnerRow, Route, Status};
 pub use link::Link;
 pub use poll::eventually;
+pub use window::{AppWindow, MemoryUse, memory_use};
 
 /// The password of every demo staff account on the test servers.
 pub const DEMO_PASSWORD: &str = "correct-horse-battery-42";

@@ -444,3 +444,94 @@ async fn a_learner_named_like_html_shows_as_that_text_and_runs_nothing() {
     assert_eq!(images, json!(0), "the name became an element");
     assert_eq!(desktop.open_alert().await, None, "an alert opened");
 }
+
+#[tokio::test]
+async fn a_lead_assigns_a_teacher_and_adds_a_learner_and_both_reach_the_server() {
+    let desktop = Desktop::start().await;
+    let teacher1 = desktop.api("teacher1").await;
+    let lead = desktop.api("lead").await;
+    desktop.sign_in("lead").await;
+
+    // Mr Hughes (teacher1) does not teach 2 Foxes yet.
+    let teaches_foxes = async || {
+        teacher1
+            .classes()
+            .await
+            .expect("teacher1's classes")
+            .iter()
+            .any(|c| c.name == "2 Foxes")
+    };
+    assert!(!teaches_foxes().await);
+
+    desktop.click("nav-staff").await;
+    desktop.shown("view-staff").await;
+    let row = r#"[data-testid="staff-class-row"][data-class-name="2 Foxes"]"#;
+    // Choose teacher1 in the row's list of teachers, by the text the lead reads.
+    let picked = desktop
+        .js(
+            &format!(
+                r#"const select = document.querySelector('{row} [data-testid="assign-teacher-select"]');
+                   const option = [...select.options].find((o) => o.text.endsWith('(teacher1)'));
+                   select.value = option.value;
+                   return option.text;"#
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(picked, json!("Mr Hughes (teacher1)"));
+    desktop
+        .click_css(&format!(r#"{row} [data-testid="assign-teacher"]"#))
+        .await;
+    desktop
+        .find_css(&format!(
+            r#"{row} [data-testid="assigned-teacher"][data-username="teacher1"]"#
+        ))
+        .await;
+    desktop.screenshot("staff").await;
+    eventually("teacher1 teaches 2 Foxes on the server", async || {
+        if teaches_foxes().await {
+            Ok(())
+        } else {
+            Err("not yet")
+        }
+    })
+    .await;
+
+    desktop.open_class("2 Foxes").await;
+    desktop.click("learner-add").await;
+    desktop.fill("new-learner-given-name", "Ada").await;
+    desktop.fill("new-learner-family-name", "Lovelace").await;
+    desktop.click("new-learner-save").await;
+    eventually("the new learner is in the class's table", async || {
+        let rows = desktop.rows().await;
+        if rows.iter().any(|r| r.name == "Lovelace, Ada") {
+            Ok(())
+        } else {
+            Err(rows.len())
+        }
+    })
+    .await;
+    let found = eventually("the new learner is on the server", async || {
+        let page = lead
+            .learners(&classkeys_protocol::roster::LearnerQuery {
+                q: Some("lovelace".into()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        match page.items.as_slice() {
+            [one] => Ok(one.clone()),
+            other => Err(format!("{} found", other.len())),
+        }
+    })
+    .await;
+    assert_eq!(found.username, "ada.lovelace");
+    let foxes = lead
+        .classes()
+        .await
+        .expect("classes")
+        .into_iter()
+        .find(|c| c.name == "2 Foxes")
+        .expect("2 Foxes");
+    assert_eq!(found.classes, vec![foxes.id]);
+}

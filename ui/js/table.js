@@ -6,6 +6,9 @@ import { h, clear } from './dom.js';
 
 const PAGE = 200;
 const OVERSCAN = 8;
+// Pages kept in memory at once: scrolling through a school of 10,000 keeps the pages near
+// the view and drops the rest (they are a local call away), so memory stays flat.
+const KEEP_PAGES = 8;
 
 // columns: [{ title, width, cell(row) -> string | Node }]
 // load(offset, limit) -> Promise<{ rows, total }>
@@ -67,6 +70,13 @@ export function virtualTable({ columns, load, onOpen, rowHeight = 36, testid, ro
     pages.set(index, pending);
   }
 
+  function forgetFarPages(near) {
+    if (pages.size <= KEEP_PAGES) return;
+    const loaded = [...pages.keys()].filter((p) => Array.isArray(pages.get(p)));
+    loaded.sort((a, b) => Math.abs(b - near) - Math.abs(a - near));
+    for (const p of loaded.slice(0, pages.size - KEEP_PAGES)) pages.delete(p);
+  }
+
   function render() {
     if (total === null) { ensurePage(0); message.textContent = 'Loading…'; return; }
     spacer.style.height = `${total * rowHeight}px`;
@@ -75,6 +85,7 @@ export function virtualTable({ columns, load, onOpen, rowHeight = 36, testid, ro
     const first = Math.max(0, Math.floor(body.scrollTop / rowHeight) - OVERSCAN);
     const last = Math.min(total, Math.ceil((body.scrollTop + body.clientHeight) / rowHeight) + OVERSCAN);
     for (let p = Math.floor(first / PAGE); p <= Math.floor(Math.max(first, last - 1) / PAGE); p++) ensurePage(p);
+    forgetFarPages(Math.floor(first / PAGE));
 
     const rows = [];
     for (let i = first; i < last; i++) {
