@@ -1,8 +1,10 @@
 //! The commands the UI invokes, one short adapter each over [`classkeys_app::App`].
 //!
 //! Names follow `noun_verb`; arguments arrive in snake_case as the UI sends them. Every
-//! command is also listed in `build.rs` (the app manifest) and granted to the main window in
-//! `capabilities/main-window.json`: a command missing from either cannot be called at all.
+//! command is also listed in `command_names.rs` (the app manifest, via `build.rs`) and
+//! granted to the main window in `capabilities/main-window.json`: a command missing from
+//! either cannot be called at all. The tests below hold the three lists and the window's
+//! security settings together.
 //! Errors cross unchanged as `{code, message}` ([`AppError`]).
 
 use std::sync::Arc;
@@ -250,4 +252,82 @@ async fn rejected_list(app: AppState<'_>) -> Result<Vec<RejectedChange>> {
 #[tauri::command(rename_all = "snake_case")]
 async fn rejected_dismiss(app: AppState<'_>, op_id: OperationId) -> Result<SyncStatus> {
     app.rejected_dismiss(op_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::command_names::COMMANDS;
+
+    fn json(text: &str) -> Value {
+        serde_json::from_str(text).expect("valid JSON")
+    }
+
+    #[test]
+    fn the_window_is_granted_exactly_the_apps_own_commands_and_nothing_of_tauri_or_plugins() {
+        let capability = json(include_str!("../capabilities/main-window.json"));
+        assert_eq!(capability["windows"], serde_json::json!(["main"]));
+        let granted: Vec<&str> = capability["permissions"]
+            .as_array()
+            .expect("a list of permissions")
+            .iter()
+            .map(|p| p.as_str().expect("plain permission names, no scopes"))
+            .collect();
+        let expected: Vec<String> = COMMANDS
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .collect();
+        assert_eq!(granted, expected);
+        assert!(
+            granted.iter().all(|p| !p.contains(':')),
+            "no core or plugin permission (fs, http, shell…): {granted:?}"
+        );
+    }
+
+    #[test]
+    fn every_command_in_the_handler_is_in_the_manifest() {
+        let source = include_str!("commands.rs");
+        let handler = &source[source.find("generate_handler![").expect("the handler")..];
+        let handler = &handler[..handler.find(']').expect("its end")];
+        let registered: Vec<&str> = handler
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches(','))
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(registered, COMMANDS);
+    }
+
+    #[test]
+    fn the_window_runs_under_a_strict_content_security_policy_with_frozen_prototypes() {
+        let config = json(include_str!("../tauri.conf.json"));
+        let security = &config["app"]["security"];
+        assert_eq!(security["freezePrototype"], Value::Bool(true));
+        let csp = security["csp"].as_object().expect("a CSP, never null");
+        assert_eq!(csp["default-src"], "'none'");
+        assert_eq!(csp["script-src"], "'self'");
+        assert_eq!(csp["object-src"], "'none'");
+        for (directive, value) in csp {
+            let value = value.as_str().expect("directive text");
+            for loose in [
+                "'unsafe-inline'",
+                "'unsafe-eval'",
+                "*",
+                "http:",
+                "https:",
+                "data:",
+            ] {
+                assert!(
+                    !value.split_whitespace().any(|v| v == loose),
+                    "{directive} allows {loose}"
+                );
+            }
+        }
+        assert_eq!(
+            security["capabilities"],
+            serde_json::json!(["main-window"]),
+            "only the capability file checked above applies"
+        );
+    }
 }

@@ -14,6 +14,9 @@
 // Without this a Windows release build would also open a console window.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+// The list build.rs turns into the app manifest; the binary needs it only in tests.
+#[cfg(test)]
+mod command_names;
 mod commands;
 mod shell;
 

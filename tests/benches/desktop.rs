@@ -97,6 +97,12 @@ async fn main() {
             "every class is listed"
         );
         if run == RUNS - 1 {
+            let (shown, _) = app_memory(&window);
+            println!(
+                "  (all processes before scrolling: {:.0} MB PSS, {:.0} MB anonymous)",
+                mb(shown.pss),
+                mb(shown.anonymous)
+            );
             scroll_through_school(&window).await;
             memory = Some(app_memory(&window));
         }

@@ -535,3 +535,33 @@ async fn a_lead_assigns_a_teacher_and_adds_a_learner_and_both_reach_the_server()
         .expect("2 Foxes");
     assert_eq!(found.classes, vec![foxes.id]);
 }
+
+#[tokio::test]
+async fn the_window_may_call_only_the_apps_own_commands() {
+    let desktop = Desktop::start().await;
+    let outcome = async |command: &str| {
+        desktop
+            .js(
+                "return window.__TAURI__.core.invoke(arguments[0])
+                     .then(() => 'allowed', (e) => 'refused: ' + String(e));",
+                vec![json!(command)],
+            )
+            .await
+    };
+    assert_eq!(outcome("app_info").await, json!("allowed"));
+    for command in [
+        "plugin:app|version",
+        "plugin:window|close",
+        "plugin:webview|print",
+        "plugin:event|emit",
+        "no_such_command",
+    ] {
+        let answer = outcome(command).await;
+        assert!(
+            answer.as_str().is_some_and(|a| a.starts_with("refused")),
+            "{command}: {answer}"
+        );
+    }
+    // Still there and working after all that.
+    desktop.shown("view-sign-in").await;
+}

@@ -2,7 +2,7 @@
 // rows cross IPC in pages of PAGE rows as they scroll into view (DESIGN §7). A class of 30 and
 // a school of 10,000 cost the same to show.
 
-import { h, clear } from './dom.js';
+import { h } from './dom.js';
 
 const PAGE = 200;
 const OVERSCAN = 8;
@@ -17,6 +17,7 @@ export function virtualTable({ columns, load, onOpen, rowHeight = 36, testid, ro
   let total = null;
   let generation = 0; // bumped by refresh(), so late answers for old data are dropped
   let active = 0; // the row the keyboard is on
+  let drawn = new Map(); // row index -> { row, selected, el } of the rows on screen
 
   const template = columns.map((c) => c.width ?? '1fr').join(' ');
   const head = h('div', { class: 'vrow head', role: 'row' },
@@ -87,21 +88,31 @@ export function virtualTable({ columns, load, onOpen, rowHeight = 36, testid, ro
     for (let p = Math.floor(first / PAGE); p <= Math.floor(Math.max(first, last - 1) / PAGE); p++) ensurePage(p);
     forgetFarPages(Math.floor(first / PAGE));
 
-    const rows = [];
+    // Rows already on screen stay as they are; only rows scrolling into view are built,
+    // so a scroll costs a few new elements, not a whole screen of them.
+    const next = new Map();
     for (let i = first; i < last; i++) {
       const row = rowAt(i);
+      const selected = i === active;
+      const old = drawn.get(i);
+      if (old && old.row === row && old.selected === selected) {
+        next.set(i, old);
+        continue;
+      }
       const el = row
         ? h('div', { class: 'vrow', role: 'row', testid: rowTestid, dataset: { id: row.id, index: i },
-            'aria-rowindex': i + 2, 'aria-selected': String(i === active),
+            'aria-rowindex': i + 2, 'aria-selected': String(selected),
             onclick: () => { active = i; onOpen?.(row); } },
           columns.map((c) => h('div', { role: 'gridcell', class: c.class }, c.cell(row))))
         : h('div', { class: 'vrow loading', role: 'row', 'aria-rowindex': i + 2 }, h('div', { class: 'muted' }, '…'));
       el.style.gridTemplateColumns = template;
       el.style.transform = `translateY(${i * rowHeight}px)`;
       el.style.height = `${rowHeight}px`;
-      rows.push(el);
+      next.set(i, { row, selected, el });
     }
-    clear(spacer).append(...rows);
+    for (const [i, old] of drawn) if (next.get(i) !== old) old.el.remove();
+    for (const d of next.values()) if (d.el.parentNode !== spacer) spacer.append(d.el);
+    drawn = next;
     root.setAttribute('aria-rowcount', String(total + 1));
   }
 
