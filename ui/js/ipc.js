@@ -6,9 +6,18 @@
 
 export class AppError extends Error {
   constructor(code, message) {
-    super(message);
+    super(sentence(message));
     this.code = code;
   }
+}
+
+// The Rust side words its messages like error messages ("could not reach the server at …:
+// check the network"); on screen they read as sentences.
+export function sentence(message) {
+  const text = String(message ?? '').trim();
+  if (text === '') return text;
+  const capitalised = text[0].toLocaleUpperCase() + text.slice(1);
+  return /[.!?…]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 
 const invoke = window.__TAURI__?.core?.invoke;

@@ -2,7 +2,7 @@
 // renders into <main>; this module decides which one, and keeps the class list and the
 // sync status current.
 
-import { call } from './ipc.js';
+import { call, sentence } from './ipc.js';
 import { h, clear, toast } from './dom.js';
 import { state, isLead, loadClasses } from './state.js';
 import { onStatus, show as showStatus, startPolling, stopPolling, refreshStatus } from './status.js';
@@ -94,7 +94,7 @@ async function start() {
   try { info = await call('app_info'); } catch (e) { toast(e.message, 'error'); }
   const warning = document.getElementById('credential-warning');
   if (info.credential_store_problem) {
-    warning.textContent = info.credential_store_problem.message;
+    warning.textContent = sentence(info.credential_store_problem.message);
     warning.hidden = false;
   }
   if (info.server_hint) document.getElementById('sign-in-server').value = info.server_hint;
@@ -226,7 +226,7 @@ function wireShell() {
       state.me = null;
       current?.view?.leave?.();
       current = null;
-      showSignIn(s.problem.message);
+      showSignIn(sentence(s.problem.message));
       return;
     }
     refreshClasses();

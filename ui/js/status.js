@@ -1,7 +1,7 @@
 // The sync status, always visible in the top bar (DESIGN §6): online / offline /
 // N changes waiting / conflicts. Reading it is a local call, so it is polled.
 
-import { call } from './ipc.js';
+import { call, sentence } from './ipc.js';
 import { plural } from './dom.js';
 
 const POLL_MS = 2000;
@@ -29,7 +29,7 @@ export function show(s) {
   el.dataset.waiting = String(s.waiting);
   el.dataset.conflicts = String(s.conflicts);
   el.dataset.rejected = String(s.rejected);
-  el.title = s.problem ? s.problem.message : 'Sync status: click to see changes waiting and conflicts';
+  el.title = s.problem ? sentence(s.problem.message) : 'Sync status: click to see changes waiting and conflicts';
   const count = document.getElementById('changes-count');
   const n = s.waiting + s.conflicts + s.rejected;
   count.textContent = n > 0 ? String(n) : '';

@@ -2,7 +2,7 @@
 // same record first) and changes the server refused. Nothing is overwritten without a
 // decision made here (DESIGN §6).
 
-import { call } from '../ipc.js';
+import { call, sentence } from '../ipc.js';
 import { h, formatWhen, plural, toast } from '../dom.js';
 import { state, displayName } from '../state.js';
 import { show as showStatus } from '../status.js';
@@ -75,7 +75,7 @@ export function changesView({ refreshClasses }) {
         h('button', { type: 'button', testid: 'conflict-take-theirs', onclick: () => resolve(c.mine.id, 'take_theirs') }, 'Keep the server\'s version'))));
     const rejectedItems = rejected.map((r) => h('li', { class: 'card stack', testid: 'rejected-item' },
       h('h3', {}, r.description),
-      h('p', { testid: 'rejected-reason' }, `The server refused this change: ${r.reason.message}`),
+      h('p', { testid: 'rejected-reason' }, `The server refused this change. ${sentence(r.reason.message)}`),
       h('p', { class: 'muted' }, `Made ${formatWhen(r.made_at)}. It was not applied; make it again if it is still needed.`),
       h('div', { class: 'row' }, h('button', {
         type: 'button', testid: 'rejected-dismiss',
