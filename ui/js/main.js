@@ -13,25 +13,35 @@ import { staffView } from './views/staff.js';
 import { changesView } from './views/changes.js';
 
 const main = document.getElementById('main');
+const searchBox = document.getElementById('search');
 let current = null; // { route, view } of the screen on show
-let previous = null; // where Escape from search goes back to
+let previous = null; // the last list screen: where Escape from search goes back to
 
 // --- navigation -----------------------------------------------------------------------
 
 export function go(route) {
-  if (route.name !== 'search') previous = route;
+  const from = current?.route ?? null;
+  if (route.name === 'search') searchBox.value = route.query;
+  else if (route.name !== 'learner') {
+    previous = route;
+    searchBox.value = '';
+  }
   current?.view?.leave?.();
-  const view = makeView(route);
+  const view = makeView(route, from);
   clear(main).append(view.el);
   current = { route, view };
   markSelected(route);
 }
 
-function makeView(route) {
+function makeView(route, from) {
   switch (route.name) {
     case 'class': return classView(route.id, { go, refreshClasses });
     case 'school': return classView(null, { go, refreshClasses });
-    case 'learner': return learnerView(route.id, { go, refreshClasses, back: previous });
+    case 'learner': {
+      // "Back" returns to the list the learner was opened from (a class, or the search).
+      const back = from && from.name !== 'learner' ? from : previous;
+      return learnerView(route.id, { go, refreshClasses, back });
+    }
     case 'search': return searchView(route.query, { go });
     case 'staff': return staffView({ go, refreshClasses });
     case 'changes': return changesView({ go, refreshClasses });
@@ -191,18 +201,23 @@ function wireShell() {
   for (const el of document.querySelectorAll('[data-route]')) {
     el.addEventListener('click', () => go({ name: el.dataset.route }));
   }
-  document.getElementById('sync-now').addEventListener('click', async (e) => {
-    e.currentTarget.disabled = true;
+  const syncNow = document.getElementById('sync-now');
+  syncNow.addEventListener('click', async () => {
+    syncNow.disabled = true;
     try { showStatus(await call('sync_now')); } catch (err) { toast(err.message, 'error'); }
-    finally { e.currentTarget.disabled = false; }
+    finally { syncNow.disabled = false; }
   });
 
-  const search = document.getElementById('search');
+  const search = searchBox;
   search.addEventListener('input', () => {
     const query = search.value;
     if (query.trim() === '') { if (current?.route.name === 'search' && previous) go(previous); return; }
-    if (current?.route.name === 'search') current.view.update(query);
-    else go({ name: 'search', query });
+    if (current?.route.name === 'search') {
+      current.route.query = query;
+      current.view.update(query);
+    } else {
+      go({ name: 'search', query });
+    }
   });
   search.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') { search.value = ''; if (previous) go(previous); }
