@@ -61,14 +61,20 @@ pub struct LearnerRow {
 /// A demo server and the app in a window, driven through WebDriver. Dropping it kills the
 /// app and its driver and throws away the app's data and the server's database.
 pub struct Desktop {
-    // Field order is drop order: the app dies first, the turn is given up last.
-    _driver: TauriDriver,
+    // Field order is drop order: the app dies first, the turn is given up last. The data
+    // folder in `work` outlives every app started on it.
+    /// `None` only inside [`Desktop::restart_app_killed`], between the kill and the start.
+    driver: Option<TauriDriver>,
     webdriver: fantoccini::Client,
     link: Option<Link>,
     server: TestServer,
     app_server_url: String,
-    log: PathBuf,
-    _work: tempfile::TempDir,
+    /// The app and the environment it runs with, to start it again on the same data.
+    app: PathBuf,
+    env: Vec<(&'static str, OsString)>,
+    /// The driver's log of each app started, oldest first.
+    logs: Vec<PathBuf>,
+    work: tempfile::TempDir,
     _turn: MutexGuard<'static, ()>,
 }
 
@@ -102,7 +108,7 @@ impl Desktop {
         let data_dir = work.path().join("data");
         std::fs::create_dir(&data_dir).expect("creating the app's data folder");
         let log = work.path().join("tauri-driver.log");
-        let env: [(&str, OsString); 3] = [
+        let env = vec![
             ("CLASSKEYS_DATA_DIR", data_dir.into_os_string()),
             ("CLASSKEYS_SERVER", OsString::from(&app_server_url)),
             // The background sync is how changes reach the server after an outage without
@@ -112,17 +118,71 @@ impl Desktop {
         let driver = TauriDriver::spawn(&env, &log);
         let webdriver = open_session(&driver, &app, &log).await;
         let desktop = Desktop {
-            _driver: driver,
+            driver: Some(driver),
             webdriver,
             link,
             server,
             app_server_url,
-            log,
-            _work: work,
+            app,
+            env,
+            logs: vec![log],
+            work,
             _turn: turn,
         };
         desktop.shown("view-sign-in").await;
         desktop
+    }
+
+    /// Kills the app the way a power cut or a crash would, then starts it again on the same
+    /// data folder, keyring and server address, in a new WebDriver session, and waits until
+    /// it shows either the signed-in app or the sign-in screen (the caller asserts which).
+    ///
+    /// SIGKILL, to the process group of the driver, WebKit and the app (as dropping the
+    /// driver does), rather than closing the window: the app gets no chance to save or flush
+    /// anything on the way out, so what the next start finds is only what it had already
+    /// made durable. The next start waits until none of the killed processes is left, so
+    /// two apps never share the data folder.
+    ///
+    /// # Panics
+    /// When the killed processes linger, or the new app does not open or show either screen.
+    pub async fn restart_app_killed(&mut self) {
+        let killed = self.driver.take().expect("an app is running");
+        let group = killed.pid();
+        drop(killed);
+        eventually(
+            "the killed app's processes are gone",
+            async || match live_members(group) {
+                0 => Ok(()),
+                left => Err(format!("{left} left in process group {group}")),
+            },
+        )
+        .await;
+
+        let log = self
+            .work
+            .path()
+            .join(format!("tauri-driver-{}.log", self.logs.len() + 1));
+        let driver = TauriDriver::spawn(&self.env, &log);
+        self.logs.push(log.clone());
+        let webdriver = open_session(&driver, &self.app, &log).await;
+        self.driver = Some(driver);
+        // The old session's client goes now; its driver is gone, so it closes nothing.
+        self.webdriver = webdriver;
+        eventually(
+            "the restarted app shows the signed-in app or the sign-in screen",
+            async || {
+                if self.is_shown("view-sign-in").await {
+                    return Ok(());
+                }
+                let who = self.text_now("whoami").await;
+                if self.is_shown("whoami").await && !who.is_empty() {
+                    Ok(())
+                } else {
+                    Err(who)
+                }
+            },
+        )
+        .await;
     }
 
     /// The server.
@@ -560,7 +620,9 @@ impl Drop for Desktop {
     fn drop(&mut self) {
         // The app's own complaints are the best clue to a failure; show the end of them.
         if std::thread::panicking() {
-            print_log_tail(&self.log);
+            for log in &self.logs {
+                print_log_tail(log);
+            }
         }
     }
 }
@@ -634,6 +696,27 @@ pub(crate) fn require_display() {
              xvfb-run -a (./scripts/test does), or from a desktop session."
         );
     }
+}
+
+/// How many processes of process group `group` are still running (not zombies), from
+/// `/proc`.
+fn live_members(group: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // After the command name's last ')': state, parent, process group.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, rest)| rest.split_whitespace().take(3).collect())
+                .unwrap_or_default();
+            matches!(fields.as_slice(), [state, _, pgrp]
+                if *pgrp == group.to_string() && *state != "Z" && *state != "X")
+        })
+        .count()
 }
 
 fn print_log_tail(log: &Path) {

@@ -238,6 +238,74 @@ async fn an_edit_made_while_the_server_is_down_arrives_exactly_once_when_it_is_b
 }
 
 #[tokio::test]
+async fn an_edit_confirmed_on_screen_survives_the_app_being_killed_and_arrives_once() {
+    let mut desktop = Desktop::start().await;
+    let api = desktop.api("lead").await;
+    desktop.sign_in("teacher1").await;
+    let id = find_one(&desktop, "lukasz", "Kowalski, Łukasz").await;
+    desktop.open_learner(&id).await;
+    desktop
+        .wait_for_status("online", |s| s.connection == "online")
+        .await;
+    let before = api.learner(learner_id(&id)).await.expect("the learner");
+
+    // Offline, the edit only exists on this computer; the screen says it is kept.
+    desktop.server_mut().pause().await;
+    save_family_name(&desktop, "Nowak").await;
+    desktop.wait_for_text("learner-title", "Łukasz Nowak").await;
+    let waiting = desktop
+        .wait_for_status("offline with one change waiting", |s| {
+            s.connection == "offline" && s.waiting == 1
+        })
+        .await;
+    assert_eq!(waiting.text, "Offline · 1 change waiting");
+
+    // The app dies without warning and is started again, the server still down.
+    desktop.restart_app_killed().await;
+    assert!(
+        !desktop.is_shown("view-sign-in").await,
+        "the restarted app asks to sign in again: {:?}",
+        desktop.text_now("sign-in-error").await
+    );
+    assert_eq!(desktop.text("whoami").await, "Mr Hughes");
+    let waiting = desktop
+        .wait_for_status("offline with one change waiting", |s| {
+            s.connection == "offline" && s.waiting == 1
+        })
+        .await;
+    assert_eq!(waiting.text, "Offline · 1 change waiting");
+    find_one(&desktop, "lukasz", "Nowak, Łukasz").await;
+    desktop.open_learner(&id).await;
+    desktop.wait_for_text("learner-title", "Łukasz Nowak").await;
+
+    desktop.server_mut().resume().await;
+    let online = desktop
+        .wait_for_status("online with nothing waiting", |s| {
+            s.connection == "online" && s.waiting == 0
+        })
+        .await;
+    assert_eq!((online.conflicts, online.rejected), (0, 0), "{online:?}");
+    assert_eq!(online.text, "Online · up to date");
+    let after = api.learner(learner_id(&id)).await.expect("the learner");
+    assert_eq!(after.family_name, "Nowak");
+    assert_eq!(after.given_name, "Łukasz");
+    assert_eq!(after.version, before.version + 1, "the change applied once");
+
+    // Another sync sends nothing again.
+    desktop.click("sync-now").await;
+    desktop
+        .wait_for_status("online with nothing waiting", |s| {
+            s.connection == "online" && s.waiting == 0
+        })
+        .await;
+    let again = api.learner(learner_id(&id)).await.expect("the learner");
+    assert_eq!(
+        again.version, after.version,
+        "the change applied a second time"
+    );
+}
+
+#[tokio::test]
 async fn a_conflicting_edit_shows_both_versions_and_each_choice_does_what_it_says() {
     let mut desktop = Desktop::start_with(Route::ThroughLink).await;
     let lead = desktop.api("lead").await;
