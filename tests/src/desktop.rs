@@ -17,8 +17,8 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::DEMO_PASSWORD;
 use crate::driver::TauriDriver;
-use crate::link::Link;
 use crate::poll::eventually;
+use classkeys_server::testing::Link;
 
 /// One desktop at a time in this process (see the crate docs).
 static TURN: Mutex<()> = Mutex::const_new(());

@@ -36,13 +36,11 @@
 
 mod desktop;
 mod driver;
-mod link;
 mod poll;
 mod window;
 
-pub use classkeys_server::testing::TestServer;
+pub use classkeys_server::testing::{Link, TestServer};
 pub use desktop::{Desktop, LearnerRow, Route, Status};
-pub use link::Link;
 pub use poll::eventually;
 pub use window::{AppWindow, MemoryUse, memory_use};
 

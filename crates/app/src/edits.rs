@@ -556,18 +556,9 @@ impl App {
             .map(|l| identity_key(&l.username))
             .filter(|u| u.starts_with(base.as_str()))
             .collect();
-        // One of the first `taken + 1` candidates is free.
-        let candidates = u32::try_from(taken.len() + 1).unwrap_or(u32::MAX);
-        Ok((1..=candidates)
-            .map(|n| {
-                if n == 1 {
-                    base.clone()
-                } else {
-                    base.numbered(n)
-                }
-            })
-            .find(|candidate| !taken.contains(candidate.as_str()))
-            .unwrap_or_else(|| base.clone()))
+        Ok(base
+            .first_free(taken.len(), |candidate| taken.contains(candidate))
+            .unwrap_or(base))
     }
 
     /// Queues a change to a learner whose record becomes `after`, and returns the record

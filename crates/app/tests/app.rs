@@ -8,7 +8,6 @@
 //! connections die) and restore on the same port. Nothing in the app knows about it.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,9 +22,7 @@ use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::roster::{ClassRecord, LearnerPatch, LearnerRecord, NewLearner};
 use classkeys_protocol::sync::Record;
 use classkeys_server::Backend;
-use classkeys_server::testing::TestServer;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use classkeys_server::testing::{Link, TestServer};
 
 const DEMO_PASSWORD: &str = "correct-horse-battery-42";
 
@@ -83,63 +80,6 @@ where
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A loopback TCP relay to the server that the test can cut and restore.
-struct Link {
-    addr: SocketAddr,
-    target: SocketAddr,
-    relay: Option<JoinHandle<()>>,
-}
-
-impl Link {
-    async fn to(server: &TestServer) -> Link {
-        let target: SocketAddr = server
-            .url
-            .trim_start_matches("http://")
-            .parse()
-            .expect("the test server listens on an IP address");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
-        let addr = listener.local_addr().expect("relay address");
-        Link {
-            addr,
-            target,
-            relay: Some(tokio::spawn(relay(listener, target))),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops listening and drops every open connection.
-    async fn cut(&mut self) {
-        if let Some(relay) = self.relay.take() {
-            relay.abort();
-            let _ = relay.await;
-        }
-    }
-
-    /// Listens again on the same port.
-    async fn restore(&mut self) {
-        let listener = TcpListener::bind(self.addr).await.expect("rebind relay");
-        self.relay = Some(tokio::spawn(relay(listener, self.target)));
-    }
-}
-
-async fn relay(listener: TcpListener, target: SocketAddr) {
-    // Dropping the set (when this task is aborted) aborts every connection with it.
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((mut inbound, _)) = listener.accept().await else {
-            continue;
-        };
-        connections.spawn(async move {
-            if let Ok(mut outbound) = TcpStream::connect(target).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-            }
-        });
     }
 }
 
@@ -292,7 +232,7 @@ async fn an_edit_made_offline_waits_and_then_reaches_the_server_exactly_once() {
         return;
     };
     let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
-    let mut link = Link::to(&server).await;
+    let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lukasz = learner_named(&app, "lukasz").await;
 
@@ -346,7 +286,7 @@ async fn conflicting_edits_by_the_lead_are_shown_and_each_resolution_does_what_i
         return;
     };
     let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
-    let mut link = Link::to(&server).await;
+    let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lead = lead(&server).await;
     let reception = app
@@ -449,7 +389,7 @@ async fn an_edit_made_after_keeping_mine_but_before_it_is_confirmed_follows_it_w
         return;
     };
     let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
-    let mut link = Link::to(&server).await;
+    let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lead = lead(&server).await;
     let lukasz = learner_named(&app, "lukasz").await;
@@ -526,7 +466,7 @@ async fn the_app_opens_on_its_own_copy_when_the_server_is_down() {
         return;
     };
     let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
-    let mut link = Link::to(&server).await;
+    let mut link = Link::to(&server.url).await;
     let (app, dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let before = app.classes().await.expect("classes");
     app.close().await;
@@ -775,7 +715,7 @@ async fn a_move_made_offline_waits_and_then_reaches_the_server_exactly_once() {
         return;
     };
     let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
-    let mut link = Link::to(&server).await;
+    let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lukasz = learner_named(&app, "lukasz").await;
     let badgers = class_named(&app, "3 Badgers").await;
@@ -927,7 +867,7 @@ async fn a_change_refused_by_the_server_is_listed_in_words_and_can_be_dismissed(
         return;
     };
     let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
-    let mut link = Link::to(&server).await;
+    let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let robins = class_named(&app, "Reception Robins").await;
 
@@ -1067,7 +1007,7 @@ async fn a_learner_added_offline_shows_the_username_the_server_then_gives_them()
         return;
     };
     let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
-    let mut link = Link::to(&server).await;
+    let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let robins = class_named(&app, "Reception Robins").await;
 

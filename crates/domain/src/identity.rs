@@ -108,6 +108,23 @@ impl Username {
         Self(format!("{base}{suffix}"))
     }
 
+    /// The first of this username, then `2`, `3`, … appended, that `is_taken` refuses.
+    /// `taken_count` is how many usernames could be taken at all (those starting like
+    /// this one): one of the first `taken_count + 1` candidates is then free, so the search
+    /// stops there. `None` only when `is_taken` claims more than `taken_count`.
+    pub fn first_free(&self, taken_count: usize, is_taken: impl Fn(&str) -> bool) -> Option<Self> {
+        let candidates = u32::try_from(taken_count.saturating_add(1)).unwrap_or(u32::MAX);
+        (1..=candidates)
+            .map(|n| {
+                if n == 1 {
+                    self.clone()
+                } else {
+                    self.numbered(n)
+                }
+            })
+            .find(|candidate| !is_taken(candidate.as_str()))
+    }
+
     /// The username as stored and shown.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -335,6 +352,25 @@ impl SchoolSlug {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_taken_username_is_numbered_from_two_and_gaps_are_reused() {
+        let base = Username::parse("zoe.adams").unwrap();
+        let free = |taken: &[&str]| {
+            base.first_free(taken.len(), |c| taken.contains(&c))
+                .map(|u| u.as_str().to_owned())
+        };
+        assert_eq!(free(&[]).as_deref(), Some("zoe.adams"));
+        assert_eq!(free(&["zoe.adams"]).as_deref(), Some("zoe.adams2"));
+        assert_eq!(
+            free(&["zoe.adams", "zoe.adams3", "zoe.adamsx"]).as_deref(),
+            Some("zoe.adams2")
+        );
+        assert_eq!(
+            free(&["zoe.adams", "zoe.adams2", "zoe.adams3"]).as_deref(),
+            Some("zoe.adams4")
+        );
+    }
 
     #[test]
     fn usernames_are_lowered_and_checked() {

@@ -535,15 +535,7 @@ async fn free_username(
     .await?
     .into_iter()
     .collect();
-    (1..=u32::try_from(taken.len() + 1).unwrap_or(u32::MAX))
-        .map(|n| {
-            if n == 1 {
-                base.clone()
-            } else {
-                base.numbered(n)
-            }
-        })
-        .find(|candidate| !taken.contains(candidate.as_str()))
+    base.first_free(taken.len(), |candidate| taken.contains(candidate))
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidInput,

@@ -9,6 +9,10 @@
 //! the same address and database, so fault tests can show a real outage: connections
 //! refused, then the same server again.
 
+mod link;
+
+pub use link::Link;
+
 use classkeys_domain::secret::Sensitive;
 use sqlx::{Connection, Executor};
 
