@@ -93,6 +93,25 @@ async fn a_teacher_signs_in_and_sees_only_their_own_classes() {
     let first = desktop.class_names().await.remove(0);
     desktop.wait_for_text("class-title", &first).await;
     desktop.wait_for_text("class-count", "27 learners").await;
+
+    // Signed in, with learners on screen, the webview keeps nothing of its own: the token
+    // lives in the OS credential store and the data in the replica, not in web storage.
+    let stored = desktop
+        .js(
+            "return indexedDB.databases().then((dbs) => ({
+                 local: localStorage.length,
+                 session: sessionStorage.length,
+                 cookies: document.cookie,
+                 databases: dbs.length,
+             }));",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        stored,
+        json!({ "local": 0, "session": 0, "cookies": "", "databases": 0 }),
+        "the webview stores something"
+    );
 }
 
 #[tokio::test]
