@@ -10,9 +10,13 @@
 use std::sync::Arc;
 
 use classkeys_app::{
-    App, AppError, ClassEdit, ConflictChoice, LearnerEdit, LearnerPage, NewLearnerInput,
-    PendingConflict, RejectedChange, SyncStatus,
+    App, AppError, ClassEdit, ClassResetMode, ConflictChoice, LearnerEdit, LearnerPage,
+    NewLearnerInput, PendingConflict, PreviewLine, RejectedChange, SavedFile, StyleChoice,
+    SyncStatus,
 };
+use classkeys_cards::Paper;
+use classkeys_domain::generator::PasswordStyle;
+use classkeys_protocol::credentials::{AccessCodes, AuditPage, PasswordSource, SchoolExportKind};
 use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
@@ -20,6 +24,7 @@ use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
 use serde::Serialize;
 use tauri::State;
 
+use crate::save_dialog;
 use crate::shell::Settings;
 
 type Result<T> = std::result::Result<T, AppError>;
@@ -53,6 +58,18 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         conflict_resolve,
         rejected_list,
         rejected_dismiss,
+        password_styles,
+        password_generate,
+        learner_password_set,
+        class_passwords_preview,
+        class_passwords_reset,
+        class_access_codes,
+        learner_access_codes,
+        learner_parent_code_rotate,
+        class_access_codes_export,
+        school_export,
+        class_login_cards,
+        audit_list,
     ]
 }
 
@@ -252,6 +269,142 @@ async fn rejected_list(app: AppState<'_>) -> Result<Vec<RejectedChange>> {
 #[tauri::command(rename_all = "snake_case")]
 async fn rejected_dismiss(app: AppState<'_>, op_id: OperationId) -> Result<SyncStatus> {
     app.rejected_dismiss(op_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn password_styles(app: AppState<'_>, class_id: Option<ClassId>) -> Result<Vec<StyleChoice>> {
+    app.password_styles(class_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn password_generate(app: AppState<'_>, style: PasswordStyle) -> Result<String> {
+    app.password_generate(style).map(|p| p.expose().clone())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_password_set(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    password: String,
+    source: PasswordSource,
+    must_change: bool,
+) -> Result<AccessCodes> {
+    app.learner_password_set(learner_id, Sensitive::new(password), source, must_change)
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_passwords_preview(
+    app: AppState<'_>,
+    class_id: ClassId,
+    mode: ClassResetMode,
+    style: PasswordStyle,
+) -> Result<Vec<PreviewLine>> {
+    app.class_reset_preview(class_id, mode, style).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_passwords_reset(
+    app: AppState<'_>,
+    class_id: ClassId,
+    mode: ClassResetMode,
+    preview: Vec<PreviewLine>,
+    source: PasswordSource,
+    must_change: bool,
+) -> Result<AccessCodes> {
+    app.class_reset_apply(class_id, mode, preview, source, must_change)
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_access_codes(app: AppState<'_>, class_id: ClassId, reveal: bool) -> Result<AccessCodes> {
+    app.class_access_codes(class_id, reveal).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_access_codes(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    reveal: bool,
+) -> Result<AccessCodes> {
+    app.learner_access_codes(learner_id, reveal).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_parent_code_rotate(app: AppState<'_>, learner_id: LearnerId) -> Result<AccessCodes> {
+    app.parent_code_rotate(learner_id).await
+}
+
+/// Downloads: the file is chosen in the native save dialog, on the Rust side, so the web
+/// page never names a path to write. `None`: the teacher cancelled the dialog.
+#[tauri::command(rename_all = "snake_case")]
+async fn class_access_codes_export(
+    app: AppState<'_>,
+    window: tauri::Window,
+    settings: State<'_, Settings>,
+    class_id: ClassId,
+) -> Result<Option<SavedFile>> {
+    let class = app.class(class_id).await?;
+    let name = format!("access-codes-{}.csv", file_stem(&class.name));
+    let Some(path) = save_dialog::choose(&window, &settings, &name, "CSV", "csv").await else {
+        return Ok(None);
+    };
+    app.class_codes_export(class_id, &path).await.map(Some)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn school_export(
+    app: AppState<'_>,
+    window: tauri::Window,
+    settings: State<'_, Settings>,
+    kind: SchoolExportKind,
+    password: String,
+) -> Result<Option<SavedFile>> {
+    let name = match kind {
+        SchoolExportKind::AccessCodes => "school-access-codes.csv",
+        SchoolExportKind::Students => "school-students.csv",
+    };
+    let Some(path) = save_dialog::choose(&window, &settings, name, "CSV", "csv").await else {
+        return Ok(None);
+    };
+    app.school_export(kind, Sensitive::new(password), &path)
+        .await
+        .map(Some)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn class_login_cards(
+    app: AppState<'_>,
+    window: tauri::Window,
+    settings: State<'_, Settings>,
+    class_id: ClassId,
+    paper: Paper,
+) -> Result<Option<SavedFile>> {
+    let class = app.class(class_id).await?;
+    let name = format!("login-cards-{}.pdf", file_stem(&class.name));
+    let Some(path) = save_dialog::choose(&window, &settings, &name, "PDF", "pdf").await else {
+        return Ok(None);
+    };
+    app.class_cards(class_id, paper, &path).await.map(Some)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn audit_list(
+    app: AppState<'_>,
+    before: Option<String>,
+    learner_id: Option<LearnerId>,
+) -> Result<AuditPage> {
+    app.audit(before, learner_id).await
+}
+
+/// A file name made of the safe characters of a class name.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    let stem = stem.trim_matches('-');
+    if stem.is_empty() { "class".into() } else { stem.to_owned() }
 }
 
 #[cfg(test)]

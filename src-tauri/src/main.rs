@@ -10,6 +10,8 @@
 //! - `CLASSKEYS_DATA_DIR`: where the replica lives (default: the OS's app-data folder).
 //! - `CLASSKEYS_SERVER`: the server address the sign-in screen suggests.
 //! - `CLASSKEYS_SYNC_INTERVAL_SECS`: how often the app syncs in the background (default 30).
+//! - `CLASSKEYS_SAVE_DIR`: save downloads (CSV, login cards) into this folder instead of
+//!   asking with the save dialog.
 
 // Without this a Windows release build would also open a console window.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -18,6 +20,7 @@
 #[cfg(test)]
 mod command_names;
 mod commands;
+mod save_dialog;
 mod shell;
 
 fn main() {

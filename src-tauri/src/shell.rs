@@ -18,6 +18,8 @@ pub struct Settings {
     pub sync_interval: Duration,
     /// Whether the OS credential store passed its probe (`None`) or why not.
     pub credential_store_problem: Option<classkeys_app::AppError>,
+    /// Save downloads here without asking (`CLASSKEYS_SAVE_DIR`).
+    pub save_dir: Option<PathBuf>,
 }
 
 /// Background sync interval when `CLASSKEYS_SYNC_INTERVAL_SECS` is not set: often enough
@@ -27,6 +29,8 @@ const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
 /// Builds the state and runs the app until its window closes.
 pub fn run() -> tauri::Result<()> {
     tauri::Builder::default()
+        // The save dialog, used from Rust only: the window holds no dialog permission.
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
         .setup(|handle| {
             let data_dir = match std::env::var_os("CLASSKEYS_DATA_DIR") {
@@ -53,6 +57,9 @@ pub fn run() -> tauri::Result<()> {
                     .filter(|&s: &u64| s > 0)
                     .map_or(DEFAULT_SYNC_INTERVAL, Duration::from_secs),
                 credential_store_problem: problem,
+                save_dir: std::env::var_os("CLASSKEYS_SAVE_DIR")
+                    .filter(|d| !d.is_empty())
+                    .map(PathBuf::from),
             };
             tauri::async_runtime::spawn(sync_in_background(
                 Arc::clone(&app),

@@ -11,6 +11,7 @@ import { learnerView } from './views/learner.js';
 import { searchView } from './views/search.js';
 import { staffView } from './views/staff.js';
 import { changesView } from './views/changes.js';
+import { auditView } from './views/audit.js';
 
 const main = document.getElementById('main');
 const searchBox = document.getElementById('search');
@@ -45,6 +46,7 @@ function makeView(route, from) {
     case 'search': return searchView(route.query, { go });
     case 'staff': return staffView({ go, refreshClasses });
     case 'changes': return changesView({ go, refreshClasses });
+    case 'audit': return auditView();
     default: return { el: h('div', { class: 'empty' }, h('p', {}, 'Choose a class on the left.')) };
   }
 }
@@ -54,7 +56,7 @@ function markSelected(route) {
   let selector = null;
   if (route.name === 'class') selector = `[data-class-id="${CSS.escape(route.id)}"]`;
   if (route.name === 'school') selector = '[data-testid="class-item-whole-school"]';
-  if (route.name === 'staff' || route.name === 'changes') selector = `[data-route="${route.name}"]`;
+  if (route.name === 'staff' || route.name === 'changes' || route.name === 'audit') selector = `[data-route="${route.name}"]`;
   if (selector) document.querySelector(`.sidebar ${selector}`)?.setAttribute('aria-current', 'page');
 }
 

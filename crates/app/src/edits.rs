@@ -28,6 +28,7 @@ use classkeys_domain::identity::{ClassName, Email, FamilyName, GivenName, Userna
 use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::policy::{Action, Denial, Resource, authorize};
 use classkeys_domain::text::identity_key;
+use classkeys_protocol::credentials::PasswordState;
 use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRef};
 use classkeys_protocol::sync::{OpKind, Operation, Record};
 use serde::Deserialize;
@@ -238,6 +239,8 @@ impl App {
             email: email.as_ref().map(|e| e.as_str().to_owned()),
             active: true,
             classes: classes.clone(),
+            password: PasswordState::NotSet,
+            must_change_password: false,
             version: 1,
             updated_at: OffsetDateTime::now_utc(),
         };

@@ -115,7 +115,9 @@ impl From<ErrorBody> for AppError {
             | ErrorCode::EmailTaken
             | ErrorCode::ClassNameTaken
             | ErrorCode::PayloadTooLarge => AppErrorCode::InvalidInput,
-            ErrorCode::ClassNotEmpty | ErrorCode::VersionConflict => AppErrorCode::Conflict,
+            ErrorCode::ClassNotEmpty | ErrorCode::VersionConflict | ErrorCode::ClassChanged => {
+                AppErrorCode::Conflict
+            }
             ErrorCode::RateLimited => AppErrorCode::RateLimited,
             ErrorCode::Timeout | ErrorCode::Internal => AppErrorCode::Server,
             // Both mean the app sent something it should not have: our fault.
@@ -180,6 +182,7 @@ mod tests {
         for (server, app) in [
             (ErrorCode::EmailTaken, AppErrorCode::InvalidInput),
             (ErrorCode::VersionConflict, AppErrorCode::Conflict),
+            (ErrorCode::ClassChanged, AppErrorCode::Conflict),
             (ErrorCode::Forbidden, AppErrorCode::Forbidden),
             (
                 ErrorCode::InvalidCredentials,

@@ -11,6 +11,8 @@
 //!   outbox with an optimistic record, then sent at once if the server answers.
 //! - [`sync`]: push the outbox, then pull; the sync status; conflicts and their resolution.
 //! - [`rejections`]: changes the server refused, described for the teacher, and dismissed.
+//! - [`credentials`]: password resets (previewed here), access codes, CSV downloads, login
+//!   cards and the audit log — all confirmed by the server.
 //!
 //! Invariants:
 //! - The session token and the device key live only in the [`SecretStore`] and in memory,
@@ -19,6 +21,7 @@
 //!   first, and a failed send only reschedules it.
 //! - Nothing from the replica is shown without a session: reads need one.
 
+pub mod credentials;
 pub mod edits;
 mod error;
 pub mod rejections;
@@ -35,6 +38,7 @@ use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
 use classkeys_store::Store;
 use serde::Serialize;
 
+pub use crate::credentials::{ClassResetMode, PreviewLine, SavedFile, StyleChoice};
 pub use crate::edits::{ClassEdit, LearnerEdit, NewLearnerInput};
 pub use crate::error::{AppError, AppErrorCode, Result};
 pub use crate::rejections::RejectedChange;
@@ -129,6 +133,15 @@ impl App {
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<LearnerRecord>> {
         self.signed_in()?;
         Ok(self.store.search(query, limit.min(MAX_PAGE)).await?)
+    }
+
+    /// One class.
+    pub async fn class(&self, id: ClassId) -> Result<ClassRecord> {
+        self.signed_in()?;
+        self.store
+            .class(id)
+            .await?
+            .ok_or_else(|| not_on_this_computer("class"))
     }
 
     /// One learner.

@@ -41,6 +41,23 @@ pub enum Command {
     /// Create, rename, staff, archive or delete one class.
     #[command(subcommand)]
     Class(ClassCommand),
+    /// Set one learner's password, or every password of a class.
+    ///
+    /// New passwords are printed once; teacher-set passwords can be shown again with
+    /// `classkeys codes --reveal`. Every reset is recorded in the audit log.
+    Reset(ResetArgs),
+    /// Show a class's access codes: usernames, parent access codes and, with --reveal,
+    /// passwords (recorded in the audit log).
+    Codes(CodesArgs),
+    /// Download access codes as a CSV file (UTF-8 with BOM, safe to open in a spreadsheet).
+    ///
+    /// `--school` (lead teachers only) asks for your password again, from CLASSKEYS_PASSWORD
+    /// or the terminal.
+    Export(ExportArgs),
+    /// Make a print-ready PDF of a class's login cards (8 per page).
+    Cards(CardsArgs),
+    /// Show the audit log: reveals, resets, exports and card prints, newest first.
+    Audit(AuditArgs),
 }
 
 /// `classkeys login`.
@@ -219,6 +236,90 @@ pub struct ClassTeacherArgs {
 pub struct ClassRef {
     /// The class (name or id).
     pub class: String,
+}
+
+/// `classkeys reset`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("whom").args(["learner", "class"]).required(true)))]
+pub struct ResetArgs {
+    /// The learner: username, or a name or email that finds exactly one.
+    #[arg(long, value_name = "LEARNER")]
+    pub learner: Option<String>,
+    /// The class: every active learner in it, all or none.
+    #[arg(long, value_name = "CLASS", requires = "mode")]
+    pub class: Option<String>,
+    /// For a class: one password for everyone (`same`) or a new one each (`individual`).
+    #[arg(long, value_name = "MODE", value_parser = ["same", "individual"])]
+    pub mode: Option<String>,
+    /// Generate the password (the default when no password is given).
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub generate: bool,
+    /// The style of generated passwords: words, pronounceable, pin or random. Default: the
+    /// style for the class's age band.
+    #[arg(long, value_name = "STYLE", conflicts_with = "password_stdin")]
+    pub style: Option<String>,
+    /// Read the password to set from standard input (the first line); it is checked against
+    /// the school's password rules.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The learner must choose a new password at their next sign-in.
+    #[arg(long)]
+    pub must_change: bool,
+}
+
+/// `classkeys codes`.
+#[derive(Debug, Args)]
+pub struct CodesArgs {
+    /// The class.
+    #[arg(long, value_name = "CLASS")]
+    pub class: String,
+    /// Show the passwords too (recorded in the audit log).
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+/// `classkeys export`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").args(["class", "school"]).required(true)))]
+pub struct ExportArgs {
+    /// One class's access codes.
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<String>,
+    /// The whole school's access codes (lead teachers only).
+    #[arg(long)]
+    pub school: bool,
+    /// With --school: the student database (names, usernames, emails, classes) instead of
+    /// access codes.
+    #[arg(long, requires = "school")]
+    pub students: bool,
+    /// The file to write; written whole or not at all, readable only by you.
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+}
+
+/// `classkeys cards`.
+#[derive(Debug, Args)]
+pub struct CardsArgs {
+    /// The class.
+    #[arg(long, value_name = "CLASS")]
+    pub class: String,
+    /// The PDF file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+    /// Paper size: a4 or letter.
+    #[arg(long, value_name = "PAPER", default_value = "a4")]
+    pub paper: String,
+}
+
+/// `classkeys audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only entries about this learner.
+    #[arg(long, value_name = "LEARNER")]
+    pub learner: Option<String>,
+    /// How many entries, newest first.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: u32,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! line to its command and opens the stored session for the commands that need one.
 
 mod classes;
+mod credentials;
 mod learners;
 mod login;
 
@@ -25,6 +26,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Class(command) => classes::run(&connect(&store)?, command, out).await,
         Command::Learners(args) => learners::list(&connect(&store)?, args, out).await,
         Command::Learner(command) => learners::run(&connect(&store)?, command, out).await,
+        Command::Reset(args) => credentials::reset(&connect(&store)?, args, out).await,
+        Command::Codes(args) => credentials::codes(&connect(&store)?, args, out).await,
+        Command::Export(args) => credentials::export(&connect(&store)?, args, out).await,
+        Command::Cards(args) => credentials::cards(&connect(&store)?, args, out).await,
+        Command::Audit(args) => credentials::audit(&connect(&store)?, args, out).await,
     }
 }
 
@@ -33,5 +39,6 @@ fn connect(store: &SessionStore) -> Result<Client> {
     let session = store.load()?.ok_or_else(|| anyhow!(NOT_SIGNED_IN))?;
     Ok(Client::new(&session.server)
         .explained()?
-        .with_token(session.token.expose()))
+        .with_token(session.token.expose())
+        .with_device(classkeys_client::device_name("classkeys command line")))
 }

@@ -5,11 +5,17 @@
 //! down exactly once (with the types themselves in `classkeys-protocol`).
 
 mod error;
+pub mod files;
 
 use std::time::Duration;
 
 use classkeys_domain::ids::{ClassId, LearnerId, StaffId};
 use classkeys_protocol::auth::{Me, Session, SignInRequest};
+use classkeys_protocol::credentials::{
+    AccessCodes, AuditPage, AuditQuery, ClassPasswordReset, CodesPurpose, CodesRequest,
+    DEVICE_HEADER, LearnerMe, LearnerPasswordReset, LearnerSession, LearnerSignInRequest,
+    SchoolExportRequest,
+};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
     ActiveChange, ClassPatch, ClassRecord, Enrolment, LearnerMove, LearnerPage, LearnerPatch,
@@ -22,12 +28,28 @@ use serde::de::DeserializeOwned;
 
 pub use error::{Error, Result};
 
+/// How a client names its device for the audit log: the program and the computer's name
+/// (`classkeys desktop on OFFICE-PC-12`).
+pub fn device_name(program: &str) -> String {
+    let host = std::env::var("COMPUTERNAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty());
+    match host {
+        Some(host) => format!("{program} on {host}"),
+        None => program.to_owned(),
+    }
+}
+
 /// A connection to one ClassKeys server, optionally signed in.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    device: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -63,6 +85,7 @@ impl Client {
             http,
             base,
             token: None,
+            device: None,
         })
     }
 
@@ -82,8 +105,17 @@ impl Client {
         self.token.as_deref()
     }
 
+    /// The same client, naming its device in every request, for the audit log.
+    pub fn with_device(mut self, name: impl Into<String>) -> Self {
+        self.device = Some(name.into());
+        self
+    }
+
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(device) = &self.device {
+            req = req.header(DEVICE_HEADER, device);
+        }
         match &self.token {
             Some(token) => req.bearer_auth(token),
             None => req,
@@ -97,6 +129,16 @@ impl Client {
             .json()
             .await
             .map_err(|e| Error::Decode(e.to_string()))
+    }
+
+    async fn send_bytes(&self, req: RequestBuilder) -> Result<Vec<u8>> {
+        let resp = req.send().await.map_err(Error::transport(&self.base))?;
+        Error::check(resp)
+            .await?
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(Error::transport(&self.base))
     }
 
     async fn send_empty(&self, req: RequestBuilder) -> Result<()> {
@@ -302,6 +344,99 @@ impl Client {
             .await
             .map_err(|e| Error::Decode(e.to_string()))?;
         Ok((status, bytes.to_vec()))
+    }
+
+    /// Sets one learner's password; answers their access codes with the new password.
+    pub async fn learner_password_reset(
+        &self,
+        id: LearnerId,
+        request: &LearnerPasswordReset,
+    ) -> Result<AccessCodes> {
+        self.with_body(
+            Method::POST,
+            &paths::learner_action(id, "password"),
+            request,
+        )
+        .await
+    }
+
+    /// Resets every active learner of a class, all or none.
+    pub async fn class_passwords_reset(
+        &self,
+        id: ClassId,
+        request: &ClassPasswordReset,
+    ) -> Result<AccessCodes> {
+        self.with_body(Method::POST, &paths::class_action(id, "passwords"), request)
+            .await
+    }
+
+    /// A class's access codes, with passwords unless `purpose` is `View`.
+    pub async fn class_access_codes(
+        &self,
+        id: ClassId,
+        purpose: CodesPurpose,
+    ) -> Result<AccessCodes> {
+        self.with_body(
+            Method::POST,
+            &paths::class_action(id, "access-codes"),
+            &CodesRequest { purpose },
+        )
+        .await
+    }
+
+    /// One learner's access codes.
+    pub async fn learner_access_codes(
+        &self,
+        id: LearnerId,
+        purpose: CodesPurpose,
+    ) -> Result<AccessCodes> {
+        self.with_body(
+            Method::POST,
+            &paths::learner_action(id, "access-codes"),
+            &CodesRequest { purpose },
+        )
+        .await
+    }
+
+    /// Replaces a learner's parent access code.
+    pub async fn learner_parent_code_rotate(&self, id: LearnerId) -> Result<AccessCodes> {
+        self.send(self.request(Method::POST, &paths::learner_action(id, "parent-code")))
+            .await
+    }
+
+    /// A class's access codes as the CSV file (UTF-8 with BOM).
+    pub async fn class_access_codes_export(&self, id: ClassId) -> Result<Vec<u8>> {
+        self.send_bytes(self.request(
+            Method::POST,
+            &paths::class_action(id, "access-codes/export"),
+        ))
+        .await
+    }
+
+    /// The whole school's access codes or student database as CSV (lead teachers).
+    pub async fn school_export(&self, request: &SchoolExportRequest) -> Result<Vec<u8>> {
+        self.send_bytes(
+            self.request(Method::POST, paths::SCHOOL_EXPORT)
+                .json(request),
+        )
+        .await
+    }
+
+    /// Signs a learner in.
+    pub async fn learner_sign_in(&self, request: &LearnerSignInRequest) -> Result<LearnerSession> {
+        self.with_body(Method::POST, paths::LEARNER_SIGN_IN, request)
+            .await
+    }
+
+    /// The learner whose session this client holds.
+    pub async fn learner_me(&self) -> Result<LearnerMe> {
+        self.get(paths::LEARNER_ME).await
+    }
+
+    /// One page of the audit log, newest first.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<AuditPage> {
+        self.send(self.request(Method::GET, paths::AUDIT).query(query))
+            .await
     }
 }
 

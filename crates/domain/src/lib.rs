@@ -8,11 +8,21 @@
 //! - [`identity`]: validated usernames, email addresses, person and class names.
 //! - [`policy`]: the one permission policy (actor × action × resource) every handler asks.
 //! - [`secret`]: a wrapper that keeps passwords and tokens out of logs.
+//! - [`generator`]: generated passwords (words, pronounceable, PIN, random) and parent
+//!   access codes, from a caller-supplied CSPRNG.
+//! - [`password_policy`]: a school's password rules per age band, and the check of typed
+//!   passwords.
+//! - [`sealing`]: the sealed (encrypted, context-bound) form of retrievable secrets.
+//! - [`access_codes`]: access-code rows and their spreadsheet-safe CSV form.
 
+pub mod access_codes;
 pub mod error;
+pub mod generator;
 pub mod identity;
 pub mod ids;
+pub mod password_policy;
 pub mod policy;
+pub mod sealing;
 pub mod secret;
 pub mod text;
 

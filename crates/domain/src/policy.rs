@@ -62,6 +62,18 @@ pub enum Action {
     LearnerSetActive,
     /// See the staff list.
     StaffView,
+    /// See access codes: usernames, parent access codes and, when revealed, passwords.
+    CodesView,
+    /// Download a class's access codes or print its login cards.
+    CodesExport,
+    /// Set a learner's password, or every password of a class.
+    PasswordReset,
+    /// Replace a learner's parent access code.
+    ParentCodeRotate,
+    /// Download the whole school's access codes or student database.
+    SchoolExport,
+    /// Read the audit log (teachers: the entries about their classes' learners).
+    AuditView,
 }
 
 impl Action {
@@ -72,6 +84,7 @@ impl Action {
             Action::ClassDelete => "only lead teachers can delete classes",
             Action::ClassAssignTeachers => "only lead teachers can assign teachers to classes",
             Action::StaffView => "only lead teachers can see the staff list",
+            Action::SchoolExport => "only lead teachers can export the whole school",
             _ => return None,
         })
     }
@@ -142,7 +155,10 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> Result<(
         return Err(Denial::Forbidden(reason));
     }
     let fits = match resource {
-        Resource::School { .. } => matches!(action, Action::ClassView | Action::LearnerView),
+        Resource::School { .. } => matches!(
+            action,
+            Action::ClassView | Action::LearnerView | Action::AuditView
+        ),
         Resource::Class { .. } => matches!(
             action,
             Action::ClassView
@@ -150,6 +166,9 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> Result<(
                 | Action::LearnerCreate
                 | Action::LearnerEnrol
                 | Action::LearnerUnenrol
+                | Action::CodesView
+                | Action::CodesExport
+                | Action::PasswordReset
         ),
         Resource::Learner { .. } => matches!(
             action,
@@ -158,6 +177,9 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> Result<(
                 | Action::LearnerEnrol
                 | Action::LearnerUnenrol
                 | Action::LearnerSetActive
+                | Action::CodesView
+                | Action::PasswordReset
+                | Action::ParentCodeRotate
         ),
     };
     if fits {
@@ -172,7 +194,7 @@ mod tests {
     use super::*;
     use uuid::Uuid;
 
-    const ALL: [Action; 13] = [
+    const ALL: [Action; 19] = [
         Action::ClassView,
         Action::ClassCreate,
         Action::ClassRename,
@@ -186,6 +208,12 @@ mod tests {
         Action::LearnerUnenrol,
         Action::LearnerSetActive,
         Action::StaffView,
+        Action::CodesView,
+        Action::CodesExport,
+        Action::PasswordReset,
+        Action::ParentCodeRotate,
+        Action::SchoolExport,
+        Action::AuditView,
     ];
 
     fn actor(role: Role) -> Actor {
@@ -304,5 +332,46 @@ mod tests {
             authorize(&t, Action::ClassCreate, &school),
             Err(Denial::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn teacher_manages_own_class_credentials_but_cannot_export_the_school() {
+        let t = actor(Role::Teacher);
+        for action in [
+            Action::CodesView,
+            Action::CodesExport,
+            Action::PasswordReset,
+        ] {
+            assert_eq!(
+                authorize(&t, action, &class(10, true)),
+                Ok(()),
+                "{action:?}"
+            );
+        }
+        for action in [
+            Action::CodesView,
+            Action::PasswordReset,
+            Action::ParentCodeRotate,
+        ] {
+            assert_eq!(
+                authorize(&t, action, &learner(10, true)),
+                Ok(()),
+                "{action:?}"
+            );
+        }
+        let school = Resource::School {
+            school: SchoolId(Uuid::from_u128(10)),
+        };
+        assert_eq!(
+            authorize(&t, Action::SchoolExport, &school),
+            Err(Denial::Forbidden(
+                "only lead teachers can export the whole school"
+            ))
+        );
+        assert_eq!(authorize(&t, Action::AuditView, &school), Ok(()));
+        assert_eq!(
+            authorize(&actor(Role::LeadTeacher), Action::SchoolExport, &school),
+            Ok(())
+        );
     }
 }

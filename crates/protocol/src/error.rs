@@ -29,6 +29,8 @@ pub enum ErrorCode {
     ClassNameTaken,
     /// Only empty classes can be deleted.
     ClassNotEmpty,
+    /// A class's learners changed since the caller's preview of a class reset: preview again.
+    ClassChanged,
     /// The record changed since the caller last saw it; `current` holds it now.
     VersionConflict,
     /// An operation id was already used for a different operation.
@@ -57,6 +59,7 @@ impl ErrorCode {
             | ErrorCode::EmailTaken
             | ErrorCode::ClassNameTaken
             | ErrorCode::ClassNotEmpty
+            | ErrorCode::ClassChanged
             | ErrorCode::VersionConflict
             | ErrorCode::OperationIdReused => 409,
             ErrorCode::PayloadTooLarge => 413,

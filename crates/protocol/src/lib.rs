@@ -5,6 +5,7 @@
 //! changes the API for every client at once, which is the point: there is no second copy.
 
 pub mod auth;
+pub mod credentials;
 pub mod error;
 pub mod paths;
 pub mod roster;

@@ -16,6 +16,14 @@ pub const CLASSES: &str = "/api/v1/classes";
 pub const LEARNERS: &str = "/api/v1/learners";
 /// The school's staff (lead teachers).
 pub const STAFF: &str = "/api/v1/staff";
+/// Learner sign-in.
+pub const LEARNER_SIGN_IN: &str = "/api/v1/learner/sign-in";
+/// The signed-in learner.
+pub const LEARNER_ME: &str = "/api/v1/learner/me";
+/// Whole-school exports (lead teachers).
+pub const SCHOOL_EXPORT: &str = "/api/v1/school/export";
+/// The audit log.
+pub const AUDIT: &str = "/api/v1/audit";
 /// Sync: changes since a cursor.
 pub const SYNC_CHANGES: &str = "/api/v1/sync/changes";
 /// Sync: push a batch of operations.
@@ -36,7 +44,13 @@ pub fn learner(id: impl std::fmt::Display) -> String {
     format!("{LEARNERS}/{id}")
 }
 
-/// `/api/v1/learners/{id}/{action}` for `enrolments`, `move`, `deactivate`, `reactivate`.
+/// `/api/v1/classes/{id}/{action}` for `passwords`, `access-codes`, `access-codes/export`.
+pub fn class_action(id: impl std::fmt::Display, action: &str) -> String {
+    format!("{CLASSES}/{id}/{action}")
+}
+
+/// `/api/v1/learners/{id}/{action}` for `enrolments`, `move`, `deactivate`, `reactivate`,
+/// `password`, `access-codes`, `parent-code`.
 pub fn learner_action(id: impl std::fmt::Display, action: &str) -> String {
     format!("{LEARNERS}/{id}/{action}")
 }

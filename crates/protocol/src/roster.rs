@@ -3,6 +3,8 @@
 use classkeys_domain::identity::Role;
 use classkeys_domain::ids::{ClassId, LearnerId, StaffId};
 use serde::{Deserialize, Serialize};
+
+use crate::credentials::PasswordState;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
@@ -56,6 +58,12 @@ pub struct LearnerRecord {
     pub active: bool,
     /// The learner's classes, of those the caller may see.
     pub classes: Vec<ClassId>,
+    /// Who set the learner's password.
+    #[serde(default)]
+    pub password: PasswordState,
+    /// The learner must choose a new password at their next sign-in.
+    #[serde(default)]
+    pub must_change_password: bool,
     /// Increases with every change; send it back as `base_version` to detect conflicts.
     pub version: i64,
     /// When the learner last changed.

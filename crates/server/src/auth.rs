@@ -96,7 +96,8 @@ impl FromRequestParts<AppState> for Authenticated {
              FROM token t
              JOIN staff s ON s.id = t.subject_id
              JOIN school sc ON sc.id = s.school_id
-             WHERE t.hash = $1 AND t.purpose = 'session' AND t.used_at IS NULL
+             WHERE t.hash = $1 AND t.purpose = 'session' AND t.subject_kind = 'staff'
+               AND t.used_at IS NULL
                AND t.expires_at > $2 AND s.status = 'active' AND s.credential_epoch = t.epoch",
         )
         .bind(&hash)
@@ -222,6 +223,40 @@ pub(crate) async fn sign_in(
     }))
 }
 
+/// Asks a signed-in member of staff for their password again before something grave (the
+/// whole school's export). Failures count towards the same lock as sign-in failures, so this
+/// is no side door for guessing.
+pub async fn confirm_password(
+    state: &AppState,
+    auth: &Authenticated,
+    password: Sensitive<String>,
+) -> Result<()> {
+    let key = format!("staff:{}:{}", auth.me.school_id, auth.me.username);
+    if count_attempt(state, &key, db::now_ms()).await? {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many wrong passwords: wait 15 minutes and try again",
+        ));
+    }
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM staff WHERE id = $1")
+            .bind(auth.me.id.to_string())
+            .fetch_optional(state.db.pool())
+            .await?;
+    if !state.hasher.verify(stored, password).await {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "that is not your password: enter the password you sign in with",
+        )
+        .with_field("password"));
+    }
+    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+        .bind(&key)
+        .execute(state.db.pool())
+        .await?;
+    Ok(())
+}
+
 /// The school a sign-in is for: the named one, or the only one on the server.
 async fn resolve_school(state: &AppState, slug: Option<&str>) -> Result<Option<String>> {
     if let Some(slug) = slug.map(str::trim).filter(|s| !s.is_empty()) {
@@ -250,7 +285,7 @@ async fn resolve_school(state: &AppState, slug: Option<&str>) -> Result<Option<S
 /// The attempt is counted before the password is checked, in one statement, so parallel
 /// guesses (on one server or several) cannot all slip in under the limit; a successful
 /// sign-in removes the count. Past the limit the username is locked for a full window.
-async fn count_attempt(state: &AppState, key: &str, now: i64) -> Result<bool> {
+pub(crate) async fn count_attempt(state: &AppState, key: &str, now: i64) -> Result<bool> {
     let (attempts, locked_until): (i64, i64) = sqlx::query_as(
         "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until)
          VALUES ($1, 1, $2, 0)

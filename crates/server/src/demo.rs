@@ -7,15 +7,16 @@
 //! exists, so it never duplicates anything.
 
 use anyhow::Context;
+use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::identity::Role;
 use classkeys_domain::ids::{ClassId, LearnerId, StaffId};
 use classkeys_domain::policy::Actor;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::sync::OpKind;
-use rand::Rng;
 use sqlx::AnyConnection;
 
 use crate::admin::{self, NewStaff};
+use crate::credentials;
 use crate::db;
 use crate::ops::{self, ChangeCtx};
 use crate::state::AppState;
@@ -42,6 +43,9 @@ const CLASSES: [(&str, &str, &[usize]); 7] = [
     ("5 Kestrels", "Year 5", &[3]),
     ("6 Herons", "Year 6", &[3]),
 ];
+
+/// The class (index into `CLASSES`) whose learners start with teacher-set passwords.
+const CLASS_WITH_PASSWORDS: usize = 3;
 
 /// Learners placed by hand: given name, family name, class index.
 const NAMED: [(&str, &str, usize); 8] = [
@@ -181,15 +185,6 @@ pub struct DemoReport {
     pub learners: i64,
 }
 
-/// A random staff password without look-alike characters.
-fn generated_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..16)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
-}
-
 /// Seeds the demo school unless it exists. With `password`, every demo staff account gets
 /// it (also when the school exists already); without, new accounts get generated passwords.
 pub async fn seed(
@@ -264,7 +259,7 @@ async fn create(
     for (username, display_name, role) in STAFF {
         let password = password
             .clone()
-            .unwrap_or_else(|| Sensitive::new(generated_password()));
+            .unwrap_or_else(|| generator::generate(PasswordStyle::Random, &mut rand::rng()));
         let new = NewStaff {
             username,
             display_name: Some(display_name),
@@ -332,6 +327,33 @@ async fn create(
             n += 1;
         }
     }
+    // One class starts with teacher-set passwords (one learner has since chosen their own),
+    // so access codes, reveals and login cards have something to show; the others start
+    // without passwords, as a freshly imported roster does.
+    let badgers = class_ids[CLASS_WITH_PASSWORDS].to_string();
+    let learners: Vec<String> = sqlx::query_scalar(
+        "SELECT e.learner_id FROM enrollment e JOIN learner l ON l.id = e.learner_id
+         WHERE e.class_id = $1 ORDER BY l.sort_key",
+    )
+    .bind(&badgers)
+    .fetch_all(&mut *conn)
+    .await?;
+    credentials::seed_generated_passwords(
+        conn,
+        state,
+        &school.to_string(),
+        seq,
+        &learners,
+        PasswordStyle::Words,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("seeding demo passwords: {}", e.into_body()))?;
+    sqlx::query(
+        "UPDATE learner SET password_set_by = 'learner', password_sealed = NULL WHERE id = $1",
+    )
+    .bind(&learners[learners.len() / 2])
+    .execute(&mut *conn)
+    .await?;
     if let Some(learner_id) = deactivate {
         run(
             conn,

@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use classkeys_domain::sealing::SealingKey;
 
 const WRAP_VERSION: &str = "v1";
 const NONCE_LEN: usize = 24;
@@ -132,6 +133,14 @@ impl MasterKey {
                 anyhow::anyhow!("the school's data key does not open with this master key")
             })?;
         Ok(*Key::from_slice(&key))
+    }
+}
+
+impl MasterKey {
+    /// A school's data key, ready for sealing and opening its learners' secrets.
+    pub fn school_key(&self, school_id: &str, wrapped: &str) -> anyhow::Result<SealingKey> {
+        let key = self.unwrap_data_key(school_id, wrapped)?;
+        Ok(SealingKey::from_bytes(key.into()))
     }
 }
 

@@ -6,16 +6,20 @@
 //! pushes to. It runs on a SQLite file (the embedded default) or on PostgreSQL.
 //!
 //! Layout: [`app`] builds the router from an [`AppState`]; one module per resource
-//! ([`classes`], [`learners`], [`staff`], [`sync`], [`auth`]) holds its routes and handlers;
+//! ([`classes`], [`learners`], [`staff`], [`sync`], [`auth`], [`credentials`], [`learner_auth`],
+//! [`audit`]) holds its routes and handlers;
 //! every change goes through [`ops`]; reads that respect visibility live in [`records`].
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod classes;
+pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod keys;
+pub mod learner_auth;
 pub mod learners;
 pub mod openapi;
 pub mod ops;
@@ -54,6 +58,9 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(classes::router())
         .merge(learners::router())
+        .merge(credentials::router())
+        .merge(learner_auth::router())
+        .merge(audit::router())
         .merge(staff::router())
         .merge(sync::router())
         .fallback(not_found)

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, classes, learners, staff, sync};
+use crate::{audit, auth, classes, credentials, learner_auth, learners, staff, sync};
 
 /// The API description, generated from the handlers and the protocol types.
 #[derive(OpenApi)]
@@ -23,6 +23,12 @@ use crate::{auth, classes, learners, staff, sync};
         learners::learner_move, learners::learner_deactivate, learners::learner_reactivate,
         staff::staff_list,
         sync::sync_pull, sync::sync_push,
+        credentials::learner_password_reset, credentials::class_passwords_reset,
+        credentials::class_access_codes, credentials::learner_access_codes,
+        credentials::learner_parent_code_rotate, credentials::class_access_codes_export,
+        credentials::school_export,
+        learner_auth::learner_sign_in, learner_auth::learner_me,
+        audit::audit_list,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -31,6 +37,7 @@ use crate::{auth, classes, learners, staff, sync};
         (name = "learners", description = "Learners: search, create, edit, enrol, move, deactivate"),
         (name = "staff", description = "The school's staff"),
         (name = "sync", description = "Replica sync for the desktop app"),
+        (name = "credentials", description = "Passwords, parent access codes, exports and the audit log"),
         (name = "health", description = "Liveness"),
     )
 )]

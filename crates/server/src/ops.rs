@@ -29,7 +29,6 @@ pub struct ChangeCtx {
     /// The time every touched record gets.
     pub now: i64,
     school: String,
-    staff: String,
 }
 
 impl ChangeCtx {
@@ -37,7 +36,6 @@ impl ChangeCtx {
     pub fn new(actor: Actor, seq: i64, now: i64) -> Self {
         Self {
             school: actor.school_id.to_string(),
-            staff: actor.staff_id.to_string(),
             actor,
             seq,
             now,
@@ -269,16 +267,6 @@ struct ClassFacts {
     version: i64,
 }
 
-async fn teaches(conn: &mut AnyConnection, cx: &ChangeCtx, class_id: &str) -> Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM class_teacher WHERE class_id = $1 AND staff_id = $2")
-            .bind(class_id)
-            .bind(&cx.staff)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(found.is_some())
-}
-
 /// Loads a class of the actor's school and checks that the actor may do `action` to it.
 async fn class_for(
     conn: &mut AnyConnection,
@@ -296,7 +284,7 @@ async fn class_for(
     let Some((name, version)) = row else {
         return Err(ApiError::not_found("class"));
     };
-    let taught_by_actor = cx.actor.is_lead() || teaches(conn, cx, &id).await?;
+    let taught_by_actor = records::taught_by(conn, &cx.actor, &id).await?;
     let resource = Resource::Class {
         school: cx.actor.school_id,
         taught_by_actor,
@@ -313,23 +301,6 @@ struct LearnerFacts {
     family_name: String,
     email: Option<String>,
     version: i64,
-}
-
-/// Whether the actor may see this learner: a lead teacher, or a teacher of one of the
-/// learner's classes.
-async fn learner_visible(conn: &mut AnyConnection, cx: &ChangeCtx, learner: &str) -> Result<bool> {
-    if cx.actor.is_lead() {
-        return Ok(true);
-    }
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
-         WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
-    )
-    .bind(learner)
-    .bind(&cx.staff)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(found.is_some())
 }
 
 /// Loads a learner of the actor's school and checks that the actor may do `action`.
@@ -350,7 +321,7 @@ async fn learner_for(
     let Some(facts) = row else {
         return Err(ApiError::not_found("learner"));
     };
-    let in_actor_class = learner_visible(conn, cx, &facts.id).await?;
+    let in_actor_class = records::learner_in_actor_class(conn, &cx.actor, &facts.id).await?;
     let resource = Resource::Learner {
         school: cx.actor.school_id,
         in_actor_class,
@@ -485,7 +456,7 @@ async fn identity_taken(
     .await?;
     let described = match learner {
         Some((given, family, username, status)) => {
-            let visible = learner_visible(conn, cx, holder).await?;
+            let visible = records::learner_in_actor_class(conn, &cx.actor, holder).await?;
             visible.then(|| (format!("{given} {family} ({username})"), status))
         }
         None if cx.actor.is_lead() => {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use classkeys_domain::identity::Role;
 use classkeys_domain::policy::Actor;
+use classkeys_protocol::credentials::PasswordState;
 use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord, StaffRef};
 use sqlx::AnyConnection;
 
@@ -19,6 +20,45 @@ pub const CLASS_VISIBLE: &str = "($3 = 1 OR EXISTS (SELECT 1 FROM class_teacher 
 pub const LEARNER_VISIBLE: &str = "($3 = 1 OR EXISTS (SELECT 1 FROM enrollment ve
      JOIN class_teacher vct ON vct.class_id = ve.class_id
      WHERE ve.learner_id = l.id AND vct.staff_id = $2))";
+
+/// Whether the actor teaches the class (lead teachers count as teaching every class).
+pub async fn taught_by(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    class_id: &str,
+) -> sqlx::Result<bool> {
+    if actor.is_lead() {
+        return Ok(true);
+    }
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM class_teacher WHERE class_id = $1 AND staff_id = $2")
+            .bind(class_id)
+            .bind(actor.staff_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Whether the actor may see this learner: a lead teacher, or a teacher of one of the
+/// learner's classes.
+pub async fn learner_in_actor_class(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    learner_id: &str,
+) -> sqlx::Result<bool> {
+    if actor.is_lead() {
+        return Ok(true);
+    }
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
+         WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
+    )
+    .bind(learner_id)
+    .bind(actor.staff_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
 
 /// `1` for lead teachers, bound as `$3` in the visibility conditions.
 pub fn lead_flag(actor: &Actor) -> i64 {
@@ -162,13 +202,16 @@ pub(crate) struct LearnerRow {
     family_name: String,
     email: Option<String>,
     status: String,
+    password_set_by: Option<String>,
+    must_change_password: i64,
     version: i64,
     updated_at: i64,
 }
 
 /// The learner columns a `LearnerRow` reads, for table alias `l`.
 pub const LEARNER_COLUMNS: &str =
-    "l.id, l.username, l.given_name, l.family_name, l.email, l.status, l.version, l.updated_at";
+    "l.id, l.username, l.given_name, l.family_name, l.email, l.status, l.password_set_by,
+     l.must_change_password, l.version, l.updated_at";
 
 /// The learners with the given ids that the actor may see, in the order given.
 pub async fn learners_by_ids(
@@ -252,6 +295,8 @@ pub(crate) async fn learner_records(
                 family_name: row.family_name,
                 email: row.email,
                 active: row.status == "active",
+                password: password_state(row.password_set_by.as_deref()),
+                must_change_password: row.must_change_password != 0,
                 version: row.version,
                 updated_at: from_ms(row.updated_at),
             })
@@ -303,4 +348,13 @@ pub async fn staff(
             })
         })
         .collect()
+}
+
+/// A learner's stored `password_set_by` as the API shows it.
+pub fn password_state(set_by: Option<&str>) -> PasswordState {
+    match set_by {
+        Some("teacher") => PasswordState::SetByTeacher,
+        Some("learner") => PasswordState::SetByLearner,
+        _ => PasswordState::NotSet,
+    }
 }

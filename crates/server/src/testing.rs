@@ -118,6 +118,11 @@ impl TestServer {
         server
     }
 
+    /// The database URL (`sqlite://FILE` or `postgres://…`), for looking at what is stored.
+    pub fn database_url(&self) -> &str {
+        &self.restart.database_url
+    }
+
     /// The server's state, for looking behind the API.
     ///
     /// # Panics
@@ -261,6 +266,78 @@ pub async fn seed_large_school(
             .expect("creating a learner");
     }
     tx.commit().await.expect("committing the school");
+}
+
+/// Gives every learner of `slug` a teacher-set password and a parent access code, sealed as
+/// a reset would leave them, for export benchmarks. All share one argon2 hash (made once):
+/// hashing 100,000 passwords would take the benchmark an hour and measures nothing here.
+///
+/// # Panics
+/// When any write fails.
+pub async fn seed_sealed_credentials(server: &TestServer, slug: &str) {
+    use classkeys_domain::generator::{self, PasswordStyle};
+    use classkeys_domain::sealing::{self, Field, Scope, SealContext};
+    let state = server.state();
+    let (school, wrapped): (String, String) =
+        sqlx::query_as("SELECT id, wrapped_data_key FROM school WHERE slug = $1")
+            .bind(slug)
+            .fetch_one(state.db.pool())
+            .await
+            .expect("the school");
+    let key = state
+        .keys
+        .school_key(&school, &wrapped)
+        .expect("the school's key");
+    let hash = state
+        .hasher
+        .hash(Sensitive::new("shared-benchmark-hash".into()))
+        .await
+        .expect("a hash");
+    let learners: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, credential_epoch FROM learner WHERE school_id = $1")
+            .bind(&school)
+            .fetch_all(state.db.pool())
+            .await
+            .expect("the learners");
+    let mut tx = state.db.pool().begin().await.expect("a transaction");
+    for (id, epoch) in &learners {
+        let context = |epoch, field| SealContext {
+            scope: Scope::School,
+            owner: &school,
+            learner: id,
+            epoch,
+            field,
+        };
+        let mut rng = rand::rng();
+        let password = generator::generate(PasswordStyle::Words, &mut rng);
+        let code = generator::parent_access_code(&mut rng);
+        let sealed_password = sealing::seal(
+            &key,
+            &context(*epoch, Field::Password),
+            password.expose(),
+            &mut rng,
+        );
+        let sealed_code = sealing::seal(
+            &key,
+            &context(0, Field::ParentCode),
+            code.expose(),
+            &mut rng,
+        );
+        let fingerprint = sealing::fingerprint(&key, Field::ParentCode, code.expose());
+        sqlx::query(
+            "UPDATE learner SET password_hash = $1, password_sealed = $2, password_set_by = 'teacher',
+                parent_code_sealed = $3, parent_code_fingerprint = $4 WHERE id = $5",
+        )
+        .bind(&hash)
+        .bind(sealed_password.as_str())
+        .bind(sealed_code.as_str())
+        .bind(&fingerprint)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .expect("sealing a learner's codes");
+    }
+    tx.commit().await.expect("committing the codes");
 }
 
 fn master_key_b64() -> String {

@@ -225,6 +225,8 @@ fn school() -> PullResponse {
                 email,
                 active: true,
                 classes: vec![classes[i % CLASSES]],
+                password: Default::default(),
+                must_change_password: false,
                 version: 1,
                 updated_at: now,
             }),

@@ -508,6 +508,8 @@ mod tests {
             email: None,
             active: true,
             classes: Vec::new(),
+            password: Default::default(),
+            must_change_password: false,
             version,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         }

@@ -154,6 +154,8 @@ mod tests {
                 email: email.map(Into::into),
                 active: true,
                 classes: Vec::new(),
+                password: Default::default(),
+                must_change_password: false,
                 version: 1,
                 updated_at: OffsetDateTime::UNIX_EPOCH,
             }),

@@ -5,6 +5,7 @@ import { h, plural, toast } from '../dom.js';
 import { state, isLead } from '../state.js';
 import { learnerTable } from './learners.js';
 import { newLearnerForm } from './learner.js';
+import { accessCodesPanel, classResetDialog, schoolExportCard } from './codes.js';
 
 export function classView(classId, { go, refreshClasses }) {
   const cls = classId ? state.classById.get(classId) : null;
@@ -36,6 +37,34 @@ export function classView(classId, { go, refreshClasses }) {
       formSlot.querySelector('input')?.focus();
     },
   }, 'Add learner');
+  // Two tabs for a class: its learners, and their access codes (fetched from the server
+  // only when opened, since showing them is recorded).
+  const body = h('div', { class: 'view fill' }, formSlot, table.el);
+  let codes = null;
+  const tabLearners = h('button', { type: 'button', role: 'tab', 'aria-selected': 'true', testid: 'class-tab-learners' }, 'Learners');
+  const tabCodes = h('button', { type: 'button', role: 'tab', 'aria-selected': 'false', testid: 'class-tab-codes' }, 'Access codes');
+  const showTab = (which) => {
+    tabLearners.setAttribute('aria-selected', String(which === 'learners'));
+    tabCodes.setAttribute('aria-selected', String(which === 'codes'));
+    if (which === 'learners') {
+      body.replaceChildren(formSlot, table.el);
+      table.refresh();
+      return;
+    }
+    codes = accessCodesPanel(cls, {
+      onReset: async (reload) => {
+        const dialog = await classResetDialog(cls, {
+          done: () => { dialog.remove(); reload(); table.refresh(); },
+          cancel: () => dialog.remove(),
+        });
+        codes.el.prepend(dialog);
+        dialog.querySelector('input')?.focus();
+      },
+    });
+    body.replaceChildren(codes.el);
+  };
+  tabLearners.addEventListener('click', () => showTab('learners'));
+  tabCodes.addEventListener('click', () => showTab('codes'));
   const el = h('section', { class: 'view fill', testid: 'view-class' },
     h('header', { class: 'view-head' },
       h('div', {},
@@ -46,9 +75,10 @@ export function classView(classId, { go, refreshClasses }) {
           ' · ', count)),
       h('div', { class: 'actions' },
         (cls || isLead()) ? addButton : null,
-        cls ? classDetails(cls, refreshClasses) : null)),
-    formSlot,
-    table.el);
+        cls ? classDetails(cls, refreshClasses) : null,
+        !cls && isLead() ? schoolExportCard() : null)),
+    cls ? h('div', { class: 'tabs', role: 'tablist' }, tabLearners, tabCodes) : null,
+    body);
   table.render();
   return { el, refresh: () => table.refresh(), focus: () => table.focus() };
 }

@@ -4,6 +4,7 @@
 import { call } from '../ipc.js';
 import { h, formatWhen, toast } from '../dom.js';
 import { state, displayName, isLead } from '../state.js';
+import { learnerPasswordCard } from './codes.js';
 
 export function learnerView(learnerId, { go, refreshClasses, back }) {
   const el = h('section', { class: 'view', testid: 'view-learner' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -120,7 +121,9 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
             h('span', { class: 'mono' }, learner.username), ' · ',
             learner.active ? 'Active' : h('span', { class: 'badge off' }, 'Deactivated'), ' · ',
             `Last change ${formatWhen(learner.updated_at)}`))),
-      form, classes, account);
+      form,
+      learner.active ? learnerPasswordCard(learner, { changed: () => refreshClasses() }) : null,
+      classes, account);
   }
 
   load();

@@ -3,6 +3,7 @@
 
 use anyhow::{Result, anyhow};
 use classkeys_client::Client;
+use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::auth::SignInRequest;
 use serde_json::json;
@@ -24,7 +25,9 @@ pub async fn login(store: &SessionStore, args: LoginArgs, out: Output) -> Result
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
         username: args.username.trim().to_owned(),
-        password: read_password(&args.username, client.base_url())?,
+        password: read_own_password(&args.username, client.base_url())?
+            .expose()
+            .clone(),
     };
     let (signed_in, session) = client.sign_in(&request).await.explained()?;
     let me = session.staff;
@@ -49,10 +52,12 @@ pub async fn login(store: &SessionStore, args: LoginArgs, out: Output) -> Result
     })
 }
 
-fn read_password(username: &str, server: &str) -> Result<String> {
+/// The signed-in admin's own password: from CLASSKEYS_PASSWORD, or asked for without echo.
+pub fn read_own_password(username: &str, server: &str) -> Result<Sensitive<String>> {
     if let Some(password) = std::env::var_os(PASSWORD_ENV) {
         return password
             .into_string()
+            .map(Sensitive::new)
             .map_err(|_| anyhow!("{PASSWORD_ENV} is not valid UTF-8"));
     }
     let password = rpassword::prompt_password(format!(
@@ -68,7 +73,7 @@ fn read_password(username: &str, server: &str) -> Result<String> {
     if password.is_empty() {
         return Err(anyhow!("no password given"));
     }
-    Ok(password)
+    Ok(Sensitive::new(password))
 }
 
 /// Ends the session on the server, then forgets it here — even when the server cannot be

@@ -36,6 +36,16 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/staff"),
     ("get", "/api/v1/sync/changes"),
     ("post", "/api/v1/sync/push"),
+    ("post", "/api/v1/learners/{id}/password"),
+    ("post", "/api/v1/learners/{id}/access-codes"),
+    ("post", "/api/v1/learners/{id}/parent-code"),
+    ("post", "/api/v1/classes/{id}/passwords"),
+    ("post", "/api/v1/classes/{id}/access-codes"),
+    ("post", "/api/v1/classes/{id}/access-codes/export"),
+    ("post", "/api/v1/school/export"),
+    ("get", "/api/v1/audit"),
+    ("post", "/api/v1/learner/sign-in"),
+    ("get", "/api/v1/learner/me"),
 ];
 
 async fn openapi_document_covers_every_endpoint(backend: Backend) {

@@ -926,6 +926,114 @@ fn rows() -> Vec<Row> {
             },
             [APPLIED, HIDDEN, APPLIED, HIDDEN, ANON],
         ),
+        // --- Passwords, access codes, exports, the audit log, learner sign-in.
+        row(
+            "POST /api/v1/learners/{id}/password",
+            Changes,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::learner_action(t.learner, "password"),
+                    json!({"password": "Violet-Harbour-Kite-93", "source": "typed"}),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/learners/{id}/access-codes",
+            Reads,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::learner_action(t.learner, "access-codes"),
+                    json!({"purpose": "reveal"}),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/learners/{id}/parent-code",
+            Reads,
+            |t| {
+                bare(
+                    Method::POST,
+                    paths::learner_action(t.learner, "parent-code"),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/classes/{id}/passwords",
+            Changes,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::class_action(t.class, "passwords"),
+                    json!({"mode": "same", "password": "Violet-Harbour-Kite-93", "source": "typed"}),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/classes/{id}/access-codes",
+            Reads,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::class_action(t.class, "access-codes"),
+                    json!({"purpose": "view"}),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/classes/{id}/access-codes/export",
+            Reads,
+            |t| {
+                bare(
+                    Method::POST,
+                    paths::class_action(t.class, "access-codes/export"),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/school/export",
+            Reads,
+            |_| {
+                send(
+                    Method::POST,
+                    paths::SCHOOL_EXPORT,
+                    json!({"kind": "access_codes", "password": harness::PASSWORD}),
+                )
+            },
+            [FORBIDDEN, FORBIDDEN, OK, OK, ANON],
+        ),
+        row(
+            "GET /api/v1/audit",
+            Reads,
+            |_| get(paths::AUDIT),
+            [OK, OK, OK, OK, ANON],
+        ),
+        row(
+            "POST /api/v1/learner/sign-in with a wrong password",
+            Reads,
+            |_| {
+                send(
+                    Method::POST,
+                    paths::LEARNER_SIGN_IN,
+                    json!({"school": "demo", "username": "nobody-at-all",
+                           "password": "not-the-password"}),
+                )
+            },
+            [bad_credentials; 5],
+        ),
+        row(
+            "GET /api/v1/learner/me with a staff session",
+            Reads,
+            |_| get(paths::LEARNER_ME),
+            [ANON; 5],
+        ),
     ]
 }
 

@@ -4,7 +4,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use classkeys_client::Client;
+use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_protocol::auth::SignInRequest;
+use classkeys_protocol::credentials::{
+    ClassPasswordReset, CodesPurpose, LearnerPassword, LearnerSignInRequest,
+};
+use classkeys_protocol::roster::LearnerQuery;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
@@ -85,7 +90,53 @@ async fn server_logs_never_contain_passwords_or_tokens() {
         })
         .await
         .unwrap();
-    assert_eq!(teacher.classes().await.unwrap().len(), 3);
+    let classes = teacher.classes().await.unwrap();
+    assert_eq!(classes.len(), 3);
+
+    // Credential work at its chattiest: a class reset, a reveal, an export, learner sign-ins.
+    let owls = classes.iter().find(|c| c.name == "1 Owls").unwrap();
+    let learners = teacher
+        .learners(&LearnerQuery {
+            class_id: Some(owls.id),
+            include_inactive: Some(false),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    let passwords: Vec<LearnerPassword> = learners
+        .iter()
+        .map(|l| LearnerPassword {
+            learner_id: l.id,
+            password: generator::generate(PasswordStyle::Words, &mut rand::rng())
+                .expose()
+                .clone(),
+        })
+        .collect();
+    let codes = teacher
+        .class_passwords_reset(
+            owls.id,
+            &ClassPasswordReset::Individual {
+                passwords: passwords.clone(),
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap();
+    teacher
+        .class_access_codes(owls.id, CodesPurpose::Reveal)
+        .await
+        .unwrap();
+    teacher.class_access_codes_export(owls.id).await.unwrap();
+    let learner_session = anon
+        .learner_sign_in(&LearnerSignInRequest {
+            school: "demo".into(),
+            username: learners[0].username.clone(),
+            password: passwords[0].password.clone(),
+        })
+        .await
+        .unwrap();
     teacher.sign_out().await.unwrap();
 
     // SIGTERM: the server shuts down gracefully and flushes its log.
@@ -110,6 +161,27 @@ async fn server_logs_never_contain_passwords_or_tokens() {
     assert!(
         !log.contains(&session.token),
         "the log contains a session token"
+    );
+    assert!(
+        log.contains("class passwords reset"),
+        "credential work was logged"
+    );
+    assert!(log.contains("learner signed in"));
+    for p in &passwords {
+        assert!(
+            !log.contains(&p.password),
+            "the log contains a learner's password"
+        );
+    }
+    for c in &codes.codes {
+        assert!(
+            !log.contains(&c.parent_code),
+            "the log contains a parent access code"
+        );
+    }
+    assert!(
+        !log.contains(&learner_session.token),
+        "the log contains a learner's session token"
     );
 }
 

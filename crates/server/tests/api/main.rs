@@ -6,6 +6,8 @@ mod api_doc;
 mod auth;
 mod authz;
 mod binary;
+mod crash;
+mod credentials;
 mod harness;
 mod input;
 mod smoke;

@@ -1,0 +1,441 @@
+//! Passwords and access codes on the desktop: previews made here (the generator runs
+//! offline and instantly), everything else through the server, which checks, hashes,
+//! seals and audits (DESIGN §4, §6).
+//!
+//! Credential work needs the server's confirmation: offline, each use case says so plainly
+//! and changes nothing. Files (CSV, login cards) are written whole or not at all, readable
+//! only by the teacher's account.
+
+use std::path::{Path, PathBuf};
+
+use classkeys_client::files::write_atomically;
+use classkeys_domain::generator::{self, PasswordStyle};
+use classkeys_domain::ids::{ClassId, LearnerId};
+use classkeys_domain::password_policy::{AgeBand, PasswordSettings};
+use classkeys_domain::policy::{Action, Resource};
+use classkeys_domain::secret::Sensitive;
+use classkeys_protocol::credentials::{
+    AccessCodes, AuditPage, AuditQuery, ClassPasswordReset, CodesPurpose, LearnerPassword,
+    LearnerPasswordReset, PasswordSource, SchoolExportKind, SchoolExportRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppErrorCode, Result};
+use crate::{App, edits, not_on_this_computer};
+
+/// A password style as the reset screens offer it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StyleChoice {
+    /// The style.
+    pub style: PasswordStyle,
+    /// What it looks like, in a teacher's words.
+    pub label: String,
+    /// Its strength in bits.
+    pub entropy_bits: f64,
+    /// Whether it is the default for the class or learner at hand.
+    pub default: bool,
+}
+
+/// One learner's line in a class-reset preview.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewLine {
+    /// The learner.
+    pub learner_id: LearnerId,
+    /// Their name as shown.
+    pub name: String,
+    /// Their username.
+    pub username: String,
+    /// The password they would get.
+    pub password: String,
+}
+
+impl std::fmt::Debug for PreviewLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreviewLine")
+            .field("learner_id", &self.learner_id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a whole class is reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassResetMode {
+    /// One password for every learner.
+    Same,
+    /// A new password each.
+    Individual,
+}
+
+/// What a file download wrote.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SavedFile {
+    /// Where.
+    pub path: PathBuf,
+    /// Learners in it.
+    pub learners: usize,
+}
+
+/// The offline message for credential work, which the server must confirm and record.
+fn needs_server(e: AppError, what: &str) -> AppError {
+    if e.code == AppErrorCode::Offline {
+        AppError::new(
+            AppErrorCode::Offline,
+            format!(
+                "{what} needs the server, which could not be reached: nothing was changed. \
+                 Try again when the connection is back."
+            ),
+        )
+    } else {
+        e
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes).map_err(|e| {
+        AppError::new(
+            AppErrorCode::LocalData,
+            format!(
+                "{} could not be saved ({e}): choose a folder you may write to",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// CSV rows after the header: line ends outside quotes (names may hold line breaks).
+fn csv_rows(bytes: &[u8]) -> usize {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    csv::ReaderBuilder::new()
+        .from_reader(body)
+        .records()
+        .filter(|r| r.is_ok())
+        .count()
+}
+
+impl App {
+    /// The password styles, with the default for a class (or for a learner's first class).
+    pub async fn password_styles(&self, class: Option<ClassId>) -> Result<Vec<StyleChoice>> {
+        self.signed_in()?;
+        let default = self.default_style(class).await?;
+        Ok(PasswordStyle::ALL
+            .into_iter()
+            .map(|style| StyleChoice {
+                style,
+                label: style.label().to_owned(),
+                entropy_bits: style.entropy_bits(),
+                default: style == default,
+            })
+            .collect())
+    }
+
+    async fn default_style(&self, class: Option<ClassId>) -> Result<PasswordStyle> {
+        let year_group = match class {
+            Some(id) => self
+                .store
+                .class(id)
+                .await?
+                .and_then(|c| c.year_group),
+            None => None,
+        };
+        Ok(PasswordSettings::default()
+            .for_band(AgeBand::for_year_group(year_group.as_deref()))
+            .style)
+    }
+
+    /// A new password to preview (regenerating is calling again). Nothing is sent.
+    pub fn password_generate(&self, style: PasswordStyle) -> Result<Sensitive<String>> {
+        self.signed_in()?;
+        Ok(generator::generate(style, &mut rand::rng()))
+    }
+
+    /// Sets one learner's password: generated (as previewed) or typed. The server checks it
+    /// against the school's rules and answers the learner's access codes.
+    pub async fn learner_password_set(
+        &self,
+        learner: LearnerId,
+        password: Sensitive<String>,
+        source: PasswordSource,
+        must_change: bool,
+    ) -> Result<AccessCodes> {
+        let session = self.signed_in()?;
+        self.learner_allowed(learner, Action::PasswordReset).await?;
+        let request = LearnerPasswordReset {
+            password: password.expose().clone(),
+            source,
+            must_change,
+        };
+        let codes = session
+            .client
+            .learner_password_reset(learner, &request)
+            .await
+            .map_err(|e| needs_server(e.into(), "Setting a password"))?;
+        self.sync_quietly().await;
+        Ok(codes)
+    }
+
+    /// A preview of a class reset: every active learner of the class with the password they
+    /// would get (the same one for all, or one each), from this computer's copy of the class.
+    pub async fn class_reset_preview(
+        &self,
+        class: ClassId,
+        mode: ClassResetMode,
+        style: PasswordStyle,
+    ) -> Result<Vec<PreviewLine>> {
+        self.signed_in()?;
+        self.class_allowed(class, Action::PasswordReset).await?;
+        let mut learners = Vec::new();
+        let mut offset = 0;
+        loop {
+            let (page, total) = self.store.learners(Some(class), offset, crate::MAX_PAGE).await?;
+            offset += page.len() as u32;
+            learners.extend(page.into_iter().filter(|l| l.active));
+            if offset as i64 >= total || offset == 0 {
+                break;
+            }
+        }
+        if learners.is_empty() {
+            return Err(AppError::new(
+                AppErrorCode::InvalidInput,
+                "this class has no active learners to reset",
+            ));
+        }
+        let mut rng = rand::rng();
+        let same = generator::generate(style, &mut rng);
+        Ok(learners
+            .into_iter()
+            .map(|l| PreviewLine {
+                learner_id: l.id,
+                name: format!("{} {}", l.given_name, l.family_name),
+                username: l.username,
+                password: match mode {
+                    ClassResetMode::Same => same.expose().clone(),
+                    ClassResetMode::Individual => generator::generate(style, &mut rng).expose().clone(),
+                },
+            })
+            .collect())
+    }
+
+    /// Applies a previewed class reset on the server: every learner changes or none does.
+    /// If the class changed since the preview, nothing changes and the teacher previews again.
+    pub async fn class_reset_apply(
+        &self,
+        class: ClassId,
+        mode: ClassResetMode,
+        preview: Vec<PreviewLine>,
+        source: PasswordSource,
+        must_change: bool,
+    ) -> Result<AccessCodes> {
+        let session = self.signed_in()?;
+        self.class_allowed(class, Action::PasswordReset).await?;
+        let request = match mode {
+            ClassResetMode::Same => {
+                let password = preview
+                    .first()
+                    .map(|l| l.password.clone())
+                    .ok_or_else(|| AppError::new(AppErrorCode::InvalidInput, "the preview is empty"))?;
+                if preview.iter().any(|l| l.password != password) {
+                    return Err(AppError::new(
+                        AppErrorCode::InvalidInput,
+                        "a reset with one password for everyone needs the same password on every line",
+                    ));
+                }
+                ClassPasswordReset::Same {
+                    password,
+                    source,
+                    must_change,
+                }
+            }
+            ClassResetMode::Individual => ClassPasswordReset::Individual {
+                passwords: preview
+                    .into_iter()
+                    .map(|l| LearnerPassword {
+                        learner_id: l.learner_id,
+                        password: l.password,
+                    })
+                    .collect(),
+                must_change,
+            },
+        };
+        let codes = session
+            .client
+            .class_passwords_reset(class, &request)
+            .await
+            .map_err(|e| needs_server(e.into(), "Resetting a class's passwords"))?;
+        self.sync_quietly().await;
+        Ok(codes)
+    }
+
+    /// A class's access codes; passwords only when `reveal` (the server records who saw them).
+    pub async fn class_access_codes(&self, class: ClassId, reveal: bool) -> Result<AccessCodes> {
+        let session = self.signed_in()?;
+        self.class_allowed(class, Action::CodesView).await?;
+        let purpose = if reveal { CodesPurpose::Reveal } else { CodesPurpose::View };
+        session
+            .client
+            .class_access_codes(class, purpose)
+            .await
+            .map_err(|e| needs_server(e.into(), "Showing access codes"))
+    }
+
+    /// One learner's access codes; the password only when `reveal`.
+    pub async fn learner_access_codes(&self, learner: LearnerId, reveal: bool) -> Result<AccessCodes> {
+        let session = self.signed_in()?;
+        self.learner_allowed(learner, Action::CodesView).await?;
+        let purpose = if reveal { CodesPurpose::Reveal } else { CodesPurpose::View };
+        session
+            .client
+            .learner_access_codes(learner, purpose)
+            .await
+            .map_err(|e| needs_server(e.into(), "Showing access codes"))
+    }
+
+    /// Replaces a learner's parent access code.
+    pub async fn parent_code_rotate(&self, learner: LearnerId) -> Result<AccessCodes> {
+        let session = self.signed_in()?;
+        self.learner_allowed(learner, Action::ParentCodeRotate).await?;
+        session
+            .client
+            .learner_parent_code_rotate(learner)
+            .await
+            .map_err(|e| needs_server(e.into(), "Replacing a parent access code"))
+    }
+
+    /// Downloads a class's access codes as CSV into `path`.
+    pub async fn class_codes_export(&self, class: ClassId, path: &Path) -> Result<SavedFile> {
+        let session = self.signed_in()?;
+        self.class_allowed(class, Action::CodesExport).await?;
+        let bytes = session
+            .client
+            .class_access_codes_export(class)
+            .await
+            .map_err(|e| needs_server(e.into(), "Downloading access codes"))?;
+        write_file(path, &bytes)?;
+        Ok(SavedFile {
+            path: path.to_owned(),
+            learners: csv_rows(&bytes),
+        })
+    }
+
+    /// Downloads the whole school's access codes or student database into `path` (lead
+    /// teachers, after entering their password again).
+    pub async fn school_export(
+        &self,
+        kind: SchoolExportKind,
+        password: Sensitive<String>,
+        path: &Path,
+    ) -> Result<SavedFile> {
+        let session = self.signed_in()?;
+        let school = Resource::School {
+            school: session.account.staff.school_id,
+        };
+        edits::allow(&session, Action::SchoolExport, &school, "school")?;
+        let request = SchoolExportRequest {
+            kind,
+            password: password.expose().clone(),
+        };
+        let bytes = session
+            .client
+            .school_export(&request)
+            .await
+            .map_err(|e| needs_server(e.into(), "Exporting the school"))?;
+        write_file(path, &bytes)?;
+        Ok(SavedFile {
+            path: path.to_owned(),
+            learners: csv_rows(&bytes),
+        })
+    }
+
+    /// Makes a class's login cards as a PDF in `path`.
+    pub async fn class_cards(
+        &self,
+        class: ClassId,
+        paper: classkeys_cards::Paper,
+        path: &Path,
+    ) -> Result<SavedFile> {
+        let session = self.signed_in()?;
+        self.class_allowed(class, Action::CodesExport).await?;
+        let codes = session
+            .client
+            .class_access_codes(class, CodesPurpose::Cards)
+            .await
+            .map_err(|e| needs_server(e.into(), "Printing login cards"))?;
+        let class_name = codes.class_name.clone().unwrap_or_default();
+        let names: Vec<String> = codes
+            .codes
+            .iter()
+            .map(|c| format!("{} {}", c.given_name, c.family_name))
+            .collect();
+        let cards: Vec<classkeys_cards::Card<'_>> = codes
+            .codes
+            .iter()
+            .zip(&names)
+            .map(|(code, name)| classkeys_cards::Card {
+                name,
+                class: &class_name,
+                username: &code.username,
+                password: code.password.as_deref(),
+                sign_in_url: &codes.sign_in_url,
+                qr_url: &codes.sign_in_url,
+            })
+            .collect();
+        if cards.is_empty() {
+            return Err(AppError::new(
+                AppErrorCode::InvalidInput,
+                "this class has no active learners to print cards for",
+            ));
+        }
+        let pdf = classkeys_cards::render(&codes.school_name, &cards, paper).map_err(|e| {
+            AppError::new(AppErrorCode::Internal, format!("the login cards could not be made: {e}"))
+        })?;
+        write_file(path, &pdf)?;
+        Ok(SavedFile {
+            path: path.to_owned(),
+            learners: cards.len(),
+        })
+    }
+
+    /// One page of the audit log, newest first: the school's for lead teachers, their
+    /// classes' for teachers.
+    pub async fn audit(&self, before: Option<String>, learner: Option<LearnerId>) -> Result<AuditPage> {
+        let session = self.signed_in()?;
+        session
+            .client
+            .audit(&AuditQuery {
+                before,
+                learner_id: learner,
+                limit: Some(100),
+            })
+            .await
+            .map_err(|e| needs_server(e.into(), "The audit log"))
+    }
+
+    async fn class_allowed(&self, class: ClassId, action: Action) -> Result<()> {
+        let session = self.signed_in()?;
+        let record = self
+            .store
+            .class(class)
+            .await?
+            .ok_or_else(|| not_on_this_computer("class"))?;
+        let resource = Resource::Class {
+            school: session.account.staff.school_id,
+            taught_by_actor: record.teachers.iter().any(|t| t.id == session.account.staff.id),
+        };
+        edits::allow(&session, action, &resource, "class")
+    }
+
+    async fn learner_allowed(&self, learner: LearnerId, action: Action) -> Result<()> {
+        let session = self.signed_in()?;
+        // The replica holds only learners this member of staff may see.
+        self.store
+            .learner(learner)
+            .await?
+            .ok_or_else(|| not_on_this_computer("learner"))?;
+        let resource = Resource::Learner {
+            school: session.account.staff.school_id,
+            in_actor_class: true,
+        };
+        edits::allow(&session, action, &resource, "learner")
+    }
+}

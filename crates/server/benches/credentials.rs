@@ -1,0 +1,254 @@
+//! Benchmarks for credentials (DESIGN §10), each against a baseline measured in the same run:
+//!
+//! 1. one argon2id hash (m = 19 MiB, t = 2, p = 1) against the C reference implementation
+//!    (`argon2` command, Debian package `argon2`): target ≤ 1.1 ×;
+//! 2. bulk hashing of 2,000 passwords: target ≥ 0.85 × cores ÷ one-hash time;
+//! 3. a class of 30 reset with individual passwords over loopback: target
+//!    ≤ 1.3 × (30 × one hash ÷ cores);
+//! 4. the school-wide access-code export of 100,000 learners, unsealing included: target
+//!    ≤ 0.5 s, and ≤ 3 × `sqlite3 -csv` dumping the same rows.
+//!
+//! Run with `cargo bench -p classkeys-server --bench credentials` (`CLASSKEYS_BENCH_LEARNERS`
+//! changes the export's school size; seeding 100,000 learners takes a few minutes).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use classkeys_client::Client;
+use classkeys_domain::generator::{self, PasswordStyle};
+use classkeys_domain::secret::Sensitive;
+use classkeys_protocol::auth::SignInRequest;
+use classkeys_protocol::credentials::{
+    ClassPasswordReset, LearnerPassword, SchoolExportKind, SchoolExportRequest,
+};
+use classkeys_protocol::roster::LearnerQuery;
+use classkeys_server::Backend;
+use classkeys_server::password::{PasswordHasher, hash_blocking};
+use classkeys_server::testing::{TestServer, seed_large_school, seed_sealed_credentials};
+
+const PASSWORD: &str = "benchmark-password";
+const RUNS: usize = 7;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[tokio::main]
+async fn main() {
+    let one_hash = argon2_against_reference();
+    bulk_hashing(one_hash).await;
+    class_reset(one_hash).await;
+    school_export().await;
+}
+
+/// Our argon2id in this process against the C reference, both single-threaded.
+fn argon2_against_reference() -> Duration {
+    let ours = median(
+        (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                hash_blocking(b"correct horse battery staple").unwrap();
+                start.elapsed()
+            })
+            .collect(),
+    );
+    let reference = |memory_kib: &str, passes: &str| {
+        let start = Instant::now();
+        let mut child = Command::new("argon2")
+            .args([
+                "saltsaltsaltsalt",
+                "-id",
+                "-t",
+                passes,
+                "-k",
+                memory_kib,
+                "-p",
+                "1",
+                "-l",
+                "32",
+                "-r",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the C reference `argon2` is installed (Debian package argon2)");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"correct horse battery staple")
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        start.elapsed()
+    };
+    // Starting a process costs something too: measured with a negligible hash, and taken off.
+    let start_up = median((0..RUNS).map(|_| reference("8", "1")).collect());
+    let c = median((0..RUNS).map(|_| reference("19456", "2")).collect());
+    let c = c.saturating_sub(start_up);
+    println!(
+        "argon2id m=19456 KiB t=2 p=1: ours {} · C reference {} (process start {} taken off) · ratio {:.2} (target ≤ 1.10)",
+        ms(ours),
+        ms(c),
+        ms(start_up),
+        ours.as_secs_f64() / c.as_secs_f64()
+    );
+    ours
+}
+
+async fn bulk_hashing(one_hash: Duration) {
+    const N: usize = 2_000;
+    let hasher = PasswordHasher::new();
+    let passwords: Vec<Sensitive<String>> = (0..N)
+        .map(|_| generator::generate(PasswordStyle::Words, &mut rand::rng()))
+        .collect();
+    let start = Instant::now();
+    hasher.hash_many(passwords).await.unwrap();
+    let took = start.elapsed();
+    let rate = N as f64 / took.as_secs_f64();
+    let ideal = cores() as f64 / one_hash.as_secs_f64();
+    println!(
+        "bulk hashing of {N}: {:.1} s, {rate:.1} hashes/s · ideal {ideal:.1}/s ({} cores) · ratio {:.2} (target ≥ 0.85)",
+        took.as_secs_f64(),
+        cores(),
+        rate / ideal
+    );
+}
+
+async fn sign_in_lead(server: &TestServer, school: &str) -> Client {
+    Client::new(&server.url)
+        .unwrap()
+        .sign_in(&SignInRequest {
+            school: Some(school.into()),
+            username: "lead".into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .0
+}
+
+async fn class_reset(one_hash: Duration) {
+    let server = TestServer::start(Backend::Sqlite).await;
+    // 10 classes of 30.
+    seed_large_school(&server, "reset", PASSWORD, 10, 300).await;
+    let lead = sign_in_lead(&server, "reset").await;
+    let classes = lead.classes().await.unwrap();
+    let mut samples = Vec::new();
+    for class in classes.iter().take(RUNS) {
+        let learners = lead
+            .learners(&LearnerQuery {
+                class_id: Some(class.id),
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(learners.len(), 30);
+        let passwords = learners
+            .iter()
+            .map(|l| LearnerPassword {
+                learner_id: l.id,
+                password: generator::generate(PasswordStyle::Words, &mut rand::rng())
+                    .expose()
+                    .clone(),
+            })
+            .collect();
+        let start = Instant::now();
+        lead.class_passwords_reset(
+            class.id,
+            &ClassPasswordReset::Individual {
+                passwords,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap();
+        samples.push(start.elapsed());
+    }
+    let took = median(samples);
+    let ideal = one_hash.mul_f64(30.0 / cores() as f64);
+    println!(
+        "class of 30, individual passwords, loopback: {} · ideal 30 × {} ÷ {} cores = {} · ratio {:.2} (target ≤ 1.30)",
+        ms(took),
+        ms(one_hash),
+        cores(),
+        ms(ideal),
+        took.as_secs_f64() / ideal.as_secs_f64()
+    );
+    server.stop().await;
+}
+
+async fn school_export() {
+    let learners: usize = std::env::var("CLASSKEYS_BENCH_LEARNERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let server = TestServer::start(Backend::Sqlite).await;
+    let seeding = Instant::now();
+    seed_large_school(&server, "export", PASSWORD, learners / 30, learners).await;
+    seed_sealed_credentials(&server, "export").await;
+    println!(
+        "seeded {learners} learners with sealed codes in {:.0} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    let lead = sign_in_lead(&server, "export").await;
+    let request = SchoolExportRequest {
+        kind: SchoolExportKind::AccessCodes,
+        password: PASSWORD.into(),
+    };
+    let mut samples = Vec::new();
+    let mut size = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let csv = lead.school_export(&request).await.unwrap();
+        samples.push(start.elapsed());
+        size = csv.len();
+        let rows = csv.iter().filter(|b| **b == b'\n').count() - 1;
+        assert_eq!(rows, learners, "every learner exported");
+    }
+    let took = median(samples);
+
+    // The baseline: the sqlite3 shell dumping the same rows (sealed, as stored) as CSV.
+    let path = server
+        .database_url()
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .to_owned();
+    let dump = || {
+        let start = Instant::now();
+        let out = Command::new("sqlite3")
+            .args([
+                "-csv",
+                &path,
+                "SELECT c.name, l.given_name, l.family_name, l.username, l.password_sealed,
+                        l.parent_code_sealed FROM learner l
+                 JOIN enrollment e ON e.learner_id = l.id JOIN class c ON c.id = e.class_id
+                 ORDER BY l.sort_key",
+            ])
+            .output()
+            .expect("the sqlite3 shell is installed (Debian package sqlite3)");
+        assert!(out.status.success());
+        assert!(out.stdout.len() > learners * 50);
+        start.elapsed()
+    };
+    let baseline = median((0..RUNS).map(|_| dump()).collect());
+    println!(
+        "school export of {learners} learners (re-authentication, unsealing 2 × {learners}, CSV, HTTP): {} for {:.1} MB · sqlite3 -csv of the same rows {} · ratio {:.2} (targets ≤ 500 ms, ≤ 3.00)",
+        ms(took),
+        size as f64 / 1e6,
+        ms(baseline),
+        took.as_secs_f64() / baseline.as_secs_f64()
+    );
+    server.stop().await;
+}

@@ -1,0 +1,1206 @@
+//! Learners' passwords and parent access codes: resets, reveals and exports.
+//!
+//! Passwords arrive chosen by the client (generated or typed) and are checked here against
+//! the school's policy; hashing (argon2id, in parallel across learners, bounded by the
+//! hasher) happens before the write transaction opens, so the school's write lock is held
+//! only for the row updates. A class reset is one transaction: every learner changes or none.
+//!
+//! A teacher-set password is kept sealed (XChaCha20-Poly1305 under the school's data key,
+//! bound to learner, credential epoch and field) so it can be shown again; sign-in never
+//! looks at the sealed copy, only the hash. Each reset bumps the learner's credential epoch,
+//! which ends their sessions and makes any older sealed copy unopenable.
+//!
+//! Every reveal, reset, export and card print is audited before anything secret is sent.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use classkeys_domain::access_codes::{AccessCodeRow, CsvWriter};
+use classkeys_domain::generator::{self, PasswordStyle};
+use classkeys_domain::ids::{ClassId, LearnerId};
+use classkeys_domain::password_policy::{AgeBand, PasswordSettings, check_typed};
+use classkeys_domain::policy::{Action, Actor, Resource, authorize};
+use classkeys_domain::sealing::{self, Field, Scope, SealContext, SealedSecret, SealingKey};
+use classkeys_domain::secret::Sensitive;
+use classkeys_protocol::credentials::{
+    AccessCode, AccessCodes, AuditAction, ClassPasswordReset, CodesPurpose, CodesRequest,
+    LearnerPasswordReset, PasswordSource, SchoolExportKind, SchoolExportRequest,
+};
+use classkeys_protocol::{ErrorBody, ErrorCode, paths};
+use sqlx::AnyConnection;
+
+use crate::audit::{self, Device};
+use crate::auth::Authenticated;
+use crate::db;
+use crate::error::{ApiError, ApiJson, ApiPath, Result, denied};
+use crate::records::{self, bytewise, password_state, placeholders};
+use crate::state::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/learners/{id}/password",
+            post(learner_password_reset),
+        )
+        .route(
+            "/api/v1/learners/{id}/access-codes",
+            post(learner_access_codes),
+        )
+        .route(
+            "/api/v1/learners/{id}/parent-code",
+            post(learner_parent_code_rotate),
+        )
+        .route(
+            "/api/v1/classes/{id}/passwords",
+            post(class_passwords_reset),
+        )
+        .route(
+            "/api/v1/classes/{id}/access-codes",
+            post(class_access_codes),
+        )
+        .route(
+            "/api/v1/classes/{id}/access-codes/export",
+            post(class_access_codes_export),
+        )
+        .route(paths::SCHOOL_EXPORT, post(school_export))
+}
+
+/// What a school's credential work needs: its data key, names and password rules.
+pub struct SchoolContext {
+    id: String,
+    name: String,
+    key: SealingKey,
+    settings: PasswordSettings,
+    sign_in_url: String,
+}
+
+/// The school's settings as stored: only the part this module reads.
+#[derive(serde::Deserialize, Default)]
+struct StoredSettings {
+    #[serde(default)]
+    passwords: PasswordSettings,
+}
+
+impl SchoolContext {
+    /// Loads the school and opens its data key.
+    pub async fn load(conn: &mut AnyConnection, state: &AppState, school_id: &str) -> Result<Self> {
+        let (name, slug, settings, wrapped): (String, String, String, String) = sqlx::query_as(
+            "SELECT name, slug, settings, wrapped_data_key FROM school WHERE id = $1",
+        )
+        .bind(school_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let key = state
+            .keys
+            .school_key(school_id, &wrapped)
+            .map_err(ApiError::internal)?;
+        let settings: StoredSettings = serde_json::from_str(&settings).unwrap_or_else(|e| {
+            tracing::warn!(school = school_id, error = %e, "unreadable school settings: using defaults");
+            StoredSettings::default()
+        });
+        Ok(Self {
+            id: school_id.to_owned(),
+            name,
+            key,
+            settings: settings.passwords,
+            sign_in_url: sign_in_url(&state.settings.public_url, &slug),
+        })
+    }
+
+    fn context<'a>(&'a self, learner: &'a str, epoch: i64, field: Field) -> SealContext<'a> {
+        SealContext {
+            scope: Scope::School,
+            owner: &self.id,
+            learner,
+            epoch,
+            field,
+        }
+    }
+}
+
+/// Where a school's learners sign in.
+pub fn sign_in_url(public_url: &str, slug: &str) -> String {
+    format!("{}/s/{slug}/sign-in", public_url.trim_end_matches('/'))
+}
+
+/// A learner's credential columns.
+#[derive(sqlx::FromRow)]
+struct CredRow {
+    id: String,
+    username: String,
+    given_name: String,
+    family_name: String,
+    email: Option<String>,
+    status: String,
+    password_set_by: Option<String>,
+    password_sealed: Option<String>,
+    must_change_password: i64,
+    credential_epoch: i64,
+    parent_code_sealed: Option<String>,
+}
+
+const CRED_COLUMNS: &str = "l.id, l.username, l.given_name, l.family_name, l.email, l.status,
+    l.password_set_by, l.password_sealed, l.must_change_password, l.credential_epoch,
+    l.parent_code_sealed";
+
+/// The learners of a class, by family then given name.
+async fn class_learners(conn: &mut AnyConnection, class_id: &str) -> sqlx::Result<Vec<CredRow>> {
+    let sql = format!(
+        "SELECT {CRED_COLUMNS} FROM learner l JOIN enrollment e ON e.learner_id = l.id
+         WHERE e.class_id = $1 ORDER BY l.sort_key{}, l.id",
+        bytewise(conn)
+    );
+    sqlx::query_as(&sql)
+        .bind(class_id)
+        .fetch_all(&mut *conn)
+        .await
+}
+
+async fn learner_row(
+    conn: &mut AnyConnection,
+    school: &str,
+    learner: &str,
+) -> sqlx::Result<Option<CredRow>> {
+    let sql = format!("SELECT {CRED_COLUMNS} FROM learner l WHERE l.id = $1 AND l.school_id = $2");
+    sqlx::query_as(&sql)
+        .bind(learner)
+        .bind(school)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// A class the actor may do `action` to: its name and age band.
+struct ClassFacts {
+    id: String,
+    name: String,
+    band: AgeBand,
+}
+
+async fn class_for(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: ClassId,
+    action: Action,
+) -> Result<ClassFacts> {
+    let id = id.to_string();
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT name, year_group FROM class WHERE id = $1 AND school_id = $2")
+            .bind(&id)
+            .bind(actor.school_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((name, year_group)) = row else {
+        return Err(ApiError::not_found("class"));
+    };
+    let resource = Resource::Class {
+        school: actor.school_id,
+        taught_by_actor: records::taught_by(conn, actor, &id).await?,
+    };
+    authorize(actor, action, &resource).map_err(|d| denied(d, "class"))?;
+    Ok(ClassFacts {
+        id,
+        name,
+        band: AgeBand::for_year_group(year_group.as_deref()),
+    })
+}
+
+async fn learner_for(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: LearnerId,
+    action: Action,
+) -> Result<CredRow> {
+    let school = actor.school_id.to_string();
+    let Some(row) = learner_row(conn, &school, &id.to_string()).await? else {
+        return Err(ApiError::not_found("learner"));
+    };
+    let resource = Resource::Learner {
+        school: actor.school_id,
+        in_actor_class: records::learner_in_actor_class(conn, actor, &row.id).await?,
+    };
+    authorize(actor, action, &resource).map_err(|d| denied(d, "learner"))?;
+    Ok(row)
+}
+
+/// A learner's age band: that of the youngest of their classes (Primary with none).
+async fn learner_band(conn: &mut AnyConnection, learner: &str) -> sqlx::Result<AgeBand> {
+    let groups: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT c.year_group FROM class c JOIN enrollment e ON e.class_id = c.id
+         WHERE e.learner_id = $1",
+    )
+    .bind(learner)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(groups
+        .iter()
+        .map(|g| AgeBand::for_year_group(g.as_deref()))
+        .min_by_key(|band| band_rank(*band))
+        .unwrap_or(AgeBand::Primary))
+}
+
+fn band_rank(band: AgeBand) -> u8 {
+    match band {
+        AgeBand::Early => 0,
+        AgeBand::Primary => 1,
+        AgeBand::Secondary => 2,
+        AgeBand::Staff => 3,
+    }
+}
+
+/// Checks a password for a learner: a generated one must have a generated shape; a typed one
+/// must meet the band's policy and not contain the learner's names.
+fn check_password(
+    settings: &PasswordSettings,
+    band: AgeBand,
+    learner: &CredRow,
+    password: &str,
+    source: PasswordSource,
+) -> Result<()> {
+    let refuse =
+        |reason: String| ApiError::new(ErrorCode::InvalidInput, reason).with_field("password");
+    match source {
+        PasswordSource::Generated => {
+            if PasswordStyle::ALL
+                .iter()
+                .any(|style| style.recognise(password))
+            {
+                Ok(())
+            } else {
+                Err(refuse(
+                    "this is not a password ClassKeys generates: send it as typed".into(),
+                ))
+            }
+        }
+        PasswordSource::Typed => {
+            let inputs = [
+                learner.username.as_str(),
+                learner.given_name.as_str(),
+                learner.family_name.as_str(),
+            ];
+            check_typed(password, settings.for_band(band), &inputs).map_err(|weak| {
+                refuse(format!(
+                    "{} {} cannot have this password: {}",
+                    learner.given_name, learner.family_name, weak.reason
+                ))
+            })
+        }
+    }
+}
+
+/// A new password for one learner, hashed and sealed, ready to store.
+struct NewPassword {
+    learner: String,
+    username: String,
+    old_epoch: i64,
+    hash: String,
+    sealed: SealedSecret,
+}
+
+/// Seals each password for its learner's next credential epoch.
+fn seal_new(
+    school: &SchoolContext,
+    learners: &[&CredRow],
+    passwords: &[&str],
+    hashes: Vec<String>,
+) -> Vec<NewPassword> {
+    let mut rng = rand::rng();
+    learners
+        .iter()
+        .zip(passwords)
+        .zip(hashes)
+        .map(|((learner, password), hash)| {
+            let epoch = learner.credential_epoch + 1;
+            let context = school.context(&learner.id, epoch, Field::Password);
+            NewPassword {
+                learner: learner.id.clone(),
+                username: learner.username.clone(),
+                old_epoch: learner.credential_epoch,
+                hash,
+                sealed: sealing::seal(&school.key, &context, password, &mut rng),
+            }
+        })
+        .collect()
+}
+
+/// Stores new passwords inside the caller's transaction. Each learner's credential epoch
+/// moves on, which ends their sessions and sign-in links; their sign-in lock is lifted.
+/// Fails with `class_changed` if a learner's epoch moved since it was read (a parallel
+/// reset), so nothing is half-written: the caller's transaction rolls back.
+async fn store_passwords(
+    conn: &mut AnyConnection,
+    school: &str,
+    seq: i64,
+    new: &[NewPassword],
+    must_change: bool,
+) -> Result<()> {
+    let now = db::now_ms();
+    for password in new {
+        let updated = sqlx::query(
+            "UPDATE learner SET password_hash = $1, password_sealed = $2,
+                password_set_by = 'teacher', password_set_at = $3, must_change_password = $4,
+                credential_epoch = credential_epoch + 1, seq = $5, updated_at = $3
+             WHERE id = $6 AND credential_epoch = $7",
+        )
+        .bind(&password.hash)
+        .bind(password.sealed.as_str())
+        .bind(now)
+        .bind(i64::from(must_change))
+        .bind(seq)
+        .bind(&password.learner)
+        .bind(password.old_epoch)
+        .execute(&mut *conn)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(ApiError::new(
+                ErrorCode::ClassChanged,
+                "someone else changed this password at the same time: look again and retry",
+            ));
+        }
+        sqlx::query("UPDATE token SET used_at = $1 WHERE subject_id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(&password.learner)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+            .bind(crate::learner_auth::throttle_key(
+                school,
+                &password.username,
+            ))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Opens a learner's access codes. A sealed value that does not open (a damaged row) is
+/// logged and shown as not retrievable, never as an error page for the whole class.
+fn open_code(school: &SchoolContext, row: &CredRow, with_password: bool) -> AccessCode {
+    let open = |sealed: &str, epoch: i64, field: Field| -> Option<String> {
+        let sealed = SealedSecret::parse(sealed.to_owned()).ok()?;
+        match sealing::open(&school.key, &school.context(&row.id, epoch, field), &sealed) {
+            Ok(secret) => Some(secret.expose().clone()),
+            Err(e) => {
+                tracing::error!(learner = %row.id, ?field, error = %e, "a sealed secret does not open");
+                None
+            }
+        }
+    };
+    let state = password_state(row.password_set_by.as_deref());
+    let password = if with_password && row.password_set_by.as_deref() == Some("teacher") {
+        row.password_sealed
+            .as_deref()
+            .and_then(|s| open(s, row.credential_epoch, Field::Password))
+    } else {
+        None
+    };
+    AccessCode {
+        learner_id: row.id.parse().unwrap_or_else(|_| LearnerId::generate()),
+        given_name: row.given_name.clone(),
+        family_name: row.family_name.clone(),
+        username: row.username.clone(),
+        active: row.status == "active",
+        password_state: state,
+        password,
+        must_change: row.must_change_password != 0,
+        parent_code: row
+            .parent_code_sealed
+            .as_deref()
+            .and_then(|s| open(s, PARENT_CODE_EPOCH, Field::ParentCode))
+            .unwrap_or_default(),
+    }
+}
+
+/// Parent access codes are not bound to the credential epoch: a password reset must not
+/// unlink parents or change the code they were given.
+const PARENT_CODE_EPOCH: i64 = 0;
+
+/// Gives a learner a new parent access code, inside the caller's transaction (which holds
+/// the school's write lock, so the uniqueness check cannot race).
+async fn set_parent_code(
+    conn: &mut AnyConnection,
+    school: &SchoolContext,
+    learner: &str,
+) -> Result<()> {
+    for _ in 0..8 {
+        // The thread-local generator is not `Send`: used only between awaits.
+        let code = generator::parent_access_code(&mut rand::rng());
+        let fingerprint = sealing::fingerprint(&school.key, Field::ParentCode, code.expose());
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM learner WHERE school_id = $1 AND parent_code_fingerprint = $2",
+        )
+        .bind(&school.id)
+        .bind(&fingerprint)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if taken.is_some() {
+            continue;
+        }
+        let context = school.context(learner, PARENT_CODE_EPOCH, Field::ParentCode);
+        let sealed = sealing::seal(&school.key, &context, code.expose(), &mut rand::rng());
+        sqlx::query(
+            "UPDATE learner SET parent_code_sealed = $1, parent_code_fingerprint = $2 WHERE id = $3",
+        )
+        .bind(sealed.as_str())
+        .bind(&fingerprint)
+        .bind(learner)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
+    Err(ApiError::internal(anyhow::anyhow!(
+        "no free parent access code after 8 tries"
+    )))
+}
+
+/// Gives every learner among `rows` that has no parent access code one, and updates `rows`.
+async fn ensure_parent_codes(
+    state: &AppState,
+    school: &SchoolContext,
+    rows: &mut [CredRow],
+) -> Result<()> {
+    let missing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.parent_code_sealed.is_none())
+        .map(|r| r.id.clone())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (mut tx, _seq) = state.db.begin_change(&school.id).await?;
+    for id in &missing {
+        // Another request may have given the code meanwhile: only fill what is still empty.
+        let empty: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM learner WHERE id = $1 AND parent_code_sealed IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if empty.is_some() {
+            set_parent_code(&mut tx, school, id).await?;
+        }
+    }
+    let sql = format!(
+        "SELECT id, parent_code_sealed FROM learner WHERE id IN ({})",
+        placeholders(1, missing.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, Option<String>)>(&sql);
+    for id in &missing {
+        query = query.bind(id);
+    }
+    let filled = query.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    for (id, sealed) in filled {
+        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+            row.parent_code_sealed = sealed;
+        }
+    }
+    Ok(())
+}
+
+/// Writes an audit entry in its own transaction, before secrets are sent.
+async fn audit_now(
+    state: &AppState,
+    actor: &Actor,
+    device: &Device,
+    entry: audit::Entry<'_>,
+) -> Result<()> {
+    let mut tx = state.db.pool().begin().await?;
+    audit::record(&mut tx, actor, device, entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn codes_audit_action(purpose: CodesPurpose) -> Option<AuditAction> {
+    match purpose {
+        CodesPurpose::View => None,
+        CodesPurpose::Reveal => Some(AuditAction::PasswordsRevealed),
+        CodesPurpose::Cards => Some(AuditAction::CardsPrinted),
+    }
+}
+
+/// Sets one learner's password.
+#[utoipa::path(post, path = "/api/v1/learners/{id}/password", tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = LearnerId, Path, description = "Learner id")),
+    request_body = LearnerPasswordReset,
+    responses(
+        (status = 200, body = AccessCodes, description = "Set; the learner's access codes with the new password"),
+        (status = 400, body = ErrorBody, description = "The password is refused, with the reason"),
+        (status = 404, body = ErrorBody, description = "No such learner, or not one of the caller's"),
+    ))]
+pub(crate) async fn learner_password_reset(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    device: Device,
+    ApiPath(id): ApiPath<LearnerId>,
+    ApiJson(request): ApiJson<LearnerPasswordReset>,
+) -> Result<ApiJson<AccessCodes>> {
+    let password = Sensitive::new(request.password);
+    let mut conn = state.db.pool().acquire().await?;
+    let learner = learner_for(&mut conn, &auth.actor, id, Action::PasswordReset).await?;
+    let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
+    let band = learner_band(&mut conn, &learner.id).await?;
+    check_password(
+        &school.settings,
+        band,
+        &learner,
+        password.expose(),
+        request.source,
+    )?;
+    drop(conn);
+
+    let hash = state
+        .hasher
+        .hash(password.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    let new = seal_new(&school, &[&learner], &[password.expose()], vec![hash]);
+    let (mut tx, seq) = state.db.begin_change(&school.id).await?;
+    store_passwords(&mut tx, &school.id, seq, &new, request.must_change).await?;
+    audit::record(
+        &mut tx,
+        &auth.actor,
+        &device,
+        audit::Entry {
+            action: AuditAction::PasswordReset,
+            class_id: None,
+            learners: std::slice::from_ref(&learner.id),
+            detail: serde_json::json!({
+                "source": request.source,
+                "must_change": request.must_change,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(learner = %learner.id, "learner password reset");
+
+    let mut conn = state.db.pool().acquire().await?;
+    let mut rows: Vec<CredRow> = learner_row(&mut conn, &school.id, &learner.id)
+        .await?
+        .into_iter()
+        .collect();
+    drop(conn);
+    ensure_parent_codes(&state, &school, &mut rows).await?;
+    Ok(ApiJson(AccessCodes {
+        class_id: None,
+        class_name: None,
+        school_name: school.name.clone(),
+        sign_in_url: school.sign_in_url.clone(),
+        codes: rows.iter().map(|r| open_code(&school, r, true)).collect(),
+    }))
+}
+
+/// Resets every active learner of a class: one password for all, or one each.
+#[utoipa::path(post, path = "/api/v1/classes/{id}/passwords", tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = ClassId, Path, description = "Class id")),
+    request_body = ClassPasswordReset,
+    responses(
+        (status = 200, body = AccessCodes, description = "All set; the class's access codes with the new passwords"),
+        (status = 400, body = ErrorBody, description = "A password is refused, with the reason"),
+        (status = 404, body = ErrorBody, description = "No such class, or not one of the caller's"),
+        (status = 409, body = ErrorBody, description = "The class's learners changed since the preview"),
+    ))]
+pub(crate) async fn class_passwords_reset(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    device: Device,
+    ApiPath(id): ApiPath<ClassId>,
+    ApiJson(request): ApiJson<ClassPasswordReset>,
+) -> Result<ApiJson<AccessCodes>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let class = class_for(&mut conn, &auth.actor, id, Action::PasswordReset).await?;
+    let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
+    let learners: Vec<CredRow> = class_learners(&mut conn, &class.id)
+        .await?
+        .into_iter()
+        .filter(|l| l.status == "active")
+        .collect();
+    drop(conn);
+    if learners.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("{} has no active learners to reset", class.name),
+        ));
+    }
+    let targets: Vec<&CredRow> = learners.iter().collect();
+    let (passwords, must_change, detail): (Vec<Sensitive<String>>, bool, serde_json::Value) =
+        match request {
+            ClassPasswordReset::Same {
+                password,
+                source,
+                must_change,
+            } => {
+                let password = Sensitive::new(password);
+                for learner in &targets {
+                    check_password(
+                        &school.settings,
+                        class.band,
+                        learner,
+                        password.expose(),
+                        source,
+                    )?;
+                }
+                let detail = serde_json::json!({ "mode": "same", "source": source, "must_change": must_change });
+                (vec![password; targets.len()], must_change, detail)
+            }
+            ClassPasswordReset::Individual {
+                passwords,
+                must_change,
+            } => {
+                let by_learner: std::collections::HashMap<String, Sensitive<String>> = passwords
+                    .into_iter()
+                    .map(|p| (p.learner_id.to_string(), Sensitive::new(p.password)))
+                    .collect();
+                if by_learner.len() != targets.len()
+                    || targets.iter().any(|l| !by_learner.contains_key(&l.id))
+                {
+                    return Err(class_changed(&class.name));
+                }
+                let mut ordered = Vec::with_capacity(targets.len());
+                for learner in &targets {
+                    let password = by_learner[&learner.id].clone();
+                    check_password(
+                        &school.settings,
+                        class.band,
+                        learner,
+                        password.expose(),
+                        PasswordSource::Generated,
+                    )?;
+                    ordered.push(password);
+                }
+                let detail =
+                    serde_json::json!({ "mode": "individual", "must_change": must_change });
+                (ordered, must_change, detail)
+            }
+        };
+
+    let hashes = state
+        .hasher
+        .hash_many(passwords.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    let plain: Vec<&str> = passwords.iter().map(|p| p.expose().as_str()).collect();
+    let new = seal_new(&school, &targets, &plain, hashes);
+
+    let (mut tx, seq) = state.db.begin_change(&school.id).await?;
+    // The class as it is now, under the write lock: the same active learners as previewed.
+    let now_active: Vec<String> = class_learners(&mut tx, &class.id)
+        .await?
+        .into_iter()
+        .filter(|l| l.status == "active")
+        .map(|l| l.id)
+        .collect();
+    let previewed: Vec<&String> = targets.iter().map(|l| &l.id).collect();
+    if now_active.iter().collect::<Vec<_>>() != previewed {
+        return Err(class_changed(&class.name));
+    }
+    store_passwords(&mut tx, &school.id, seq, &new, must_change).await?;
+    sqlx::query("UPDATE class SET seq = $1 WHERE id = $2")
+        .bind(seq)
+        .bind(&class.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        &auth.actor,
+        &device,
+        audit::Entry {
+            action: AuditAction::ClassPasswordsReset,
+            class_id: Some(&class.id),
+            learners: &now_active,
+            detail,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(class = %class.id, learners = new.len(), "class passwords reset");
+
+    let mut conn = state.db.pool().acquire().await?;
+    let mut rows = class_learners(&mut conn, &class.id).await?;
+    drop(conn);
+    ensure_parent_codes(&state, &school, &mut rows).await?;
+    Ok(ApiJson(AccessCodes {
+        class_id: Some(id),
+        class_name: Some(class.name),
+        school_name: school.name.clone(),
+        sign_in_url: school.sign_in_url.clone(),
+        codes: rows.iter().map(|r| open_code(&school, r, true)).collect(),
+    }))
+}
+
+/// Gives learners new generated passwords inside the caller's transaction (demo seeding and
+/// administration; hashing runs while the transaction is open, which is fine off the
+/// request path).
+pub async fn seed_generated_passwords(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    school_id: &str,
+    seq: i64,
+    learner_ids: &[String],
+    style: PasswordStyle,
+) -> Result<()> {
+    let school = SchoolContext::load(conn, state, school_id).await?;
+    let mut rows = Vec::with_capacity(learner_ids.len());
+    for id in learner_ids {
+        rows.extend(learner_row(conn, school_id, id).await?);
+    }
+    let passwords: Vec<Sensitive<String>> = rows
+        .iter()
+        .map(|_| generator::generate(style, &mut rand::rng()))
+        .collect();
+    let hashes = state
+        .hasher
+        .hash_many(passwords.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    let targets: Vec<&CredRow> = rows.iter().collect();
+    let plain: Vec<&str> = passwords.iter().map(|p| p.expose().as_str()).collect();
+    let new = seal_new(&school, &targets, &plain, hashes);
+    store_passwords(conn, school_id, seq, &new, false).await
+}
+
+fn class_changed(class: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::ClassChanged,
+        format!("the learners of {class} changed since the preview: preview the reset again"),
+    )
+}
+
+/// A class's access codes: usernames and parent codes, and passwords when revealed.
+#[utoipa::path(post, path = "/api/v1/classes/{id}/access-codes", tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = ClassId, Path, description = "Class id")),
+    request_body = CodesRequest,
+    responses(
+        (status = 200, body = AccessCodes, description = "The class's learners' access codes"),
+        (status = 404, body = ErrorBody, description = "No such class, or not one of the caller's"),
+    ))]
+pub(crate) async fn class_access_codes(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    device: Device,
+    ApiPath(id): ApiPath<ClassId>,
+    ApiJson(request): ApiJson<CodesRequest>,
+) -> Result<ApiJson<AccessCodes>> {
+    let action = match request.purpose {
+        CodesPurpose::Cards => Action::CodesExport,
+        CodesPurpose::View | CodesPurpose::Reveal => Action::CodesView,
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let class = class_for(&mut conn, &auth.actor, id, action).await?;
+    let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
+    let mut rows = class_learners(&mut conn, &class.id).await?;
+    drop(conn);
+    if request.purpose == CodesPurpose::Cards {
+        rows.retain(|r| r.status == "active");
+    }
+    ensure_parent_codes(&state, &school, &mut rows).await?;
+    let with_passwords = request.purpose != CodesPurpose::View;
+    if let Some(action) = codes_audit_action(request.purpose) {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        audit_now(
+            &state,
+            &auth.actor,
+            &device,
+            audit::Entry {
+                action,
+                class_id: Some(&class.id),
+                learners: &ids,
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+    }
+    Ok(ApiJson(AccessCodes {
+        class_id: Some(id),
+        class_name: Some(class.name),
+        school_name: school.name.clone(),
+        sign_in_url: school.sign_in_url.clone(),
+        codes: rows
+            .iter()
+            .map(|r| open_code(&school, r, with_passwords))
+            .collect(),
+    }))
+}
+
+/// One learner's access codes (revealing one password).
+#[utoipa::path(post, path = "/api/v1/learners/{id}/access-codes", tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = LearnerId, Path, description = "Learner id")),
+    request_body = CodesRequest,
+    responses(
+        (status = 200, body = AccessCodes, description = "The learner's access codes"),
+        (status = 404, body = ErrorBody, description = "No such learner, or not one of the caller's"),
+    ))]
+pub(crate) async fn learner_access_codes(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    device: Device,
+    ApiPath(id): ApiPath<LearnerId>,
+    ApiJson(request): ApiJson<CodesRequest>,
+) -> Result<ApiJson<AccessCodes>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let learner = learner_for(&mut conn, &auth.actor, id, Action::CodesView).await?;
+    let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
+    drop(conn);
+    let mut rows = vec![learner];
+    ensure_parent_codes(&state, &school, &mut rows).await?;
+    if let Some(action) = codes_audit_action(request.purpose) {
+        audit_now(
+            &state,
+            &auth.actor,
+            &device,
+            audit::Entry {
+                action,
+                class_id: None,
+                learners: std::slice::from_ref(&rows[0].id),
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+    }
+    let with_passwords = request.purpose != CodesPurpose::View;
+    Ok(ApiJson(AccessCodes {
+        class_id: None,
+        class_name: None,
+        school_name: school.name.clone(),
+        sign_in_url: school.sign_in_url.clone(),
+        codes: rows
+            .iter()
+            .map(|r| open_code(&school, r, with_passwords))
+            .collect(),
+    }))
+}
+
+/// Replaces a learner's parent access code: parents already linked stay linked, the old
+/// code links no one new.
+#[utoipa::path(post, path = "/api/v1/learners/{id}/parent-code", tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = LearnerId, Path, description = "Learner id")),
+    responses(
+        (status = 200, body = AccessCodes, description = "The learner's access codes with the new parent code"),
+        (status = 404, body = ErrorBody, description = "No such learner, or not one of the caller's"),
+    ))]
+pub(crate) async fn learner_parent_code_rotate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    device: Device,
+    ApiPath(id): ApiPath<LearnerId>,
+) -> Result<ApiJson<AccessCodes>> {
+    let mut conn = state.db.pool().acquire().await?;
+    let learner = learner_for(&mut conn, &auth.actor, id, Action::ParentCodeRotate).await?;
+    let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
+    drop(conn);
+    let (mut tx, _seq) = state.db.begin_change(&school.id).await?;
+    set_parent_code(&mut tx, &school, &learner.id).await?;
+    audit::record(
+        &mut tx,
+        &auth.actor,
+        &device,
+        audit::Entry {
+            action: AuditAction::ParentCodeRotated,
+            class_id: None,
+            learners: std::slice::from_ref(&learner.id),
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
+    let row = learner_row(&mut tx, &school.id, &learner.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("learner"))?;
+    tx.commit().await?;
+    Ok(ApiJson(AccessCodes {
+        class_id: None,
+        class_name: None,
+        school_name: school.name.clone(),
+        sign_in_url: school.sign_in_url.clone(),
+        codes: vec![open_code(&school, &row, false)],
+    }))
+}
+
+/// A CSV file as a download that no cache keeps.
+fn csv_download(file_name: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A file name made of the safe characters of `text`.
+fn file_stem(text: &str) -> String {
+    let stem: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches('-').to_owned();
+    if stem.is_empty() {
+        "class".into()
+    } else {
+        stem
+    }
+}
+
+/// Opens the access codes of many learners into CSV rows, on all cores.
+fn csv_rows(school: &SchoolContext, rows: &[(String, CredRow)]) -> Vec<AccessCodeRow> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = rows.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(class, row)| {
+                            let code = open_code(school, row, true);
+                            AccessCodeRow {
+                                class: class.clone(),
+                                given_name: code.given_name,
+                                family_name: code.family_name,
+                                username: code.username,
+                                password: code.password,
+                                parent_code: code.parent_code,
+                                sign_in_url: school.sign_in_url.clone(),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Writes access-code rows as the CSV file teachers download.
+fn write_csv(rows: &[AccessCodeRow]) -> Result<Vec<u8>> {
+    let mut writer =
+        CsvWriter::new(Vec::with_capacity(rows.len() * 96)).map_err(ApiError::internal)?;
+    for row in rows {
+        writer.write_row(row).map_err(ApiError::internal)?;
+    }
+    writer.finish().map_err(ApiError::internal)
+}
+
+/// Downloads a class's access codes as CSV (active learners).
+#[utoipa::path(post, path = "/api/v1/classes/{id}/access-codes/export", tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = ClassId, Path, description = "Class id")),
+    responses(
+        (status = 200, content_type = "text/csv", body = String, description = "UTF-8 CSV with BOM: class, given name, family name, username, password, parent access code, sign-in URL"),
+        (status = 404, body = ErrorBody, description = "No such class, or not one of the caller's"),
+    ))]
+pub(crate) async fn class_access_codes_export(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    device: Device,
+    ApiPath(id): ApiPath<ClassId>,
+) -> Result<Response> {
+    let mut conn = state.db.pool().acquire().await?;
+    let class = class_for(&mut conn, &auth.actor, id, Action::CodesExport).await?;
+    let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
+    let mut rows = class_learners(&mut conn, &class.id).await?;
+    drop(conn);
+    rows.retain(|r| r.status == "active");
+    ensure_parent_codes(&state, &school, &mut rows).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    audit_now(
+        &state,
+        &auth.actor,
+        &device,
+        audit::Entry {
+            action: AuditAction::AccessCodesExported,
+            class_id: Some(&class.id),
+            learners: &ids,
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
+    let labelled: Vec<(String, CredRow)> =
+        rows.into_iter().map(|r| (class.name.clone(), r)).collect();
+    let school = std::sync::Arc::new(school);
+    let body = tokio::task::spawn_blocking(move || write_csv(&csv_rows(&school, &labelled)))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(csv_download(
+        &format!("access-codes-{}.csv", file_stem(&class.name)),
+        body,
+    ))
+}
+
+/// Downloads the whole school's access codes or student database (lead teachers, after
+/// entering their password again).
+#[utoipa::path(post, path = "/api/v1/school/export", tag = "credentials",
+    security(("bearer" = [])),
+    request_body = SchoolExportRequest,
+    responses(
+        (status = 200, content_type = "text/csv", body = String, description = "UTF-8 CSV with BOM"),
+        (status = 401, body = ErrorBody, description = "The password is wrong"),
+        (status = 403, body = ErrorBody, description = "Only lead teachers can export the whole school"),
+    ))]
+pub(crate) async fn school_export(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    device: Device,
+    ApiJson(request): ApiJson<SchoolExportRequest>,
+) -> Result<Response> {
+    let school_resource = Resource::School {
+        school: auth.actor.school_id,
+    };
+    authorize(&auth.actor, Action::SchoolExport, &school_resource)
+        .map_err(|d| denied(d, "school"))?;
+    crate::auth::confirm_password(&state, &auth, Sensitive::new(request.password)).await?;
+
+    let school_id = auth.actor.school_id.to_string();
+    let mut conn = state.db.pool().acquire().await?;
+    let school = SchoolContext::load(&mut conn, &state, &school_id).await?;
+    let sql = format!(
+        "SELECT {CRED_COLUMNS} FROM learner l WHERE l.school_id = $1 AND l.status = 'active'
+         ORDER BY l.sort_key{}, l.id",
+        bytewise(&conn)
+    );
+    let mut rows: Vec<CredRow> = sqlx::query_as(&sql)
+        .bind(&school_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let class_names = learner_class_names(&mut conn, &school_id).await?;
+    drop(conn);
+    ensure_parent_codes(&state, &school, &mut rows).await?;
+    let (action, kind) = match request.kind {
+        SchoolExportKind::AccessCodes => (AuditAction::SchoolAccessCodesExported, "access-codes"),
+        SchoolExportKind::Students => (AuditAction::SchoolStudentsExported, "students"),
+    };
+    audit_now(
+        &state,
+        &auth.actor,
+        &device,
+        audit::Entry {
+            action,
+            class_id: None,
+            learners: &[],
+            detail: serde_json::json!({ "learners": rows.len() }),
+        },
+    )
+    .await?;
+    let labelled: Vec<(String, CredRow)> = rows
+        .into_iter()
+        .map(|r| (class_names.get(&r.id).cloned().unwrap_or_default(), r))
+        .collect();
+    let count = labelled.len();
+    let school = std::sync::Arc::new(school);
+    let file_name = format!("{}-{}.csv", file_stem(&school.name), kind);
+    let body = tokio::task::spawn_blocking(move || match request.kind {
+        SchoolExportKind::AccessCodes => write_csv(&csv_rows(&school, &labelled)),
+        SchoolExportKind::Students => students_csv(&labelled),
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    tracing::info!(kind, learners = count, "school export");
+    Ok(csv_download(&file_name, body))
+}
+
+/// Each learner's classes, by name, joined with ", ".
+async fn learner_class_names(
+    conn: &mut AnyConnection,
+    school: &str,
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    let sql = format!(
+        "SELECT e.learner_id, c.name FROM enrollment e JOIN class c ON c.id = e.class_id
+         WHERE c.school_id = $1 ORDER BY c.name_key{}",
+        bytewise(conn)
+    );
+    let pairs: Vec<(String, String)> = sqlx::query_as(&sql)
+        .bind(school)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for (learner, class) in pairs {
+        let entry = names.entry(learner).or_default();
+        if !entry.is_empty() {
+            entry.push_str(", ");
+        }
+        entry.push_str(&class);
+    }
+    Ok(names)
+}
+
+/// The student database: no passwords, no parent codes.
+fn students_csv(rows: &[(String, CredRow)]) -> Result<Vec<u8>> {
+    let table = rows.iter().map(|(class, row)| {
+        [
+            class.clone(),
+            row.given_name.clone(),
+            row.family_name.clone(),
+            row.username.clone(),
+            row.email.clone().unwrap_or_default(),
+            match password_state(row.password_set_by.as_deref()) {
+                classkeys_protocol::credentials::PasswordState::NotSet => "not set".to_owned(),
+                classkeys_protocol::credentials::PasswordState::SetByTeacher => {
+                    "teacher".to_owned()
+                }
+                classkeys_protocol::credentials::PasswordState::SetByLearner => {
+                    "learner".to_owned()
+                }
+            },
+            if row.must_change_password != 0 {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
+        ]
+    });
+    classkeys_domain::access_codes::table_to_csv(
+        &[
+            "Class",
+            "Given name",
+            "Family name",
+            "Username",
+            "Email",
+            "Password set by",
+            "Must change password",
+        ],
+        table,
+    )
+    .map_err(ApiError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_names_keep_only_safe_characters() {
+        assert_eq!(file_stem("3 Badgers"), "3-badgers");
+        assert_eq!(file_stem("../../etc/passwd"), "etc-passwd");
+        assert_eq!(file_stem("\"; rm -rf"), "rm--rf");
+        assert_eq!(file_stem("Ωμέγα"), "class");
+    }
+
+    #[test]
+    fn sign_in_address_ignores_a_trailing_slash() {
+        assert_eq!(
+            sign_in_url("https://keys.example.org/", "demo"),
+            "https://keys.example.org/s/demo/sign-in"
+        );
+    }
+}

@@ -1,0 +1,582 @@
+//! Passwords, access codes, exports and the audit log, through the API as the app and the
+//! command line use it, on both database engines.
+
+use classkeys_client::Client;
+use classkeys_domain::generator::{self, PasswordStyle};
+use classkeys_domain::ids::LearnerId;
+use classkeys_protocol::ErrorCode;
+use classkeys_protocol::credentials::{
+    AccessCode, AuditAction, AuditQuery, ClassPasswordReset, CodesPurpose, LearnerPassword,
+    LearnerPasswordReset, LearnerSignInRequest, PasswordSource, PasswordState, SchoolExportKind,
+    SchoolExportRequest,
+};
+use classkeys_protocol::roster::{LearnerQuery, LearnerRecord};
+use classkeys_server::Backend;
+
+use crate::harness::{self, PASSWORD, World};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_reset_password_signs_the_learner_in_and_the_old_one_no_longer_does,
+    a_weak_typed_password_is_refused_with_its_reason,
+    an_individual_class_reset_gives_every_learner_their_own_working_password,
+    a_class_reset_is_refused_whole_when_the_class_changed_since_the_preview,
+    codes_show_teacher_set_passwords_only_when_revealed_and_every_reveal_is_audited,
+    only_lead_teachers_export_the_school_and_only_after_their_password,
+    a_rotated_parent_code_replaces_the_old_one,
+    no_password_or_parent_code_is_stored_in_the_clear,
+);
+
+fn generated(style: PasswordStyle) -> String {
+    generator::generate(style, &mut rand::rng())
+        .expose()
+        .clone()
+}
+
+async fn active_learners(client: &Client, class: &str) -> Vec<LearnerRecord> {
+    let class = harness::class(client, class).await;
+    client
+        .learners(&LearnerQuery {
+            class_id: Some(class.id),
+            include_inactive: Some(false),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+}
+
+async fn learner_sign_in(
+    world: &World,
+    username: &str,
+    password: &str,
+) -> Result<Client, ErrorCode> {
+    world
+        .anon
+        .learner_sign_in(&LearnerSignInRequest {
+            school: "demo".into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await
+        .map(|session| world.anon.clone().with_token(session.token))
+        .map_err(|e| e.code().expect("an API error"))
+}
+
+async fn reset(
+    client: &Client,
+    id: LearnerId,
+    password: &str,
+    source: PasswordSource,
+) -> Vec<AccessCode> {
+    client
+        .learner_password_reset(
+            id,
+            &LearnerPasswordReset {
+                password: password.into(),
+                source,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap()
+        .codes
+}
+
+async fn a_reset_password_signs_the_learner_in_and_the_old_one_no_longer_does(backend: Backend) {
+    let world = World::start(backend).await;
+    let learner = active_learners(&world.teacher1, "1 Owls").await.remove(0);
+    assert_eq!(learner.password, PasswordState::NotSet);
+
+    let first = generated(PasswordStyle::Words);
+    let codes = reset(
+        &world.teacher1,
+        learner.id,
+        &first,
+        PasswordSource::Generated,
+    )
+    .await;
+    assert_eq!(codes[0].password.as_deref(), Some(first.as_str()));
+    assert_eq!(codes[0].password_state, PasswordState::SetByTeacher);
+    let session = learner_sign_in(&world, &learner.username, &first)
+        .await
+        .unwrap();
+    assert_eq!(session.learner_me().await.unwrap().learner_id, learner.id);
+
+    let second = generated(PasswordStyle::Pin);
+    reset(
+        &world.teacher1,
+        learner.id,
+        &second,
+        PasswordSource::Generated,
+    )
+    .await;
+    assert_eq!(
+        learner_sign_in(&world, &learner.username, &first)
+            .await
+            .err(),
+        Some(ErrorCode::InvalidCredentials),
+        "the old password must stop working"
+    );
+    learner_sign_in(&world, &learner.username, &second)
+        .await
+        .unwrap();
+    // The reset ended the session opened with the old password.
+    assert_eq!(
+        session.learner_me().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthenticated)
+    );
+    // A learner session opens no staff endpoint.
+    assert_eq!(
+        session.classes().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthenticated)
+    );
+    // The record every replica syncs says who set the password.
+    let record = harness::learner(&world.teacher1, &learner.username).await;
+    assert_eq!(record.password, PasswordState::SetByTeacher);
+    world.stop().await;
+}
+
+async fn a_weak_typed_password_is_refused_with_its_reason(backend: Backend) {
+    let world = World::start(backend).await;
+    let learner = active_learners(&world.teacher1, "3 Badgers")
+        .await
+        .remove(0);
+    for (weak, reason) in [
+        ("password", "guess"),
+        ("abc", "too short"),
+        ("=HYPERLINK(1)", "formula"),
+        (learner.username.as_str(), "name"),
+    ] {
+        let err = world
+            .teacher1
+            .learner_password_reset(
+                learner.id,
+                &LearnerPasswordReset {
+                    password: weak.into(),
+                    source: PasswordSource::Typed,
+                    must_change: false,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidInput), "{weak}");
+        let message = err.to_string().to_lowercase();
+        assert!(message.contains(reason), "{weak}: {message}");
+    }
+    // Claiming a typed password was generated does not skip the checks.
+    let err = world
+        .teacher1
+        .learner_password_reset(
+            learner.id,
+            &LearnerPasswordReset {
+                password: "password".into(),
+                source: PasswordSource::Generated,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidInput));
+    // A strong typed password is accepted and works.
+    reset(
+        &world.teacher1,
+        learner.id,
+        "Violet-Harbour-Kite-93",
+        PasswordSource::Typed,
+    )
+    .await;
+    learner_sign_in(&world, &learner.username, "Violet-Harbour-Kite-93")
+        .await
+        .unwrap();
+    world.stop().await;
+}
+
+async fn an_individual_class_reset_gives_every_learner_their_own_working_password(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    let class = harness::class(&world.teacher1, "1 Owls").await;
+    let learners = active_learners(&world.teacher1, "1 Owls").await;
+    let passwords: Vec<LearnerPassword> = learners
+        .iter()
+        .map(|l| LearnerPassword {
+            learner_id: l.id,
+            password: generated(PasswordStyle::Words),
+        })
+        .collect();
+    let codes = world
+        .teacher1
+        .class_passwords_reset(
+            class.id,
+            &ClassPasswordReset::Individual {
+                passwords: passwords.clone(),
+                must_change: true,
+            },
+        )
+        .await
+        .unwrap();
+    for sent in &passwords {
+        let shown = codes
+            .codes
+            .iter()
+            .find(|c| c.learner_id == sent.learner_id)
+            .unwrap();
+        assert_eq!(shown.password.as_deref(), Some(sent.password.as_str()));
+        assert!(shown.must_change);
+        assert_eq!(shown.parent_code.len(), 9, "{:?}", shown.parent_code);
+    }
+    // Three learners sign in with their own password, and not with a neighbour's.
+    for (i, learner) in learners.iter().take(3).enumerate() {
+        let own = &passwords[i].password;
+        let session = world
+            .anon
+            .learner_sign_in(&LearnerSignInRequest {
+                school: "demo".into(),
+                username: learner.username.clone(),
+                password: own.clone(),
+            })
+            .await
+            .unwrap();
+        assert!(session.must_change_password);
+        let neighbour = &passwords[i + 1].password;
+        assert_eq!(
+            learner_sign_in(&world, &learner.username, neighbour)
+                .await
+                .err(),
+            Some(ErrorCode::InvalidCredentials)
+        );
+    }
+    world.stop().await;
+}
+
+async fn a_class_reset_is_refused_whole_when_the_class_changed_since_the_preview(backend: Backend) {
+    let world = World::start(backend).await;
+    let class = harness::class(&world.teacher1, "3 Badgers").await;
+    let learners = active_learners(&world.teacher1, "3 Badgers").await;
+    let before = world
+        .teacher1
+        .class_access_codes(class.id, CodesPurpose::Reveal)
+        .await
+        .unwrap();
+    // The preview misses one learner (as if they joined after it was made).
+    let passwords: Vec<LearnerPassword> = learners
+        .iter()
+        .skip(1)
+        .map(|l| LearnerPassword {
+            learner_id: l.id,
+            password: generated(PasswordStyle::Words),
+        })
+        .collect();
+    let err = world
+        .teacher1
+        .class_passwords_reset(
+            class.id,
+            &ClassPasswordReset::Individual {
+                passwords,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::ClassChanged));
+    assert!(err.to_string().contains("preview"), "{err}");
+    // Nobody's password changed.
+    let after = world
+        .teacher1
+        .class_access_codes(class.id, CodesPurpose::Reveal)
+        .await
+        .unwrap();
+    assert_eq!(before.codes, after.codes);
+    let first = before
+        .codes
+        .iter()
+        .find(|c| c.password.is_some())
+        .expect("the demo class has teacher-set passwords");
+    learner_sign_in(&world, &first.username, first.password.as_deref().unwrap())
+        .await
+        .unwrap();
+    world.stop().await;
+}
+
+async fn codes_show_teacher_set_passwords_only_when_revealed_and_every_reveal_is_audited(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    let class = harness::class(&world.teacher1, "3 Badgers").await;
+    let hidden = world
+        .teacher1
+        .class_access_codes(class.id, CodesPurpose::View)
+        .await
+        .unwrap();
+    assert!(hidden.codes.iter().all(|c| c.password.is_none()));
+    assert!(hidden.codes.iter().all(|c| c.parent_code.len() == 9));
+    assert!(
+        hidden.sign_in_url.ends_with("/s/demo/sign-in"),
+        "{}",
+        hidden.sign_in_url
+    );
+    let shown = world
+        .teacher1
+        .class_access_codes(class.id, CodesPurpose::Reveal)
+        .await
+        .unwrap();
+    let by_learner = shown
+        .codes
+        .iter()
+        .find(|c| c.password_state == PasswordState::SetByLearner)
+        .expect("the demo has a learner who set their own password");
+    assert_eq!(
+        by_learner.password, None,
+        "a learner's own password is never shown"
+    );
+    let teacher_set: Vec<&AccessCode> = shown
+        .codes
+        .iter()
+        .filter(|c| c.password_state == PasswordState::SetByTeacher)
+        .collect();
+    assert!(teacher_set.len() > 20);
+    assert!(teacher_set.iter().all(|c| c.password.is_some()));
+    // The parent codes are the same each time they are shown.
+    assert_eq!(
+        hidden
+            .codes
+            .iter()
+            .map(|c| &c.parent_code)
+            .collect::<Vec<_>>(),
+        shown
+            .codes
+            .iter()
+            .map(|c| &c.parent_code)
+            .collect::<Vec<_>>()
+    );
+
+    // The reveal is in the log for teacher1 and the lead, not for teacher3 (other classes).
+    let entry = |page: classkeys_protocol::credentials::AuditPage| {
+        page.items
+            .into_iter()
+            .find(|e| e.action == AuditAction::PasswordsRevealed)
+    };
+    let seen = entry(world.teacher1.audit(&AuditQuery::default()).await.unwrap())
+        .expect("teacher1 sees their reveal");
+    assert_eq!(seen.class_name.as_deref(), Some("3 Badgers"));
+    assert_eq!(seen.learner_count, shown.codes.len() as i64);
+    assert_eq!(seen.actor_name.as_deref(), Some("Mr Hughes"));
+    assert!(entry(world.lead.audit(&AuditQuery::default()).await.unwrap()).is_some());
+    assert!(entry(world.teacher3.audit(&AuditQuery::default()).await.unwrap()).is_none());
+    // Another class's codes are hidden from teacher3 altogether.
+    assert_eq!(
+        world
+            .teacher3
+            .class_access_codes(class.id, CodesPurpose::View)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::NotFound)
+    );
+    world.stop().await;
+}
+
+async fn only_lead_teachers_export_the_school_and_only_after_their_password(backend: Backend) {
+    let world = World::start(backend).await;
+    let request = |password: &str| SchoolExportRequest {
+        kind: SchoolExportKind::AccessCodes,
+        password: password.into(),
+    };
+    let err = world
+        .teacher1
+        .school_export(&request(PASSWORD))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden));
+    assert!(
+        err.to_string()
+            .contains("only lead teachers can export the whole school"),
+        "{err}"
+    );
+    let err = world
+        .lead
+        .school_export(&request("not-my-password"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidCredentials));
+
+    let csv = world.lead.school_export(&request(PASSWORD)).await.unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM for Excel");
+    let mut reader = csv::ReaderBuilder::new().from_reader(&csv[3..]);
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header[0], "Class");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // Every active learner of the school, and nobody from the other school.
+    let active = world
+        .lead
+        .learners(&LearnerQuery {
+            include_inactive: Some(false),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len() as i64, active.total);
+    assert!(!rows.iter().any(|r| &r[3] == "other.learner"));
+    // The demo's teacher-set passwords are in it, and open the learners' accounts.
+    let with_password = rows
+        .iter()
+        .find(|r| r[0].contains("3 Badgers") && !r[4].starts_with('('))
+        .unwrap();
+    learner_sign_in(&world, &with_password[3], &with_password[4])
+        .await
+        .unwrap();
+
+    let students = world
+        .lead
+        .school_export(&SchoolExportRequest {
+            kind: SchoolExportKind::Students,
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+    let text = String::from_utf8(students).unwrap();
+    assert!(
+        !text.contains(&with_password[4]),
+        "the student database holds no passwords"
+    );
+    let log = world.lead.audit(&AuditQuery::default()).await.unwrap();
+    let actions: Vec<AuditAction> = log.items.iter().map(|e| e.action).collect();
+    assert!(actions.contains(&AuditAction::SchoolAccessCodesExported));
+    assert!(actions.contains(&AuditAction::SchoolStudentsExported));
+    world.stop().await;
+}
+
+async fn a_rotated_parent_code_replaces_the_old_one(backend: Backend) {
+    let world = World::start(backend).await;
+    let learner = active_learners(&world.teacher1, "1 Owls").await.remove(0);
+    let before = world
+        .teacher1
+        .learner_access_codes(learner.id, CodesPurpose::View)
+        .await
+        .unwrap()
+        .codes
+        .remove(0)
+        .parent_code;
+    let after = world
+        .teacher1
+        .learner_parent_code_rotate(learner.id)
+        .await
+        .unwrap()
+        .codes
+        .remove(0)
+        .parent_code;
+    assert_ne!(before, after);
+    assert_eq!(
+        generator::normalise_parent_code(&after).as_deref(),
+        Some(after.as_str())
+    );
+    let again = world
+        .teacher1
+        .learner_access_codes(learner.id, CodesPurpose::View)
+        .await
+        .unwrap()
+        .codes
+        .remove(0)
+        .parent_code;
+    assert_eq!(again, after);
+    world.stop().await;
+}
+
+/// Everything the database holds, as bytes: the SQLite files (with the write-ahead log), or
+/// a `pg_dump` of the PostgreSQL database.
+fn stored_bytes(database_url: &str) -> Vec<u8> {
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap();
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal"] {
+            if let Ok(file) = std::fs::read(format!("{path}{suffix}")) {
+                bytes.extend(file);
+            }
+        }
+        assert!(bytes.len() > 10_000, "the database files were read");
+        bytes
+    } else {
+        let out = std::process::Command::new("pg_dump")
+            .args(["--data-only", "--inserts", database_url])
+            .output()
+            .expect("pg_dump runs (Debian package postgresql-client)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.len() > 10_000, "the dump holds the school");
+        out.stdout
+    }
+}
+
+async fn no_password_or_parent_code_is_stored_in_the_clear(backend: Backend) {
+    let world = World::start(backend).await;
+    let class = harness::class(&world.teacher1, "1 Owls").await;
+    let learners = active_learners(&world.teacher1, "1 Owls").await;
+    let mut secrets: Vec<String> = Vec::new();
+    let passwords: Vec<LearnerPassword> = learners
+        .iter()
+        .map(|l| LearnerPassword {
+            learner_id: l.id,
+            password: generated(PasswordStyle::Random),
+        })
+        .collect();
+    secrets.extend(passwords.iter().map(|p| p.password.clone()));
+    let codes = world
+        .teacher1
+        .class_passwords_reset(
+            class.id,
+            &ClassPasswordReset::Individual {
+                passwords,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap();
+    secrets.extend(codes.codes.iter().map(|c| c.parent_code.clone()));
+    let same = generated(PasswordStyle::Pronounceable);
+    let badgers = harness::class(&world.teacher1, "3 Badgers").await;
+    world
+        .teacher1
+        .class_passwords_reset(
+            badgers.id,
+            &ClassPasswordReset::Same {
+                password: same.clone(),
+                source: PasswordSource::Generated,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap();
+    secrets.push(same);
+    // Reveal and export too: reading must not leave copies behind either.
+    world
+        .teacher1
+        .class_access_codes(class.id, CodesPurpose::Reveal)
+        .await
+        .unwrap();
+    world
+        .teacher1
+        .class_access_codes_export(class.id)
+        .await
+        .unwrap();
+
+    let stored = stored_bytes(world.server.database_url());
+    for secret in &secrets {
+        assert!(secret.len() >= 6);
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret:?} is stored in the clear"
+        );
+    }
+    world.stop().await;
+}
