@@ -16,10 +16,10 @@ use classkeys_app::{
 };
 use classkeys_cards::Paper;
 use classkeys_domain::generator::PasswordStyle;
-use classkeys_protocol::credentials::{AccessCodes, AuditPage, PasswordSource, SchoolExportKind};
 use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
+use classkeys_protocol::credentials::{AccessCodes, AuditPage, PasswordSource, SchoolExportKind};
 use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
 use serde::Serialize;
 use tauri::State;
@@ -317,7 +317,11 @@ async fn class_passwords_reset(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-async fn class_access_codes(app: AppState<'_>, class_id: ClassId, reveal: bool) -> Result<AccessCodes> {
+async fn class_access_codes(
+    app: AppState<'_>,
+    class_id: ClassId,
+    reveal: bool,
+) -> Result<AccessCodes> {
     app.class_access_codes(class_id, reveal).await
 }
 
@@ -331,7 +335,10 @@ async fn learner_access_codes(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-async fn learner_parent_code_rotate(app: AppState<'_>, learner_id: LearnerId) -> Result<AccessCodes> {
+async fn learner_parent_code_rotate(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+) -> Result<AccessCodes> {
     app.parent_code_rotate(learner_id).await
 }
 
@@ -404,7 +411,11 @@ fn file_stem(name: &str) -> String {
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
         .collect();
     let stem = stem.trim_matches('-');
-    if stem.is_empty() { "class".into() } else { stem.to_owned() }
+    if stem.is_empty() {
+        "class".into()
+    } else {
+        stem.to_owned()
+    }
 }
 
 #[cfg(test)]

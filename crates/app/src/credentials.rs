@@ -132,11 +132,7 @@ impl App {
 
     async fn default_style(&self, class: Option<ClassId>) -> Result<PasswordStyle> {
         let year_group = match class {
-            Some(id) => self
-                .store
-                .class(id)
-                .await?
-                .and_then(|c| c.year_group),
+            Some(id) => self.store.class(id).await?.and_then(|c| c.year_group),
             None => None,
         };
         Ok(PasswordSettings::default()
@@ -188,7 +184,10 @@ impl App {
         let mut learners = Vec::new();
         let mut offset = 0;
         loop {
-            let (page, total) = self.store.learners(Some(class), offset, crate::MAX_PAGE).await?;
+            let (page, total) = self
+                .store
+                .learners(Some(class), offset, crate::MAX_PAGE)
+                .await?;
             offset += page.len() as u32;
             learners.extend(page.into_iter().filter(|l| l.active));
             if offset as i64 >= total || offset == 0 {
@@ -211,7 +210,9 @@ impl App {
                 username: l.username,
                 password: match mode {
                     ClassResetMode::Same => same.expose().clone(),
-                    ClassResetMode::Individual => generator::generate(style, &mut rng).expose().clone(),
+                    ClassResetMode::Individual => {
+                        generator::generate(style, &mut rng).expose().clone()
+                    }
                 },
             })
             .collect())
@@ -231,10 +232,9 @@ impl App {
         self.class_allowed(class, Action::PasswordReset).await?;
         let request = match mode {
             ClassResetMode::Same => {
-                let password = preview
-                    .first()
-                    .map(|l| l.password.clone())
-                    .ok_or_else(|| AppError::new(AppErrorCode::InvalidInput, "the preview is empty"))?;
+                let password = preview.first().map(|l| l.password.clone()).ok_or_else(|| {
+                    AppError::new(AppErrorCode::InvalidInput, "the preview is empty")
+                })?;
                 if preview.iter().any(|l| l.password != password) {
                     return Err(AppError::new(
                         AppErrorCode::InvalidInput,
@@ -271,7 +271,11 @@ impl App {
     pub async fn class_access_codes(&self, class: ClassId, reveal: bool) -> Result<AccessCodes> {
         let session = self.signed_in()?;
         self.class_allowed(class, Action::CodesView).await?;
-        let purpose = if reveal { CodesPurpose::Reveal } else { CodesPurpose::View };
+        let purpose = if reveal {
+            CodesPurpose::Reveal
+        } else {
+            CodesPurpose::View
+        };
         session
             .client
             .class_access_codes(class, purpose)
@@ -280,10 +284,18 @@ impl App {
     }
 
     /// One learner's access codes; the password only when `reveal`.
-    pub async fn learner_access_codes(&self, learner: LearnerId, reveal: bool) -> Result<AccessCodes> {
+    pub async fn learner_access_codes(
+        &self,
+        learner: LearnerId,
+        reveal: bool,
+    ) -> Result<AccessCodes> {
         let session = self.signed_in()?;
         self.learner_allowed(learner, Action::CodesView).await?;
-        let purpose = if reveal { CodesPurpose::Reveal } else { CodesPurpose::View };
+        let purpose = if reveal {
+            CodesPurpose::Reveal
+        } else {
+            CodesPurpose::View
+        };
         session
             .client
             .learner_access_codes(learner, purpose)
@@ -294,7 +306,8 @@ impl App {
     /// Replaces a learner's parent access code.
     pub async fn parent_code_rotate(&self, learner: LearnerId) -> Result<AccessCodes> {
         let session = self.signed_in()?;
-        self.learner_allowed(learner, Action::ParentCodeRotate).await?;
+        self.learner_allowed(learner, Action::ParentCodeRotate)
+            .await?;
         session
             .client
             .learner_parent_code_rotate(learner)
@@ -387,7 +400,10 @@ impl App {
             ));
         }
         let pdf = classkeys_cards::render(&codes.school_name, &cards, paper).map_err(|e| {
-            AppError::new(AppErrorCode::Internal, format!("the login cards could not be made: {e}"))
+            AppError::new(
+                AppErrorCode::Internal,
+                format!("the login cards could not be made: {e}"),
+            )
         })?;
         write_file(path, &pdf)?;
         Ok(SavedFile {
@@ -398,7 +414,11 @@ impl App {
 
     /// One page of the audit log, newest first: the school's for lead teachers, their
     /// classes' for teachers.
-    pub async fn audit(&self, before: Option<String>, learner: Option<LearnerId>) -> Result<AuditPage> {
+    pub async fn audit(
+        &self,
+        before: Option<String>,
+        learner: Option<LearnerId>,
+    ) -> Result<AuditPage> {
         let session = self.signed_in()?;
         session
             .client
@@ -420,7 +440,10 @@ impl App {
             .ok_or_else(|| not_on_this_computer("class"))?;
         let resource = Resource::Class {
             school: session.account.staff.school_id,
-            taught_by_actor: record.teachers.iter().any(|t| t.id == session.account.staff.id),
+            taught_by_actor: record
+                .teachers
+                .iter()
+                .any(|t| t.id == session.account.staff.id),
         };
         edits::allow(&session, action, &resource, "class")
     }

@@ -125,6 +125,16 @@ impl Sandbox {
     /// Fails the test if the run printed, on either stream, any password this sandbox has
     /// been given or any token its token file has held (including one this run stored).
     async fn run(&self, args: &[&str], password: Option<&str>) -> Run {
+        self.run_with_input(args, password, None).await
+    }
+
+    /// [`Sandbox::run`] with `input` on standard input.
+    async fn run_with_input(
+        &self,
+        args: &[&str],
+        password: Option<&str>,
+        input: Option<&str>,
+    ) -> Run {
         if let Some(password) = password {
             self.remember_secret(password);
         }
@@ -135,11 +145,26 @@ impl Sandbox {
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env_remove("CLASSKEYS_PASSWORD")
-            .stdin(std::process::Stdio::null());
+            .stdin(if input.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         if let Some(password) = password {
             cmd.env("CLASSKEYS_PASSWORD", password);
         }
-        let out = cmd.output().await.expect("classkeys runs");
+        let mut child = cmd.spawn().expect("classkeys runs");
+        if let Some(input) = input {
+            use tokio::io::AsyncWriteExt;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin
+                .write_all(input.as_bytes())
+                .await
+                .expect("writing stdin");
+        }
+        let out = child.wait_with_output().await.expect("classkeys runs");
         let run = Run {
             status: out.status,
             stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
@@ -1228,5 +1253,339 @@ async fn without_a_token_file_the_token_lives_in_the_credential_store_only() {
         !home.path().join(".config/classkeys/session.json").exists(),
         "logout removes the pointer"
     );
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Passwords, access codes, exports, login cards and the audit log
+// ---------------------------------------------------------------------------------------
+
+/// The usernames of a class's active learners, as `classkeys learners --class` lists them.
+async fn class_usernames(sandbox: &Sandbox, class: &str) -> Vec<String> {
+    let learners = sandbox
+        .classkeys(&["learners", "--class", class, "--json"])
+        .await
+        .json();
+    learners
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|l| l["active"] == true)
+        .map(|l| l["username"].as_str().expect("a username").to_owned())
+        .collect()
+}
+
+/// Whether a learner signs in with `password`, through the learner sign-in API.
+async fn learner_signs_in(server: &TestServer, username: &str, password: &str) -> bool {
+    classkeys_client::Client::new(&server.url)
+        .expect("client")
+        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
+            school: "demo".into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await
+        .is_ok()
+}
+
+/// Reads a CSV file as `classkeys export` wrote it: BOM, header, rows.
+fn read_csv(path: &std::path::Path) -> Vec<Vec<String>> {
+    let bytes = std::fs::read(path).expect("the file was written");
+    let body = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("a UTF-8 BOM for Excel");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body)
+        .records()
+        .map(|r| r.expect("a CSV record").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reset_password_is_shown_once_then_revealed_exported_and_works() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "teacher1").await;
+        let username = class_usernames(&sandbox, "1 Owls").await.remove(0);
+        let reset = sandbox
+            .classkeys(&[
+                "reset",
+                "--learner",
+                &username,
+                "--generate",
+                "--style",
+                "words",
+                "--json",
+            ])
+            .await
+            .json();
+        let password = reset["codes"][0]["password"]
+            .as_str()
+            .expect("the new password")
+            .to_owned();
+        assert_eq!(password.split('-').count(), 3, "{password}");
+        assert!(learner_signs_in(&server, &username, &password).await);
+
+        let hidden = sandbox.classkeys(&["codes", "--class", "1 Owls"]).await;
+        assert!(!hidden.ok().contains(&password), "hidden unless --reveal");
+        assert!(hidden.ok().contains("(hidden: use --reveal)"));
+        let shown = sandbox
+            .classkeys(&["codes", "--class", "1 Owls", "--reveal"])
+            .await;
+        assert!(shown.ok().contains(&password));
+
+        let file = sandbox.dir.path().join("owls.csv");
+        let run = sandbox
+            .classkeys(&[
+                "export",
+                "--class",
+                "1 Owls",
+                "--out",
+                file.to_str().unwrap(),
+            ])
+            .await;
+        assert!(
+            run.ok().starts_with("Wrote the access codes of 1 Owls"),
+            "{run:?}"
+        );
+        let table = read_csv(&file);
+        assert_eq!(table[0][3], "Username");
+        let row = table
+            .iter()
+            .find(|r| r[3] == username)
+            .expect("the learner's row");
+        assert_eq!(row[4], password);
+        assert!(row[6].ends_with("/s/demo/sign-in"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "a file of passwords is private");
+        }
+
+        let log = sandbox.classkeys(&["audit", "--json"]).await.json();
+        let actions: Vec<&str> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        for action in [
+            "password_reset",
+            "passwords_revealed",
+            "access_codes_exported",
+        ] {
+            assert!(actions.contains(&action), "{action} in {actions:?}");
+        }
+        assert!(
+            log[0]["device"]
+                .as_str()
+                .unwrap()
+                .starts_with("classkeys command line"),
+            "{log}"
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_typed_password_comes_from_stdin_and_a_weak_one_is_refused_with_its_reason() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "teacher1").await;
+        let username = class_usernames(&sandbox, "3 Badgers").await.remove(0);
+        let weak = sandbox
+            .run_with_input(
+                &["reset", "--learner", &username, "--password-stdin"],
+                None,
+                Some("password\n"),
+            )
+            .await;
+        assert!(weak.failed().contains("too easy to guess"), "{weak:?}");
+        let strong = sandbox
+            .run_with_input(
+                &[
+                    "reset",
+                    "--learner",
+                    &username,
+                    "--password-stdin",
+                    "--must-change",
+                ],
+                None,
+                Some("Violet-Harbour-Kite-93\n"),
+            )
+            .await;
+        strong.ok();
+        assert!(learner_signs_in(&server, &username, "Violet-Harbour-Kite-93").await);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_class_reset_gives_every_learner_a_new_password_at_once() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "teacher1").await;
+        let usernames = class_usernames(&sandbox, "1 Owls").await;
+        let codes = sandbox
+            .classkeys(&[
+                "reset",
+                "--class",
+                "1 Owls",
+                "--mode",
+                "individual",
+                "--json",
+            ])
+            .await
+            .json();
+        let codes = codes["codes"].as_array().unwrap();
+        let passwords: BTreeSet<&str> = codes
+            .iter()
+            .filter(|c| c["active"] == true)
+            .map(|c| {
+                c["password"]
+                    .as_str()
+                    .expect("every active learner has one")
+            })
+            .collect();
+        assert_eq!(
+            passwords.len(),
+            usernames.len(),
+            "one different password each"
+        );
+        // 1 Owls is Year 1: the default style is the PIN.
+        assert!(
+            passwords
+                .iter()
+                .all(|p| p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()))
+        );
+        let same = sandbox
+            .classkeys(&[
+                "reset", "--class", "1 Owls", "--mode", "same", "--style", "words",
+            ])
+            .await;
+        assert!(
+            same.stderr
+                .contains("every learner of 1 Owls gets the same password"),
+            "{same:?}"
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn only_lead_teachers_export_the_school_and_teachers_see_only_their_classes_codes() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "teacher1").await;
+        let file = sandbox.dir.path().join("school.csv");
+        let refused = sandbox
+            .run(
+                &["export", "--school", "--out", file.to_str().unwrap()],
+                Some(DEMO_PASSWORD),
+            )
+            .await;
+        assert!(
+            refused
+                .failed()
+                .contains("only lead teachers can export the whole school"),
+            "{refused:?}"
+        );
+        assert!(!file.exists(), "nothing written");
+        let hidden = sandbox.classkeys(&["codes", "--class", "5 Kestrels"]).await;
+        assert!(hidden.failed().contains("5 Kestrels"), "{hidden:?}");
+
+        let lead = Sandbox::new();
+        lead.login(&server.url, "lead", DEMO_PASSWORD).await.ok();
+        let wrong = lead
+            .run(
+                &["export", "--school", "--out", file.to_str().unwrap()],
+                Some("not-my-password"),
+            )
+            .await;
+        assert!(wrong.failed().contains("not your password"), "{wrong:?}");
+        let done = lead
+            .run(
+                &[
+                    "export",
+                    "--school",
+                    "--out",
+                    file.to_str().unwrap(),
+                    "--json",
+                ],
+                Some(DEMO_PASSWORD),
+            )
+            .await
+            .json();
+        let table = read_csv(&file);
+        assert_eq!(done["rows"].as_u64().unwrap() as usize, table.len() - 1);
+        assert!(table.len() > 150, "the whole school");
+        let students = sandbox.dir.path().join("students.csv");
+        lead.run(
+            &[
+                "export",
+                "--school",
+                "--students",
+                "--out",
+                students.to_str().unwrap(),
+            ],
+            Some(DEMO_PASSWORD),
+        )
+        .await
+        .ok();
+        assert_eq!(read_csv(&students)[0][4], "Email");
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn login_cards_are_a_pdf_with_every_learners_name_and_username() {
+    let (server, sandbox) = signed_in_to_demo(Backend::Sqlite, "teacher1").await;
+    let file = sandbox.dir.path().join("badgers.pdf");
+    let run = sandbox
+        .classkeys(&[
+            "cards",
+            "--class",
+            "3 Badgers",
+            "--out",
+            file.to_str().unwrap(),
+            "--paper",
+            "letter",
+        ])
+        .await;
+    assert!(run.ok().contains("login cards for 3 Badgers"), "{run:?}");
+    assert!(
+        run.ok().contains("1 of them show no password"),
+        "the learner-set one: {run:?}"
+    );
+    let text = std::process::Command::new("pdftotext")
+        .args([file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext runs (Debian package poppler-utils)");
+    let text = String::from_utf8(text.stdout).unwrap();
+    let learners = sandbox
+        .classkeys(&["learners", "--class", "3 Badgers", "--json"])
+        .await
+        .json();
+    for l in learners
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["active"] == true)
+    {
+        for field in ["given_name", "family_name", "username"] {
+            let value = l[field].as_str().unwrap();
+            assert!(text.contains(value), "{value} is on the cards");
+        }
+    }
+    let bad = sandbox
+        .classkeys(&[
+            "cards",
+            "--class",
+            "3 Badgers",
+            "--out",
+            file.to_str().unwrap(),
+            "--paper",
+            "a5",
+        ])
+        .await;
+    assert!(bad.failed().contains("--paper"), "{bad:?}");
     server.stop().await;
 }

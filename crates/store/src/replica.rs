@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use classkeys_domain::identity::Role;
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::text::{identity_key, search_fold};
+use classkeys_protocol::credentials::PasswordState;
 use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord, StaffRef};
 use classkeys_protocol::sync::{Change, EntityKind, PullResponse, Record};
 use sqlx::SqliteConnection;
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use crate::{Error, META_CURSOR, Result, Store, meta_set};
 
 /// Learners per multi-row INSERT. One statement per row costs ~10× more (DESIGN §10); 200
-/// rows of 11 values stay far below SQLite's 32,766 bound parameters.
+/// rows of 13 values stay far below SQLite's 32,766 bound parameters.
 const LEARNER_BATCH: usize = 200;
 
 /// Enrolment rows per multi-row INSERT (3 values each).
@@ -46,7 +47,7 @@ pub(crate) enum Overwrite {
 /// The columns of a learner record, with its classes in the order they were sent.
 pub(crate) const LEARNER_COLUMNS: &str =
     "l.id, l.username, l.given_name, l.family_name, l.email, l.active,
-    l.version, l.updated_at,
+    l.password_state, l.must_change_password, l.version, l.updated_at,
     (SELECT json_group_array(class_id)
        FROM (SELECT class_id FROM enrolment WHERE learner_id = l.id ORDER BY position))
        AS classes";
@@ -66,6 +67,8 @@ pub(crate) struct LearnerRow {
     family_name: String,
     email: Option<String>,
     active: bool,
+    password_state: String,
+    must_change_password: bool,
     version: i64,
     updated_at: String,
     classes: String,
@@ -83,6 +86,9 @@ impl LearnerRow {
             email: self.email,
             active: self.active,
             classes,
+            password: serde_json::from_value(serde_json::Value::String(self.password_state))
+                .map_err(|e| Error::corrupt("learner's password state")(e.to_string()))?,
+            must_change_password: self.must_change_password,
             version: self.version,
             updated_at: parse_time(&self.updated_at)?,
         })
@@ -404,14 +410,17 @@ pub(crate) async fn put_learners(
         .collect();
 
     for chunk in learners.chunks(LEARNER_BATCH) {
-        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = format!(
-            "INSERT INTO learner (id, username, given_name, family_name, email, active, version,
-                 updated_at, family_key, given_key, search_text)
+            "INSERT INTO learner (id, username, given_name, family_name, email, active,
+                 password_state, must_change_password, version, updated_at, family_key,
+                 given_key, search_text)
              VALUES {values}
              ON CONFLICT (id) DO UPDATE SET username = excluded.username,
                  given_name = excluded.given_name, family_name = excluded.family_name,
-                 email = excluded.email, active = excluded.active, version = excluded.version,
+                 email = excluded.email, active = excluded.active,
+                 password_state = excluded.password_state,
+                 must_change_password = excluded.must_change_password, version = excluded.version,
                  updated_at = excluded.updated_at, family_key = excluded.family_key,
                  given_key = excluded.given_key, search_text = excluded.search_text{}
              RETURNING id",
@@ -426,6 +435,8 @@ pub(crate) async fn put_learners(
                 .bind(&l.family_name)
                 .bind(&l.email)
                 .bind(l.active)
+                .bind(password_state(l.password))
+                .bind(l.must_change_password)
                 .bind(l.version)
                 .bind(format_time(l.updated_at)?)
                 .bind(search_fold(&l.family_name))
@@ -555,4 +566,13 @@ fn format_time(t: OffsetDateTime) -> Result<String> {
 
 fn parse_time(s: &str) -> Result<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| Error::corrupt("time")(e.to_string()))
+}
+
+/// A password state as the replica stores it (its wire spelling).
+fn password_state(state: PasswordState) -> &'static str {
+    match state {
+        PasswordState::NotSet => "not_set",
+        PasswordState::SetByTeacher => "set_by_teacher",
+        PasswordState::SetByLearner => "set_by_learner",
+    }
 }

@@ -65,7 +65,12 @@ pub async fn reset(client: &Client, args: ResetArgs, out: Output) -> Result<()> 
             (password_from_stdin()?, PasswordSource::Typed)
         } else {
             let first_class = match learner.classes.first() {
-                Some(id) => resolve.classes().await?.iter().find(|c| c.id == *id).cloned(),
+                Some(id) => resolve
+                    .classes()
+                    .await?
+                    .iter()
+                    .find(|c| c.id == *id)
+                    .cloned(),
                 None => None,
             };
             let style = style_arg(args.style.as_deref(), first_class.as_ref())?;
@@ -268,7 +273,11 @@ pub async fn export(client: &Client, args: ExportArgs, out: Output) -> Result<()
     };
     write_atomically(&args.out, &bytes)
         .with_context(|| format!("writing {}", args.out.display()))?;
-    let rows = bytes.iter().filter(|b| **b == b'\n').count().saturating_sub(1);
+    let rows = bytes
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        .saturating_sub(1);
     let report = serde_json::json!({ "file": args.out, "rows": rows });
     out.show(&report, || {
         format!("Wrote {what} ({rows} learners) to {}", args.out.display())
@@ -284,7 +293,10 @@ pub async fn cards(client: &Client, args: CardsArgs, out: Output) -> Result<()> 
         .await
         .explained()?;
     if codes.codes.is_empty() {
-        return Err(anyhow!("{} has no active learners to print cards for", class.name));
+        return Err(anyhow!(
+            "{} has no active learners to print cards for",
+            class.name
+        ));
     }
     let names: Vec<String> = codes
         .codes
@@ -306,8 +318,7 @@ pub async fn cards(client: &Client, args: CardsArgs, out: Output) -> Result<()> 
         .collect();
     let pdf = classkeys_cards::render(&codes.school_name, &cards, paper)
         .map_err(|e| anyhow!("making the login cards: {e}"))?;
-    write_atomically(&args.out, &pdf)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_atomically(&args.out, &pdf).with_context(|| format!("writing {}", args.out.display()))?;
     let without = codes.codes.iter().filter(|c| c.password.is_none()).count();
     let report = serde_json::json!({
         "file": args.out,
