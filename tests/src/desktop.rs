@@ -108,7 +108,11 @@ impl Desktop {
         let data_dir = work.path().join("data");
         std::fs::create_dir(&data_dir).expect("creating the app's data folder");
         let log = work.path().join("tauri-driver.log");
+        let downloads = work.path().join("downloads");
+        std::fs::create_dir(&downloads).expect("creating the downloads folder");
         let env = vec![
+            // Downloads go here without the native save dialog, which WebDriver cannot drive.
+            ("CLASSKEYS_SAVE_DIR", downloads.into_os_string()),
             ("CLASSKEYS_DATA_DIR", data_dir.into_os_string()),
             ("CLASSKEYS_SERVER", OsString::from(&app_server_url)),
             // The background sync is how changes reach the server after an outage without
@@ -203,6 +207,11 @@ impl Desktop {
         self.link
             .as_mut()
             .expect("this desktop was started with Route::ThroughLink")
+    }
+
+    /// Where the app saves downloads (CSV files, login cards).
+    pub fn downloads(&self) -> PathBuf {
+        self.work.path().join("downloads")
     }
 
     /// A staff member working straight against the server with the API client, as a
@@ -406,6 +415,20 @@ impl Desktop {
             }
         })
         .await;
+    }
+
+    /// Waits until the element `data-testid="{testid}"` is shown with some text, and returns
+    /// that text.
+    pub async fn wait_for_nonempty(&self, testid: &str) -> String {
+        eventually(&format!("{testid} shows some text"), async || {
+            let text = self.text_now(testid).await;
+            if !text.trim().is_empty() && self.is_shown(testid).await {
+                Ok(text.trim().to_owned())
+            } else {
+                Err(text)
+            }
+        })
+        .await
     }
 
     /// Runs `script` in the window (arguments as `arguments[i]`) and returns its answer.

@@ -652,3 +652,141 @@ async fn the_window_may_call_only_the_apps_own_commands() {
     // Still there and working after all that.
     desktop.shown("view-sign-in").await;
 }
+
+/// The codes table on show: username → the password shown (if revealed).
+async fn codes_on_screen(desktop: &Desktop) -> Vec<(String, Option<String>, String)> {
+    let rows = desktop
+        .js(
+            "return [...document.querySelectorAll('[data-testid=code-row]')].map(r => [
+                r.dataset.username,
+                r.querySelector('[data-testid=code-password]')?.textContent ?? null,
+                r.querySelector('[data-testid=code-parent]').firstChild.textContent])",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(rows).expect("rows of [username, password, parent code]")
+}
+
+/// Waits until `name` is in the downloads folder and returns its CSV rows (BOM stripped).
+async fn downloaded_csv(desktop: &Desktop, name: &str) -> Vec<Vec<String>> {
+    let path = desktop.downloads().join(name);
+    let bytes = eventually(&format!("{name} is saved"), async || {
+        std::fs::read(&path).map_err(|e| e.to_string())
+    })
+    .await;
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").expect("a UTF-8 BOM");
+    csv::ReaderBuilder::new()
+        .from_reader(body)
+        .records()
+        .map(|r| r.expect("a row").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+async fn learner_signs_in(desktop: &Desktop, username: &str, password: &str) -> bool {
+    classkeys_client::Client::new(&desktop.server().url)
+        .expect("client")
+        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
+            school: "demo".into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_teacher_resets_a_learner_then_a_class_and_downloads_the_codes_on_screen() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+    desktop.open_class("1 Owls").await;
+    let first = eventually("the class lists its learners", async || {
+        let rows = desktop.rows().await;
+        if rows.is_empty() { Err(rows) } else { Ok(rows) }
+    })
+    .await
+    .remove(0);
+
+    // One learner: generate, regenerate, apply.
+    desktop.open_learner(&first.id).await;
+    desktop.click("password-generate").await;
+    let preview = desktop.wait_for_nonempty("password-candidate").await;
+    desktop.click("password-generate").await;
+    let regenerated = eventually("a new password is previewed", async || {
+        let now = desktop.text_now("password-candidate").await;
+        if now != preview && !now.is_empty() { Ok(now) } else { Err(now) }
+    })
+    .await;
+    desktop.click("password-apply").await;
+    desktop.wait_for_text("password-shown", &regenerated).await;
+    assert!(learner_signs_in(&desktop, &first.username, &regenerated).await);
+
+    // The whole class, a new password each: preview, apply, reveal, download.
+    desktop.open_class("1 Owls").await;
+    desktop.click("class-tab-codes").await;
+    desktop.shown("codes-table").await;
+    assert_eq!(
+        desktop.text("school-export-lead-only").await,
+        "Only lead teachers can export the whole school."
+    );
+    assert!(!desktop.is_shown("school-export").await);
+    desktop.click("class-reset-open").await;
+    desktop.shown("reset-preview").await;
+    let previewed: Vec<(String, String)> = serde_json::from_value(
+        desktop
+            .js(
+                "return [...document.querySelectorAll('[data-testid=reset-preview-row]')]
+                    .map(r => [r.dataset.username, r.cells[2].textContent])",
+                vec![],
+            )
+            .await,
+    )
+    .expect("preview rows");
+    assert!(previewed.len() > 20, "{previewed:?}");
+    desktop.screenshot("class-reset").await;
+    desktop.click("reset-apply").await;
+    eventually("the reset is applied and the dialog closes", async || {
+        if desktop.is_shown("class-reset").await { Err("still open") } else { Ok(()) }
+    })
+    .await;
+    desktop.shown("codes-table").await;
+    desktop.click("codes-reveal-all").await;
+    let shown = eventually("every password is revealed", async || {
+        let rows = codes_on_screen(&desktop).await;
+        if rows.iter().all(|(_, p, _)| p.is_some()) { Ok(rows) } else { Err(rows) }
+    })
+    .await;
+    desktop.screenshot("access-codes").await;
+    for (username, password) in &previewed {
+        let on_screen = shown.iter().find(|(u, _, _)| u == username).expect("a row");
+        assert_eq!(on_screen.1.as_deref(), Some(password.as_str()), "{username}");
+    }
+    desktop.click("codes-download").await;
+    let csv = downloaded_csv(&desktop, "access-codes-1-Owls.csv").await;
+    assert_eq!(csv.len(), shown.len());
+    for row in &csv {
+        let (_, password, parent) = shown.iter().find(|(u, _, _)| *u == row[3]).expect("on screen");
+        assert_eq!(Some(&row[4]), password.as_ref(), "{}", row[3]);
+        assert_eq!(&row[5], parent);
+        assert_eq!(row[0], "1 Owls");
+    }
+    let (username, password, _) = &shown[0];
+    assert!(learner_signs_in(&desktop, username, password.as_deref().unwrap()).await);
+}
+
+#[tokio::test]
+async fn a_lead_teacher_exports_the_whole_school_after_entering_their_password_again() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("lead").await;
+    desktop.shown("view-class").await;
+    desktop.click("school-export-open").await;
+    desktop.fill("school-export-password", "not-my-password").await;
+    desktop.click("school-export-submit").await;
+    let error = desktop.wait_for_nonempty("school-export-error").await;
+    assert!(error.contains("not your password"), "{error}");
+    desktop.fill("school-export-password", classkeys_e2e::DEMO_PASSWORD).await;
+    desktop.click("school-export-submit").await;
+    let csv = downloaded_csv(&desktop, "school-access-codes.csv").await;
+    // Every active learner of the demo school (one is deactivated).
+    assert_eq!(csv.len(), 188);
+    assert!(csv.iter().any(|r| r[0] == "3 Badgers" && !r[4].starts_with('(')));
+}

@@ -1041,3 +1041,167 @@ async fn a_learner_added_offline_shows_the_username_the_server_then_gives_them()
     link.cut().await;
     server.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Passwords and access codes
+// ---------------------------------------------------------------------------------------
+
+async fn learner_signs_in(server: &TestServer, username: &str, password: &str) -> bool {
+    Client::new(&server.url)
+        .expect("server address")
+        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
+            school: "demo".into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
+    use classkeys_app::ClassResetMode;
+    use classkeys_domain::generator::PasswordStyle;
+    use classkeys_protocol::credentials::{PasswordSource, PasswordState};
+
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let (app, dir) = signed_in(&secrets, &server.url, "teacher1").await;
+    let owls = class_named(&app, "1 Owls").await;
+
+    // The class's default style is the one for its age: Year 1 gets PINs.
+    let styles = app.password_styles(Some(owls.id)).await.expect("styles");
+    let default = styles.iter().find(|s| s.default).expect("a default");
+    assert_eq!(default.style, PasswordStyle::Pin);
+
+    // One learner: preview, regenerate, apply.
+    let learner = app
+        .class_learners(Some(owls.id), 0, 1)
+        .await
+        .expect("learners")
+        .learners
+        .remove(0);
+    let first = app.password_generate(PasswordStyle::Words).expect("preview");
+    let second = app.password_generate(PasswordStyle::Words).expect("regenerate");
+    assert_ne!(first.expose(), second.expose());
+    let codes = app
+        .learner_password_set(learner.id, second.clone(), PasswordSource::Generated, false)
+        .await
+        .expect("applied");
+    assert_eq!(codes.codes[0].password.as_deref(), Some(second.expose().as_str()));
+    assert!(learner_signs_in(&server, &learner.username, second.expose()).await);
+    // The replica learns who set it with the sync that follows.
+    assert_eq!(
+        app.learner(learner.id).await.expect("learner").password,
+        PasswordState::SetByTeacher
+    );
+
+    // A typed weak password is refused with the server's reason, and nothing changes.
+    let err = app
+        .learner_password_set(learner.id, Sensitive::new("password".into()), PasswordSource::Typed, false)
+        .await
+        .expect_err("too weak");
+    assert_eq!(err.code, AppErrorCode::InvalidInput);
+    assert!(err.message.contains("too easy to guess"), "{err}");
+    assert!(learner_signs_in(&server, &learner.username, second.expose()).await);
+
+    // The whole class, one password each, as previewed.
+    let preview = app
+        .class_reset_preview(owls.id, ClassResetMode::Individual, PasswordStyle::Pin)
+        .await
+        .expect("preview");
+    assert_eq!(preview.len() as i64, owls.learner_count);
+    let codes = app
+        .class_reset_apply(owls.id, ClassResetMode::Individual, preview.clone(), PasswordSource::Generated, true)
+        .await
+        .expect("applied");
+    for line in &preview {
+        let code = codes.codes.iter().find(|c| c.learner_id == line.learner_id).expect("a code");
+        assert_eq!(code.password.as_deref(), Some(line.password.as_str()));
+        assert!(code.must_change);
+    }
+
+    // The CSV download holds exactly the codes shown.
+    let file = dir.path().join("owls.csv");
+    let saved = app.class_codes_export(owls.id, &file).await.expect("saved");
+    assert_eq!(saved.learners, preview.len());
+    let bytes = std::fs::read(&file).expect("the file");
+    let text = String::from_utf8(bytes[3..].to_vec()).expect("UTF-8");
+    for code in &codes.codes {
+        let line = format!("{},{}", code.username, code.password.as_deref().unwrap());
+        assert!(text.contains(&line), "{line} in the CSV");
+        assert!(text.contains(&code.parent_code));
+    }
+
+    // Login cards.
+    let pdf = dir.path().join("owls.pdf");
+    let saved = app
+        .class_cards(owls.id, classkeys_cards::Paper::A4, &pdf)
+        .await
+        .expect("cards");
+    assert_eq!(saved.learners, preview.len());
+    assert!(std::fs::read(&pdf).expect("the PDF").starts_with(b"%PDF"));
+
+    // A teacher may not export the school.
+    let err = app
+        .school_export(
+            classkeys_protocol::credentials::SchoolExportKind::AccessCodes,
+            password(),
+            &dir.path().join("school.csv"),
+        )
+        .await
+        .expect_err("teachers cannot");
+    assert_eq!(err.code, AppErrorCode::Forbidden);
+    assert!(err.message.contains("only lead teachers can export the whole school"), "{err}");
+    assert!(!dir.path().join("school.csv").exists());
+
+    // The audit log shows what this teacher did.
+    let log = app.audit(None, None).await.expect("audit");
+    assert!(log.items.len() >= 4, "{:?}", log.items);
+    app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn credential_work_offline_says_it_needs_the_server_and_changes_nothing() {
+    use classkeys_protocol::credentials::PasswordSource;
+
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let mut link = Link::to(&server.url).await;
+    let (app, dir) = signed_in(&secrets, &link.url(), "teacher1").await;
+    let badgers = class_named(&app, "3 Badgers").await;
+    let before = lead(&server)
+        .await
+        .class_access_codes(badgers.id, classkeys_protocol::credentials::CodesPurpose::Reveal)
+        .await
+        .expect("codes");
+
+    link.cut().await;
+    let err = app.class_access_codes(badgers.id, true).await.expect_err("offline");
+    assert_eq!(err.code, AppErrorCode::Offline);
+    assert!(err.message.contains("needs the server"), "{err}");
+    let learner = before.codes[0].learner_id;
+    let err = app
+        .learner_password_set(learner, Sensitive::new("Violet-Harbour-Kite-93".into()), PasswordSource::Typed, false)
+        .await
+        .expect_err("offline");
+    assert!(err.message.contains("nothing was changed"), "{err}");
+    let file = dir.path().join("badgers.csv");
+    assert!(app.class_codes_export(badgers.id, &file).await.is_err());
+    assert!(!file.exists(), "no half-written file");
+
+    link.restore().await;
+    let after = lead(&server)
+        .await
+        .class_access_codes(badgers.id, classkeys_protocol::credentials::CodesPurpose::Reveal)
+        .await
+        .expect("codes");
+    assert_eq!(before.codes, after.codes, "nothing changed on the server");
+    app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
