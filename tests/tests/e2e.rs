@@ -713,7 +713,11 @@ async fn a_teacher_resets_a_learner_then_a_class_and_downloads_the_codes_on_scre
     desktop.click("password-generate").await;
     let regenerated = eventually("a new password is previewed", async || {
         let now = desktop.text_now("password-candidate").await;
-        if now != preview && !now.is_empty() { Ok(now) } else { Err(now) }
+        if now != preview && !now.is_empty() {
+            Ok(now)
+        } else {
+            Err(now)
+        }
     })
     .await;
     desktop.click("password-apply").await;
@@ -745,26 +749,41 @@ async fn a_teacher_resets_a_learner_then_a_class_and_downloads_the_codes_on_scre
     desktop.screenshot("class-reset").await;
     desktop.click("reset-apply").await;
     eventually("the reset is applied and the dialog closes", async || {
-        if desktop.is_shown("class-reset").await { Err("still open") } else { Ok(()) }
+        if desktop.is_shown("class-reset").await {
+            Err("still open")
+        } else {
+            Ok(())
+        }
     })
     .await;
     desktop.shown("codes-table").await;
     desktop.click("codes-reveal-all").await;
     let shown = eventually("every password is revealed", async || {
         let rows = codes_on_screen(&desktop).await;
-        if rows.iter().all(|(_, p, _)| p.is_some()) { Ok(rows) } else { Err(rows) }
+        if rows.iter().all(|(_, p, _)| p.is_some()) {
+            Ok(rows)
+        } else {
+            Err(rows)
+        }
     })
     .await;
     desktop.screenshot("access-codes").await;
     for (username, password) in &previewed {
         let on_screen = shown.iter().find(|(u, _, _)| u == username).expect("a row");
-        assert_eq!(on_screen.1.as_deref(), Some(password.as_str()), "{username}");
+        assert_eq!(
+            on_screen.1.as_deref(),
+            Some(password.as_str()),
+            "{username}"
+        );
     }
     desktop.click("codes-download").await;
     let csv = downloaded_csv(&desktop, "access-codes-1-Owls.csv").await;
     assert_eq!(csv.len(), shown.len());
     for row in &csv {
-        let (_, password, parent) = shown.iter().find(|(u, _, _)| *u == row[3]).expect("on screen");
+        let (_, password, parent) = shown
+            .iter()
+            .find(|(u, _, _)| *u == row[3])
+            .expect("on screen");
         assert_eq!(Some(&row[4]), password.as_ref(), "{}", row[3]);
         assert_eq!(&row[5], parent);
         assert_eq!(row[0], "1 Owls");
@@ -779,14 +798,21 @@ async fn a_lead_teacher_exports_the_whole_school_after_entering_their_password_a
     desktop.sign_in("lead").await;
     desktop.shown("view-class").await;
     desktop.click("school-export-open").await;
-    desktop.fill("school-export-password", "not-my-password").await;
+    desktop
+        .fill("school-export-password", "not-my-password")
+        .await;
     desktop.click("school-export-submit").await;
     let error = desktop.wait_for_nonempty("school-export-error").await;
     assert!(error.contains("not your password"), "{error}");
-    desktop.fill("school-export-password", classkeys_e2e::DEMO_PASSWORD).await;
+    desktop
+        .fill("school-export-password", classkeys_e2e::DEMO_PASSWORD)
+        .await;
     desktop.click("school-export-submit").await;
     let csv = downloaded_csv(&desktop, "school-access-codes.csv").await;
     // Every active learner of the demo school (one is deactivated).
     assert_eq!(csv.len(), 188);
-    assert!(csv.iter().any(|r| r[0] == "3 Badgers" && !r[4].starts_with('(')));
+    assert!(
+        csv.iter()
+            .any(|r| r[0] == "3 Badgers" && !r[4].starts_with('('))
+    );
 }

@@ -1083,14 +1083,21 @@ async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
         .expect("learners")
         .learners
         .remove(0);
-    let first = app.password_generate(PasswordStyle::Words).expect("preview");
-    let second = app.password_generate(PasswordStyle::Words).expect("regenerate");
+    let first = app
+        .password_generate(PasswordStyle::Words)
+        .expect("preview");
+    let second = app
+        .password_generate(PasswordStyle::Words)
+        .expect("regenerate");
     assert_ne!(first.expose(), second.expose());
     let codes = app
         .learner_password_set(learner.id, second.clone(), PasswordSource::Generated, false)
         .await
         .expect("applied");
-    assert_eq!(codes.codes[0].password.as_deref(), Some(second.expose().as_str()));
+    assert_eq!(
+        codes.codes[0].password.as_deref(),
+        Some(second.expose().as_str())
+    );
     assert!(learner_signs_in(&server, &learner.username, second.expose()).await);
     // The replica learns who set it with the sync that follows.
     assert_eq!(
@@ -1100,7 +1107,12 @@ async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
 
     // A typed weak password is refused with the server's reason, and nothing changes.
     let err = app
-        .learner_password_set(learner.id, Sensitive::new("password".into()), PasswordSource::Typed, false)
+        .learner_password_set(
+            learner.id,
+            Sensitive::new("password".into()),
+            PasswordSource::Typed,
+            false,
+        )
         .await
         .expect_err("too weak");
     assert_eq!(err.code, AppErrorCode::InvalidInput);
@@ -1114,11 +1126,21 @@ async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
         .expect("preview");
     assert_eq!(preview.len() as i64, owls.learner_count);
     let codes = app
-        .class_reset_apply(owls.id, ClassResetMode::Individual, preview.clone(), PasswordSource::Generated, true)
+        .class_reset_apply(
+            owls.id,
+            ClassResetMode::Individual,
+            preview.clone(),
+            PasswordSource::Generated,
+            true,
+        )
         .await
         .expect("applied");
     for line in &preview {
-        let code = codes.codes.iter().find(|c| c.learner_id == line.learner_id).expect("a code");
+        let code = codes
+            .codes
+            .iter()
+            .find(|c| c.learner_id == line.learner_id)
+            .expect("a code");
         assert_eq!(code.password.as_deref(), Some(line.password.as_str()));
         assert!(code.must_change);
     }
@@ -1154,7 +1176,11 @@ async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
         .await
         .expect_err("teachers cannot");
     assert_eq!(err.code, AppErrorCode::Forbidden);
-    assert!(err.message.contains("only lead teachers can export the whole school"), "{err}");
+    assert!(
+        err.message
+            .contains("only lead teachers can export the whole school"),
+        "{err}"
+    );
     assert!(!dir.path().join("school.csv").exists());
 
     // The audit log shows what this teacher did.
@@ -1177,17 +1203,28 @@ async fn credential_work_offline_says_it_needs_the_server_and_changes_nothing() 
     let badgers = class_named(&app, "3 Badgers").await;
     let before = lead(&server)
         .await
-        .class_access_codes(badgers.id, classkeys_protocol::credentials::CodesPurpose::Reveal)
+        .class_access_codes(
+            badgers.id,
+            classkeys_protocol::credentials::CodesPurpose::Reveal,
+        )
         .await
         .expect("codes");
 
     link.cut().await;
-    let err = app.class_access_codes(badgers.id, true).await.expect_err("offline");
+    let err = app
+        .class_access_codes(badgers.id, true)
+        .await
+        .expect_err("offline");
     assert_eq!(err.code, AppErrorCode::Offline);
     assert!(err.message.contains("needs the server"), "{err}");
     let learner = before.codes[0].learner_id;
     let err = app
-        .learner_password_set(learner, Sensitive::new("Violet-Harbour-Kite-93".into()), PasswordSource::Typed, false)
+        .learner_password_set(
+            learner,
+            Sensitive::new("Violet-Harbour-Kite-93".into()),
+            PasswordSource::Typed,
+            false,
+        )
         .await
         .expect_err("offline");
     assert!(err.message.contains("nothing was changed"), "{err}");
@@ -1198,7 +1235,10 @@ async fn credential_work_offline_says_it_needs_the_server_and_changes_nothing() 
     link.restore().await;
     let after = lead(&server)
         .await
-        .class_access_codes(badgers.id, classkeys_protocol::credentials::CodesPurpose::Reveal)
+        .class_access_codes(
+            badgers.id,
+            classkeys_protocol::credentials::CodesPurpose::Reveal,
+        )
         .await
         .expect("codes");
     assert_eq!(before.codes, after.codes, "nothing changed on the server");

@@ -679,6 +679,8 @@ fn learner_record(id: LearnerId, given: &str, family: &str, version: i64) -> Lea
         email: None,
         active: true,
         classes: Vec::new(),
+        password: Default::default(),
+        must_change_password: false,
         version,
         updated_at: OffsetDateTime::UNIX_EPOCH,
     }
