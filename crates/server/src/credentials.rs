@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use classkeys_domain::access_codes::{AccessCodeRow, CsvWriter};
+use classkeys_domain::access_codes::{AccessCodeRow, CsvWriter, to_csv};
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::password_policy::{AgeBand, PasswordSettings, check_typed};
@@ -958,19 +958,24 @@ fn file_stem(text: &str) -> String {
     }
 }
 
-/// Opens the access codes of many learners into CSV rows, on all cores.
-fn csv_rows(school: &SchoolContext, rows: &[(String, CredRow)]) -> Vec<AccessCodeRow> {
+/// The access-code CSV of many learners: unsealing is most of the work, so each core opens
+/// and writes its own slice of the rows, and the slices are joined in order.
+fn access_codes_csv(school: &SchoolContext, rows: &[(String, CredRow)]) -> Result<Vec<u8>> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = rows.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
+    // What every part starts with (BOM and header): kept once, at the very start.
+    let preamble = to_csv([]).len();
+    let parts: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = rows
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
-                    part.iter()
-                        .map(|(class, row)| {
-                            let code = open_code(school, row, true);
-                            AccessCodeRow {
+                    let mut writer = CsvWriter::new(Vec::with_capacity(part.len() * 110))
+                        .map_err(ApiError::internal)?;
+                    for (class, row) in part {
+                        let code = open_code(school, row, true);
+                        writer
+                            .write_row(&AccessCodeRow {
                                 class: class.clone(),
                                 given_name: code.given_name,
                                 family_name: code.family_name,
@@ -978,27 +983,30 @@ fn csv_rows(school: &SchoolContext, rows: &[(String, CredRow)]) -> Vec<AccessCod
                                 password: code.password,
                                 parent_code: code.parent_code,
                                 sign_in_url: school.sign_in_url.clone(),
-                            }
-                        })
-                        .collect::<Vec<_>>()
+                            })
+                            .map_err(ApiError::internal)?;
+                    }
+                    writer.finish().map_err(ApiError::internal)
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ApiError::internal(anyhow::anyhow!(
+                        "an export worker panicked"
+                    )))
+                })
+            })
             .collect()
-    })
-}
-
-/// Writes access-code rows as the CSV file teachers download.
-fn write_csv(rows: &[AccessCodeRow]) -> Result<Vec<u8>> {
-    let mut writer =
-        CsvWriter::new(Vec::with_capacity(rows.len() * 96)).map_err(ApiError::internal)?;
-    for row in rows {
-        writer.write_row(row).map_err(ApiError::internal)?;
+    });
+    let mut out = to_csv([]);
+    out.reserve(rows.len() * 110);
+    for part in parts {
+        out.extend_from_slice(&part?[preamble..]);
     }
-    writer.finish().map_err(ApiError::internal)
+    Ok(out)
 }
 
 /// Downloads a class's access codes as CSV (active learners).
@@ -1038,7 +1046,7 @@ pub(crate) async fn class_access_codes_export(
     let labelled: Vec<(String, CredRow)> =
         rows.into_iter().map(|r| (class.name.clone(), r)).collect();
     let school = std::sync::Arc::new(school);
-    let body = tokio::task::spawn_blocking(move || write_csv(&csv_rows(&school, &labelled)))
+    let body = tokio::task::spawn_blocking(move || access_codes_csv(&school, &labelled))
         .await
         .map_err(ApiError::internal)??;
     Ok(csv_download(
@@ -1073,16 +1081,7 @@ pub(crate) async fn school_export(
     let school_id = auth.actor.school_id.to_string();
     let mut conn = state.db.pool().acquire().await?;
     let school = SchoolContext::load(&mut conn, &state, &school_id).await?;
-    let sql = format!(
-        "SELECT {CRED_COLUMNS} FROM learner l WHERE l.school_id = $1 AND l.status = 'active'
-         ORDER BY l.sort_key{}, l.id",
-        bytewise(&conn)
-    );
-    let mut rows: Vec<CredRow> = sqlx::query_as(&sql)
-        .bind(&school_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let class_names = learner_class_names(&mut conn, &school_id).await?;
+    let (mut rows, class_names) = school_learners(&mut conn, &school_id).await?;
     drop(conn);
     ensure_parent_codes(&state, &school, &mut rows).await?;
     let (action, kind) = match request.kind {
@@ -1101,15 +1100,12 @@ pub(crate) async fn school_export(
         },
     )
     .await?;
-    let labelled: Vec<(String, CredRow)> = rows
-        .into_iter()
-        .map(|r| (class_names.get(&r.id).cloned().unwrap_or_default(), r))
-        .collect();
+    let labelled: Vec<(String, CredRow)> = class_names.into_iter().zip(rows).collect();
     let count = labelled.len();
     let school = std::sync::Arc::new(school);
     let file_name = format!("{}-{}.csv", file_stem(&school.name), kind);
     let body = tokio::task::spawn_blocking(move || match request.kind {
-        SchoolExportKind::AccessCodes => write_csv(&csv_rows(&school, &labelled)),
+        SchoolExportKind::AccessCodes => access_codes_csv(&school, &labelled),
         SchoolExportKind::Students => students_csv(&labelled),
     })
     .await
@@ -1118,29 +1114,47 @@ pub(crate) async fn school_export(
     Ok(csv_download(&file_name, body))
 }
 
-/// Each learner's classes, by name, joined with ", ".
-async fn learner_class_names(
+#[derive(sqlx::FromRow)]
+struct CredClassRow {
+    #[sqlx(flatten)]
+    learner: CredRow,
+    class_name: Option<String>,
+}
+
+/// Every active learner of the school with their classes' names (joined with ", "), in
+/// one query: one row per enrolment, folded here.
+async fn school_learners(
     conn: &mut AnyConnection,
     school: &str,
-) -> sqlx::Result<std::collections::HashMap<String, String>> {
+) -> sqlx::Result<(Vec<CredRow>, Vec<String>)> {
+    let collate = bytewise(conn);
     let sql = format!(
-        "SELECT e.learner_id, c.name FROM enrollment e JOIN class c ON c.id = e.class_id
-         WHERE c.school_id = $1 ORDER BY c.name_key{}",
-        bytewise(conn)
+        "SELECT {CRED_COLUMNS}, c.name AS class_name FROM learner l
+         LEFT JOIN enrollment e ON e.learner_id = l.id
+         LEFT JOIN class c ON c.id = e.class_id
+         WHERE l.school_id = $1 AND l.status = 'active'
+         ORDER BY l.sort_key{collate}, l.id, c.name_key{collate}"
     );
-    let pairs: Vec<(String, String)> = sqlx::query_as(&sql)
+    let joined: Vec<CredClassRow> = sqlx::query_as(&sql)
         .bind(school)
         .fetch_all(&mut *conn)
         .await?;
-    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for (learner, class) in pairs {
-        let entry = names.entry(learner).or_default();
-        if !entry.is_empty() {
-            entry.push_str(", ");
+    let mut rows: Vec<CredRow> = Vec::with_capacity(joined.len());
+    let mut classes: Vec<String> = Vec::with_capacity(joined.len());
+    for row in joined {
+        let same = rows.last().is_some_and(|last| last.id == row.learner.id);
+        if !same {
+            rows.push(row.learner);
+            classes.push(String::new());
         }
-        entry.push_str(&class);
+        if let (Some(name), Some(list)) = (row.class_name, classes.last_mut()) {
+            if !list.is_empty() {
+                list.push_str(", ");
+            }
+            list.push_str(&name);
+        }
     }
-    Ok(names)
+    Ok((rows, classes))
 }
 
 /// The student database: no passwords, no parent codes.
