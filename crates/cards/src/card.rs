@@ -25,10 +25,41 @@ const QR_SIDE: f32 = 26.0;
 /// Scanners look for a margin of four modules around a code with no ink in it.
 const QR_QUIET_MODULES: f32 = 4.0;
 
-/// Black, and the greys of labels and secondary text (PDF grey levels, 0 is black).
-const INK: u8 = 0;
-const SECONDARY: u8 = 70;
-const LABEL: u8 = 100;
+/// Room for the address line under the QR code's quiet zone.
+const ADDRESS_HEIGHT: f32 = 3.6;
+
+/// How one kind of line looks.
+struct Look {
+    mono: bool,
+    /// The size in points the line starts at, and the least it shrinks to before it is cut.
+    size: f32,
+    min: f32,
+    /// PDF grey level: 0 is black.
+    grey: u8,
+}
+
+impl Look {
+    const fn sans(size: f32, min: f32, grey: u8) -> Self {
+        Self {
+            mono: false,
+            size,
+            min,
+            grey,
+        }
+    }
+}
+
+const SCHOOL: Look = Look::sans(7.5, 5.0, 100);
+const NAME: Look = Look::sans(16.0, 8.0, 0);
+const CLASS: Look = Look::sans(9.5, 6.0, 70);
+const LABEL: Look = Look::sans(7.0, 5.0, 100);
+/// What the learner types: large, black, and in the monospaced face.
+const TYPED: Look = Look {
+    mono: true,
+    ..Look::sans(14.0, 7.0, 0)
+};
+const NOTE: Look = Look::sans(10.0, 6.0, 70);
+const ADDRESS: Look = Look::sans(9.0, 5.0, 0);
 
 /// Draws `card` in `cell` (in points), with `qr` the code of its `qr_url`.
 pub(crate) fn draw(
@@ -39,113 +70,72 @@ pub(crate) fn draw(
     qr: &QrCode,
     cell: Rect,
 ) {
-    let inner_w = cell.width() / PT_PER_MM - 2.0 * PADDING;
-    let inner_h = cell.height() / PT_PER_MM - 2.0 * PADDING;
-    let mut text = |font: &crate::text::Typeface,
-                    content: &str,
-                    (size, min): (f32, f32),
-                    width_mm: f32,
-                    (x, baseline): (f32, f32),
-                    level: u8| {
-        let line = font.fit(content, size, min, width_mm * PT_PER_MM);
-        let at = Point::from_xy(
-            cell.left() + (PADDING + x) * PT_PER_MM,
-            cell.top() + (PADDING + baseline) * PT_PER_MM,
-        );
-        font.draw(surface, &line, at, level);
+    let width = cell.width() / PT_PER_MM - 2.0 * PADDING;
+    let height = cell.height() / PT_PER_MM - 2.0 * PADDING;
+    let mut pen = Pen {
+        surface,
+        fonts,
+        origin: Point::from_xy(
+            cell.left() + PADDING * PT_PER_MM,
+            cell.top() + PADDING * PT_PER_MM,
+        ),
     };
 
-    let (sans, mono) = (&fonts.sans, &fonts.mono);
-    text(sans, school, (7.5, 5.0), inner_w, (0.0, 2.8), LABEL);
-    text(sans, card.name, (16.0, 8.0), inner_w, (0.0, 10.5), INK);
-    text(
-        sans,
-        card.class,
-        (9.5, 6.0),
-        inner_w,
-        (0.0, 15.5),
-        SECONDARY,
-    );
+    pen.line(&SCHOOL, school, 2.8, width);
+    pen.line(&NAME, card.name, 10.5, width);
+    pen.line(&CLASS, card.class, 15.5, width);
 
-    // The QR code sits in the bottom right corner; its quiet zone reaches into the padding on
-    // the right and clears the address line below it.
-    let modules = qr.width() as f32;
-    let quiet = QR_QUIET_MODULES * QR_SIDE / modules;
-    let address_height = 3.6;
-    let qr_left = inner_w - QR_SIDE;
-    let qr_top = inner_h - address_height - quiet - QR_SIDE;
-
-    // Username and password left of the code, as a block that starts level with it.
+    // The QR code sits in the bottom right corner: its quiet zone reaches into the padding
+    // on the right and stays clear of the address line below it and the text left of it.
+    let quiet = QR_QUIET_MODULES * QR_SIDE / qr.width() as f32;
+    let qr_left = width - QR_SIDE;
+    let qr_top = height - ADDRESS_HEIGHT - quiet - QR_SIDE;
     let column = qr_left - quiet - 1.0;
-    let block = inner_h - 32.5;
-    text(
-        sans,
-        "Username",
-        (7.0, 5.0),
-        column,
-        (0.0, block + 2.5),
-        LABEL,
-    );
-    text(
-        mono,
-        card.username,
-        (14.0, 7.0),
-        column,
-        (0.0, block + 8.5),
-        INK,
-    );
-    text(
-        sans,
-        "Password",
-        (7.0, 5.0),
-        column,
-        (0.0, block + 15.0),
-        LABEL,
-    );
-    match card.password {
-        Some(password) => text(
-            mono,
-            password,
-            (14.0, 7.0),
-            column,
-            (0.0, block + 21.0),
-            INK,
-        ),
-        None => text(
-            sans,
-            "Set by the learner",
-            (10.0, 6.0),
-            column,
-            (0.0, block + 20.6),
-            SECONDARY,
-        ),
-    }
-    text(
-        sans,
-        "Sign in at",
-        (7.0, 5.0),
-        column,
-        (0.0, inner_h - 4.8),
-        LABEL,
-    );
-    text(
-        sans,
-        card.sign_in_url,
-        (9.0, 5.0),
-        inner_w,
-        (0.0, inner_h - 0.8),
-        INK,
-    );
 
-    qr_code(
-        surface,
-        qr,
-        Point::from_xy(
-            cell.left() + (PADDING + qr_left) * PT_PER_MM,
-            cell.top() + (PADDING + qr_top) * PT_PER_MM,
-        ),
-        QR_SIDE * PT_PER_MM,
-    );
+    // Username and password as a block beside the code, kept from the bottom so that both
+    // paper sizes print it in the same place relative to the code.
+    let block = height - 32.5;
+    pen.line(&LABEL, "Username", block + 2.5, column);
+    pen.line(&TYPED, card.username, block + 8.5, column);
+    pen.line(&LABEL, "Password", block + 15.0, column);
+    match card.password {
+        Some(password) => pen.line(&TYPED, password, block + 21.0, column),
+        None => pen.line(&NOTE, "Set by the learner", block + 20.6, column),
+    }
+    pen.line(&LABEL, "Sign in at", height - 4.8, column);
+    pen.line(&ADDRESS, card.sign_in_url, height - 0.8, width);
+    pen.qr_code(qr, qr_left, qr_top);
+}
+
+/// Draws on one card, in millimetres from the top left of its printable area.
+struct Pen<'p, 's> {
+    surface: &'p mut Surface<'s>,
+    fonts: &'p Fonts,
+    origin: Point,
+}
+
+impl Pen<'_, '_> {
+    fn at(&self, x: f32, y: f32) -> Point {
+        Point::from_xy(self.origin.x + x * PT_PER_MM, self.origin.y + y * PT_PER_MM)
+    }
+
+    /// `text` from the left edge on the baseline `baseline`, at most `width` wide.
+    fn line(&mut self, look: &Look, text: &str, baseline: f32, width: f32) {
+        let face = if look.mono {
+            &self.fonts.mono
+        } else {
+            &self.fonts.sans
+        };
+        let line = face.fit(text, look.size, look.min, width * PT_PER_MM);
+        let at = self.at(0.0, baseline);
+        face.draw(self.surface, &line, at, look.grey);
+    }
+
+    /// `qr`, [`QR_SIDE`] wide, with its top left corner at `(x, y)`.
+    fn qr_code(&mut self, qr: &QrCode, x: f32, y: f32) {
+        let at = self.at(x, y);
+        qr_code(self.surface, qr, at, QR_SIDE * PT_PER_MM);
+    }
 }
 
 /// Draws `qr` as one black path, `side` points wide, its top left corner at `at`.
@@ -176,7 +166,7 @@ fn qr_code(surface: &mut Surface<'_>, qr: &QrCode, at: Point, side: f32) {
     let module = side / width as f32;
     surface.push_transform(&Transform::from_row(module, 0.0, 0.0, module, at.x, at.y));
     surface.set_fill(Some(Fill {
-        paint: luma::Color::new(INK).into(),
+        paint: luma::Color::black().into(),
         ..Fill::default()
     }));
     surface.draw_path(&path);
