@@ -19,8 +19,8 @@ use crate::text::Fonts;
 pub(crate) const PT_PER_MM: f32 = 72.0 / 25.4;
 /// From the cut line to the text, so a slightly crooked cut does not touch it.
 const PADDING: f32 = 5.0;
-/// The side of the QR code without its quiet zone. Phone cameras read a code this size from
-/// a card held at arm's length; under about 20 mm they need to come close and refocus.
+/// The side of the QR code without its quiet zone: comfortably over the 20 mm below which a
+/// tablet's camera at arm's length struggles to read a code.
 const QR_SIDE: f32 = 26.0;
 /// Scanners look for a margin of four modules around a code with no ink in it.
 const QR_QUIET_MODULES: f32 = 4.0;
@@ -28,9 +28,8 @@ const QR_QUIET_MODULES: f32 = 4.0;
 /// Room for the address line under the QR code's quiet zone.
 const ADDRESS_HEIGHT: f32 = 3.6;
 
-/// How one kind of line looks.
+/// How one kind of line in the sans face looks.
 struct Look {
-    mono: bool,
     /// The size in points the line starts at, and the least it shrinks to before it is cut.
     size: f32,
     min: f32,
@@ -39,27 +38,20 @@ struct Look {
 }
 
 impl Look {
-    const fn sans(size: f32, min: f32, grey: u8) -> Self {
-        Self {
-            mono: false,
-            size,
-            min,
-            grey,
-        }
+    const fn new(size: f32, min: f32, grey: u8) -> Self {
+        Self { size, min, grey }
     }
 }
 
-const SCHOOL: Look = Look::sans(7.5, 5.0, 100);
-const NAME: Look = Look::sans(16.0, 8.0, 0);
-const CLASS: Look = Look::sans(9.5, 6.0, 70);
-const LABEL: Look = Look::sans(7.0, 5.0, 100);
-/// What the learner types: large, black, and in the monospaced face.
-const TYPED: Look = Look {
-    mono: true,
-    ..Look::sans(14.0, 7.0, 0)
-};
-const NOTE: Look = Look::sans(10.0, 6.0, 70);
-const ADDRESS: Look = Look::sans(9.0, 5.0, 0);
+const SCHOOL: Look = Look::new(7.5, 5.0, 100);
+const NAME: Look = Look::new(16.0, 8.0, 0);
+const CLASS: Look = Look::new(9.5, 6.0, 70);
+const LABEL: Look = Look::new(7.0, 5.0, 100);
+/// What the learner types, monospaced: large on one line, or when that would print it
+/// smaller, over two lines. It is never cut unless nothing else fits: half a password is no use.
+const TYPED: [(f32, f32); 2] = [(14.0, 5.0), (8.0, 5.0)];
+const NOTE: Look = Look::new(10.0, 6.0, 70);
+const ADDRESS: Look = Look::new(9.0, 5.0, 0);
 
 /// Draws `card` in `cell` (in points), with `qr` the code of its `qr_url`.
 pub(crate) fn draw(
@@ -96,10 +88,10 @@ pub(crate) fn draw(
     // paper sizes print it in the same place relative to the code.
     let block = height - 32.5;
     pen.line(&LABEL, "Username", block + 2.5, column);
-    pen.line(&TYPED, card.username, block + 8.5, column);
+    pen.typed(card.username, block + 6.7, column);
     pen.line(&LABEL, "Password", block + 15.0, column);
     match card.password {
-        Some(password) => pen.line(&TYPED, password, block + 21.0, column),
+        Some(password) => pen.typed(password, block + 19.2, column),
         None => pen.line(&NOTE, "Set by the learner", block + 20.6, column),
     }
     pen.line(&LABEL, "Sign in at", height - 4.8, column);
@@ -119,16 +111,30 @@ impl Pen<'_, '_> {
         Point::from_xy(self.origin.x + x * PT_PER_MM, self.origin.y + y * PT_PER_MM)
     }
 
-    /// `text` from the left edge on the baseline `baseline`, at most `width` wide.
+    /// `text` in the sans face from the left edge on the baseline `baseline`, at most
+    /// `width` wide.
     fn line(&mut self, look: &Look, text: &str, baseline: f32, width: f32) {
-        let face = if look.mono {
-            &self.fonts.mono
-        } else {
-            &self.fonts.sans
-        };
-        let line = face.fit(text, look.size, look.min, width * PT_PER_MM);
+        let sans = &self.fonts.sans;
+        let line = sans.fit(text, look.size, look.min, width * PT_PER_MM);
         let at = self.at(0.0, baseline);
-        face.draw(self.surface, &line, at, look.grey);
+        sans.draw(self.surface, &line, at, look.grey);
+    }
+
+    /// `text` for typing, in black in the monospaced face, its lines centred on `middle`.
+    fn typed(&mut self, text: &str, middle: f32, width: f32) {
+        let mono = &self.fonts.mono;
+        let lines = mono.fit_whole(text, &TYPED, width * PT_PER_MM);
+        let Some(size) = lines.first().map(|line| line.size / PT_PER_MM) else {
+            return;
+        };
+        // DejaVu Sans Mono's capitals and ascenders stand about 0.73 em above the baseline.
+        let (cap, leading) = (0.73 * size, 1.15 * size);
+        let height = cap + (lines.len() - 1) as f32 * leading;
+        let first = middle - height / 2.0 + cap;
+        for (i, line) in lines.iter().enumerate() {
+            let at = self.at(0.0, first + i as f32 * leading);
+            mono.draw(self.surface, line, at, 0);
+        }
     }
 
     /// `qr`, [`QR_SIDE`] wide, with its top left corner at `(x, y)`.

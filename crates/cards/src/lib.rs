@@ -9,7 +9,9 @@
 //!   Cyrillic script come out right. Each glyph maps back to its text, so the PDF can be
 //!   searched and copied from.
 //! - Nothing spills into the next card: a line too long for its place shrinks, and as a last
-//!   resort is shortened with an ellipsis.
+//!   resort is shortened with an ellipsis. A username or password is not shortened while it
+//!   fits over two lines, as a card with half a password is no use.
+//! - A [`Card`] never prints its password in logs: its `Debug` hides it.
 //! - Any text prints as text. Characters the fonts lack print as a replacement mark; invisible
 //!   direction overrides are dropped, so a name never prints in an order other than typed.
 //! - Everything sits at least 10 mm inside the sheet's edge, which every printer can reach.
@@ -19,6 +21,7 @@ mod error;
 mod text;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use krilla::Document;
 use krilla::color::luma;
@@ -40,7 +43,7 @@ const ROWS: usize = 4;
 const MARGIN: f32 = 10.0 * PT_PER_MM;
 
 /// What one learner's card shows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Card<'a> {
     /// The learner's full name, in any script.
     pub name: &'a str,
@@ -55,6 +58,19 @@ pub struct Card<'a> {
     pub sign_in_url: &'a str,
     /// What the QR code opens, usually the sign-in address.
     pub qr_url: &'a str,
+}
+
+impl std::fmt::Debug for Card<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Card")
+            .field("name", &self.name)
+            .field("class", &self.class)
+            .field("username", &self.username)
+            .field("password", &self.password.map(|_| "<hidden>"))
+            .field("sign_in_url", &self.sign_in_url)
+            .field("qr_url", &self.qr_url)
+            .finish()
+    }
 }
 
 /// Paper size of the sheet.
@@ -105,10 +121,10 @@ pub fn render(school_name: &str, cards: &[Card<'_>], paper: Paper) -> Result<Vec
     // A class usually shares one address: encode each distinct one once.
     let mut codes: HashMap<&str, QrCode> = HashMap::new();
     for card in cards {
-        if !codes.contains_key(card.qr_url) {
+        if let Entry::Vacant(slot) = codes.entry(card.qr_url) {
             let code = QrCode::new(card.qr_url.as_bytes())
                 .map_err(|_| CardsError::LinkTooLong(card.qr_url.len()))?;
-            codes.insert(card.qr_url, code);
+            slot.insert(code);
         }
     }
     let fonts = text::Fonts::load()?;

@@ -57,34 +57,66 @@ impl Typeface {
     }
 
     /// `text` as one line at `size` points, or smaller down to `min` points, no wider than
-    /// `width` points.
+    /// `width` points; cut short with an ellipsis if it is too wide even at `min`.
     pub fn fit(&self, text: &str, size: f32, min: f32, width: f32) -> Line {
+        let line = self.shape(self.printable(text));
+        match line.size_to_fit(size, min, width) {
+            Some(size) => line.at(size),
+            None => self.shorten(&line.text, min, width),
+        }
+    }
+
+    /// `text` whole, on the number of lines that prints it largest, each no wider than
+    /// `width` points: `sizes[n]` is the largest and the least size in points for `n + 1`
+    /// lines. Only text too long for all of them is cut, to one line at the last least size.
+    /// For what a learner must type exactly, where a shortened line would be no use.
+    pub fn fit_whole(&self, text: &str, sizes: &[(f32, f32)], width: f32) -> Vec<Line> {
         let text = self.printable(text);
-        let line = self.shape(text);
-        let natural = line.width_em * size;
-        if natural <= width {
-            return line.at(size);
+        let chars: Vec<char> = text.chars().collect();
+        let mut best: Option<(f32, Vec<Shaped>)> = None;
+        for (n, (size, min)) in (1..).zip(sizes) {
+            // Even breaks, as the text is a code rather than words.
+            let lines: Vec<Shaped> = chars
+                .chunks(chars.len().div_ceil(n).max(1))
+                .map(|part| self.shape(part.iter().collect()))
+                .collect();
+            let fitted: Option<Vec<f32>> = lines
+                .iter()
+                .map(|line| line.size_to_fit(*size, *min, width))
+                .collect();
+            // One size for all the lines, so they read as one piece.
+            let Some(common) = fitted.map(|f| f.into_iter().fold(*size, f32::min)) else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(largest, _)| common > *largest) {
+                best = Some((common, lines));
+            }
         }
-        if line.width_em * min <= width {
-            let size = width / line.width_em;
-            return line.at(size);
+        match best {
+            Some((size, lines)) => lines.into_iter().map(|line| line.at(size)).collect(),
+            None => {
+                let min = sizes.last().map_or(1.0, |(_, min)| *min);
+                vec![self.shorten(&text, min, width)]
+            }
         }
-        // Too long even at the floor size: keep the longest start that fits with an ellipsis.
-        let chars: Vec<(usize, char)> = line.text.char_indices().collect();
+    }
+
+    /// The longest start of `text` that fits `width` points at `size` with an ellipsis.
+    fn shorten(&self, text: &str, size: f32, width: f32) -> Line {
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
         let (mut fits, mut too_long) = (0, chars.len());
         let mut best = self.shape("…".to_owned());
         while too_long - fits > 1 {
             let mid = (fits + too_long) / 2;
-            let start = line.text[..chars[mid].0].trim_end();
-            let candidate = self.shape(format!("{start}…"));
-            if candidate.width_em * min <= width {
+            let candidate = self.shape(format!("{}…", text[..chars[mid].0].trim_end()));
+            if candidate.width_em * size <= width {
                 fits = mid;
                 best = candidate;
             } else {
                 too_long = mid;
             }
         }
-        best.at(min)
+        best.at(size)
     }
 
     /// `text` without what would mislead or could not be drawn: control characters become
@@ -181,6 +213,16 @@ struct Shaped {
 }
 
 impl Shaped {
+    /// The largest size from `size` down to `min` at which this fits `width`, if any.
+    fn size_to_fit(&self, size: f32, min: f32, width: f32) -> Option<f32> {
+        let largest = if self.width_em > 0.0 {
+            size.min(width / self.width_em)
+        } else {
+            size
+        };
+        (largest >= min).then_some(largest)
+    }
+
     fn at(self, size: f32) -> Line {
         Line {
             text: self.text,
@@ -241,5 +283,51 @@ mod tests {
         let fonts = Fonts::load().unwrap();
         assert_eq!(fonts.sans.printable("Ann\u{202E}a\u{200B}\tB"), "Anna B");
         assert_eq!(fonts.sans.printable("李 Ли"), "\u{FFFD} Ли");
+    }
+
+    const TYPED: [(f32, f32); 2] = [(14.0, 5.0), (8.0, 5.0)];
+
+    #[test]
+    fn a_typed_value_stays_on_one_line_while_that_prints_it_largest() {
+        let fonts = Fonts::load().unwrap();
+        let lines = fonts.mono.fit_whole("sunny-otter-42", &TYPED, 150.0);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            (lines[0].text.as_str(), lines[0].size),
+            ("sunny-otter-42", 14.0)
+        );
+        // 31 characters are about 8.0 points wide on one line and 8 on two: one line.
+        let lines = fonts
+            .mono
+            .fit_whole("correct-horse-battery-staple-42", &TYPED, 150.0);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].width() <= 150.0);
+    }
+
+    #[test]
+    fn a_long_typed_value_breaks_evenly_over_two_lines_and_keeps_every_character() {
+        let fonts = Fonts::load().unwrap();
+        let username = "maximilian.alexander.wolfeschlegelsteinhausen.bergerdorff.hohenz";
+        let lines = fonts.mono.fit_whole(username, &TYPED, 150.0);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].text.len(), 32);
+        assert_eq!(format!("{}{}", lines[0].text, lines[1].text), username);
+        assert_eq!(lines[0].size, lines[1].size);
+        assert!(lines.iter().all(|line| line.width() <= 150.0));
+    }
+
+    #[test]
+    fn a_typed_value_too_long_for_two_lines_is_cut_as_a_last_resort() {
+        let fonts = Fonts::load().unwrap();
+        let lines = fonts.mono.fit_whole(&"x".repeat(300), &TYPED, 150.0);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].text.ends_with('…') && lines[0].width() <= 150.0);
+        assert!(
+            fonts
+                .mono
+                .fit_whole("", &TYPED, 150.0)
+                .iter()
+                .all(|l| l.text.is_empty())
+        );
     }
 }

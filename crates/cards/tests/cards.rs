@@ -289,7 +289,8 @@ fn long_text_shrinks_or_is_shortened_and_never_crosses_a_cut_line() {
     let card = |name| Card {
         name,
         class: long_class,
-        username: "maximilian.alexander.wolfeschlegelsteinhausen",
+        // The longest username the domain allows, 64 characters.
+        username: "maximilian.alexander.wolfeschlegelsteinhausen.bergerdorff.hohenz",
         password: Some("correct-horse-battery-staple-42"),
         sign_in_url: long_url,
         qr_url: long_url,
@@ -315,6 +316,10 @@ fn long_text_shrinks_or_is_shortened_and_never_crosses_a_cut_line() {
         assert!(
             text.contains("correct-horse-battery-staple-42"),
             "passwords are never cut"
+        );
+        // Usernames are not cut either: one too long for a line is broken evenly over two.
+        assert!(
+            text.contains("maximilian.alexander.wolfeschleg\nelsteinhausen.bergerdorff.hohenz")
         );
 
         let (page_w, page_h) = scratch.page_size();
@@ -439,6 +444,17 @@ fn a_page_of_cards_stays_small_and_a_whole_school_renders() {
         .collect();
     let scratch = Scratch::with(&render(SCHOOL, &cards, Paper::Letter).unwrap());
     assert_eq!(scratch.pages(), 125);
+}
+
+#[test]
+fn a_card_never_shows_its_password_in_debug_output() {
+    let class = Class::new(1);
+    let shown = format!("{:?}", class.cards()[0]);
+    assert!(
+        shown.contains("learner.00") && shown.contains("<hidden>"),
+        "{shown}"
+    );
+    assert!(!shown.contains("otter"), "{shown}");
 }
 
 #[test]
