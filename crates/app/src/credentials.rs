@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use classkeys_client::files::write_atomically;
+use classkeys_domain::access_codes::row_count;
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::password_policy::{AgeBand, PasswordSettings};
@@ -104,14 +105,22 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// CSV rows after the header: line ends outside quotes (names may hold line breaks).
-fn csv_rows(bytes: &[u8]) -> usize {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    csv::ReaderBuilder::new()
-        .from_reader(body)
-        .records()
-        .filter(|r| r.is_ok())
-        .count()
+/// Passwords are fetched (and the reveal recorded) only when the teacher asked to see them.
+fn codes_purpose(reveal: bool) -> CodesPurpose {
+    if reveal {
+        CodesPurpose::Reveal
+    } else {
+        CodesPurpose::View
+    }
+}
+
+/// Saves a downloaded CSV file and says how many learners it holds.
+fn save_csv(path: &Path, bytes: &[u8]) -> Result<SavedFile> {
+    write_file(path, bytes)?;
+    Ok(SavedFile {
+        path: path.to_owned(),
+        learners: row_count(bytes),
+    })
 }
 
 impl App {
@@ -271,11 +280,7 @@ impl App {
     pub async fn class_access_codes(&self, class: ClassId, reveal: bool) -> Result<AccessCodes> {
         let session = self.signed_in()?;
         self.class_allowed(class, Action::CodesView).await?;
-        let purpose = if reveal {
-            CodesPurpose::Reveal
-        } else {
-            CodesPurpose::View
-        };
+        let purpose = codes_purpose(reveal);
         session
             .client
             .class_access_codes(class, purpose)
@@ -291,11 +296,7 @@ impl App {
     ) -> Result<AccessCodes> {
         let session = self.signed_in()?;
         self.learner_allowed(learner, Action::CodesView).await?;
-        let purpose = if reveal {
-            CodesPurpose::Reveal
-        } else {
-            CodesPurpose::View
-        };
+        let purpose = codes_purpose(reveal);
         session
             .client
             .learner_access_codes(learner, purpose)
@@ -324,11 +325,7 @@ impl App {
             .class_access_codes_export(class)
             .await
             .map_err(|e| needs_server(e.into(), "Downloading access codes"))?;
-        write_file(path, &bytes)?;
-        Ok(SavedFile {
-            path: path.to_owned(),
-            learners: csv_rows(&bytes),
-        })
+        save_csv(path, &bytes)
     }
 
     /// Downloads the whole school's access codes or student database into `path` (lead
@@ -353,11 +350,7 @@ impl App {
             .school_export(&request)
             .await
             .map_err(|e| needs_server(e.into(), "Exporting the school"))?;
-        write_file(path, &bytes)?;
-        Ok(SavedFile {
-            path: path.to_owned(),
-            learners: csv_rows(&bytes),
-        })
+        save_csv(path, &bytes)
     }
 
     /// Makes a class's login cards as a PDF in `path`.
@@ -374,32 +367,13 @@ impl App {
             .class_access_codes(class, CodesPurpose::Cards)
             .await
             .map_err(|e| needs_server(e.into(), "Printing login cards"))?;
-        let class_name = codes.class_name.clone().unwrap_or_default();
-        let names: Vec<String> = codes
-            .codes
-            .iter()
-            .map(|c| format!("{} {}", c.given_name, c.family_name))
-            .collect();
-        let cards: Vec<classkeys_cards::Card<'_>> = codes
-            .codes
-            .iter()
-            .zip(&names)
-            .map(|(code, name)| classkeys_cards::Card {
-                name,
-                class: &class_name,
-                username: &code.username,
-                password: code.password.as_deref(),
-                sign_in_url: &codes.sign_in_url,
-                qr_url: &codes.sign_in_url,
-            })
-            .collect();
-        if cards.is_empty() {
+        if codes.codes.is_empty() {
             return Err(AppError::new(
                 AppErrorCode::InvalidInput,
                 "this class has no active learners to print cards for",
             ));
         }
-        let pdf = classkeys_cards::render(&codes.school_name, &cards, paper).map_err(|e| {
+        let pdf = classkeys_cards::render_codes(&codes, paper).map_err(|e| {
             AppError::new(
                 AppErrorCode::Internal,
                 format!("the login cards could not be made: {e}"),
@@ -408,7 +382,7 @@ impl App {
         write_file(path, &pdf)?;
         Ok(SavedFile {
             path: path.to_owned(),
-            learners: cards.len(),
+            learners: codes.codes.len(),
         })
     }
 

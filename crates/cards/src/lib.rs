@@ -34,6 +34,7 @@ use qrcode::QrCode;
 
 use crate::card::PT_PER_MM;
 pub use crate::error::{CardsError, Result};
+use classkeys_protocol::credentials::AccessCodes;
 
 /// Cards on one page: 2 columns × 4 rows.
 pub const CARDS_PER_PAGE: usize = COLUMNS * ROWS;
@@ -199,4 +200,29 @@ fn cut_lines(surface: &mut Surface<'_>, page_w: f32, page_h: f32, cell_w: f32, c
     }));
     surface.draw_path(&path);
     surface.set_stroke(None);
+}
+
+/// The login cards of access codes as the server answers them for printing: one card per
+/// learner, the code's class (or none), the sign-in address as text and as the QR code.
+pub fn render_codes(codes: &AccessCodes, paper: Paper) -> Result<Vec<u8>> {
+    let names: Vec<String> = codes
+        .codes
+        .iter()
+        .map(|c| format!("{} {}", c.given_name, c.family_name))
+        .collect();
+    let class = codes.class_name.as_deref().unwrap_or_default();
+    let cards: Vec<Card<'_>> = codes
+        .codes
+        .iter()
+        .zip(&names)
+        .map(|(code, name)| Card {
+            name,
+            class,
+            username: &code.username,
+            password: code.password.as_deref(),
+            sign_in_url: &codes.sign_in_url,
+            qr_url: &codes.sign_in_url,
+        })
+        .collect();
+    render(&codes.school_name, &cards, paper)
 }

@@ -114,6 +114,17 @@ impl<W: Write> CsvWriter<W> {
     }
 }
 
+/// How many rows follow the header in a file written here: line breaks inside quoted names
+/// are not row ends.
+pub fn row_count(file: &[u8]) -> usize {
+    let body = file.strip_prefix(BOM).unwrap_or(file);
+    csv::ReaderBuilder::new()
+        .from_reader(body)
+        .records()
+        .filter(Result::is_ok)
+        .count()
+}
+
 /// The whole CSV file for `rows`, in memory.
 pub fn to_csv<'a>(rows: impl IntoIterator<Item = &'a AccessCodeRow>) -> Vec<u8> {
     let mut writer = CsvWriter::new(Vec::new()).expect("writing to a Vec cannot fail");
@@ -418,5 +429,14 @@ mod tests {
             prop_assert_eq!(&table[1][4], &password);
             prop_assert_eq!(&table[1][5], &code);
         }
+    }
+
+    #[test]
+    fn rows_are_counted_as_a_spreadsheet_sees_them() {
+        let mut names = row();
+        names.given_name = "Ann\r\nMarie".into();
+        let file = to_csv([&row(), &names]);
+        assert_eq!(row_count(&file), 2);
+        assert_eq!(row_count(&to_csv([])), 0);
     }
 }

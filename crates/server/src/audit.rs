@@ -12,12 +12,12 @@ use classkeys_domain::policy::{Action, Actor, Resource, authorize};
 use classkeys_protocol::credentials::{
     AuditAction, AuditEntry, AuditLearner, AuditPage, AuditQuery, DEVICE_HEADER, MAX_DEVICE_CHARS,
 };
-use classkeys_protocol::{ErrorBody, ErrorCode, paths};
+use classkeys_protocol::{ErrorBody, paths};
 use sqlx::AnyConnection;
 
 use crate::auth::Authenticated;
 use crate::db::{self, from_ms, parse_id};
-use crate::error::{ApiError, ApiJson, ApiQuery, Result, denied};
+use crate::error::{ApiError, ApiJson, ApiQuery, Result, denied, page_limit};
 use crate::records::lead_flag;
 use crate::state::AppState;
 
@@ -152,14 +152,7 @@ pub(crate) async fn audit_list(
         school: auth.actor.school_id,
     };
     authorize(&auth.actor, Action::AuditView, &school).map_err(|d| denied(d, "audit log"))?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        )
-        .with_field("limit"));
-    }
+    let limit = page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mut conn = state.db.pool().acquire().await?;
     let page = read_page(&mut conn, &auth.actor, &query, limit).await?;
     Ok(ApiJson(page))

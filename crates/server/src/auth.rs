@@ -50,6 +50,104 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The token of an `Authorization: Bearer …` header, if there is a non-empty one.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Whose session a token is: staff requests accept only staff sessions, learner pages only
+/// learner sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubjectKind {
+    Staff,
+    Learner,
+}
+
+impl SubjectKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Staff => "staff",
+            SubjectKind::Learner => "learner",
+        }
+    }
+
+    /// The table the subject's password hash lives in.
+    fn table(self) -> &'static str {
+        match self {
+            SubjectKind::Staff => "staff",
+            SubjectKind::Learner => "learner",
+        }
+    }
+}
+
+/// Who a verified sign-in opens a session for.
+pub(crate) struct SessionFor<'a> {
+    pub(crate) kind: SubjectKind,
+    pub(crate) school_id: &'a str,
+    pub(crate) subject_id: &'a str,
+    /// The credential epoch the session is bound to.
+    pub(crate) epoch: i64,
+    /// The hash the password was just verified against.
+    pub(crate) stored_hash: &'a str,
+    /// The throttle counter the sign-in counted against.
+    pub(crate) throttle_key: &'a str,
+}
+
+/// Finishes a sign-in whose password was verified: clears the failure count, replaces a hash
+/// made with weaker settings (the only moment the password is known), and opens a session.
+/// Returns the token and when it expires (Unix ms).
+pub(crate) async fn open_session(
+    state: &AppState,
+    who: SessionFor<'_>,
+    password: Sensitive<String>,
+) -> Result<(Sensitive<String>, i64)> {
+    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+        .bind(who.throttle_key)
+        .execute(state.db.pool())
+        .await?;
+    if crate::password::needs_rehash(who.stored_hash) {
+        let hash = state
+            .hasher
+            .hash(password)
+            .await
+            .map_err(ApiError::internal)?;
+        // Only if the hash is still the one just verified: a password set meanwhile wins.
+        let sql = format!(
+            "UPDATE {} SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+            who.kind.table()
+        );
+        sqlx::query(&sql)
+            .bind(hash)
+            .bind(who.subject_id)
+            .bind(who.stored_hash)
+            .execute(state.db.pool())
+            .await?;
+    }
+    let now = db::now_ms();
+    let (token, hash) = new_token();
+    let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO token (hash, purpose, school_id, subject_id, subject_kind, epoch,
+                            created_at, expires_at)
+         VALUES ($1, 'session', $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&hash)
+    .bind(who.school_id)
+    .bind(who.subject_id)
+    .bind(who.kind.as_str())
+    .bind(who.epoch)
+    .bind(now)
+    .bind(expires)
+    .execute(state.db.pool())
+    .await?;
+    Ok((token, expires))
+}
+
 /// A request made with a valid staff session.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -81,14 +179,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 "sign in first: this request has no valid session (it may have expired)",
             )
         };
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(unauthenticated)?;
+        let token = bearer_token(&parts.headers).ok_or_else(unauthenticated)?;
         let hash = token_hash(token);
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT s.id AS staff_id, s.school_id, s.role, s.username, s.display_name,
@@ -181,38 +272,18 @@ pub(crate) async fn sign_in(
     let Some(staff) = staff else {
         return Err(wrong());
     };
-    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
-        .bind(&throttle_key)
-        .execute(state.db.pool())
-        .await?;
-    if crate::password::needs_rehash(&staff.password_hash) {
-        let hash = state
-            .hasher
-            .hash(password)
-            .await
-            .map_err(ApiError::internal)?;
-        // Only if the hash is still the one just verified: a password set meanwhile wins.
-        sqlx::query("UPDATE staff SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-            .bind(hash)
-            .bind(&staff.id)
-            .bind(&staff.password_hash)
-            .execute(state.db.pool())
-            .await?;
-    }
-
-    let (token, hash) = new_token();
-    let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    sqlx::query(
-        "INSERT INTO token (hash, purpose, school_id, subject_id, epoch, created_at, expires_at)
-         VALUES ($1, 'session', $2, $3, $4, $5, $6)",
+    let (token, expires) = open_session(
+        &state,
+        SessionFor {
+            kind: SubjectKind::Staff,
+            school_id: &school_id,
+            subject_id: &staff.id,
+            epoch: staff.credential_epoch,
+            stored_hash: &staff.password_hash,
+            throttle_key: &throttle_key,
+        },
+        password,
     )
-    .bind(&hash)
-    .bind(&school_id)
-    .bind(&staff.id)
-    .bind(staff.credential_epoch)
-    .bind(now)
-    .bind(expires)
-    .execute(state.db.pool())
     .await?;
     let me = load_me(&state, &staff.id).await?;
     tracing::info!(staff = %staff.id, "staff signed in");

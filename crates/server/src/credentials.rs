@@ -109,6 +109,26 @@ impl SchoolContext {
         })
     }
 
+    /// The access codes of `rows` as the API answers them, passwords opened only when asked.
+    fn answer(
+        &self,
+        class: Option<(ClassId, String)>,
+        rows: &[CredRow],
+        with_passwords: bool,
+    ) -> AccessCodes {
+        let (class_id, class_name) = class.unzip();
+        AccessCodes {
+            class_id,
+            class_name,
+            school_name: self.name.clone(),
+            sign_in_url: self.sign_in_url.clone(),
+            codes: rows
+                .iter()
+                .map(|r| open_code(self, r, with_passwords))
+                .collect(),
+        }
+    }
+
     fn context<'a>(&'a self, learner: &'a str, epoch: i64, field: Field) -> SealContext<'a> {
         SealContext {
             scope: Scope::School,
@@ -584,13 +604,7 @@ pub(crate) async fn learner_password_reset(
         .collect();
     drop(conn);
     ensure_parent_codes(&state, &school, &mut rows).await?;
-    Ok(ApiJson(AccessCodes {
-        class_id: None,
-        class_name: None,
-        school_name: school.name.clone(),
-        sign_in_url: school.sign_in_url.clone(),
-        codes: rows.iter().map(|r| open_code(&school, r, true)).collect(),
-    }))
+    Ok(ApiJson(school.answer(None, &rows, true)))
 }
 
 /// Resets every active learner of a class: one password for all, or one each.
@@ -627,6 +641,7 @@ pub(crate) async fn class_passwords_reset(
         ));
     }
     let targets: Vec<&CredRow> = learners.iter().collect();
+    let mode = request.mode();
     let (passwords, must_change, detail): (Vec<Sensitive<String>>, bool, serde_json::Value) =
         match request {
             ClassPasswordReset::Same {
@@ -644,7 +659,7 @@ pub(crate) async fn class_passwords_reset(
                         source,
                     )?;
                 }
-                let detail = serde_json::json!({ "mode": "same", "source": source, "must_change": must_change });
+                let detail = serde_json::json!({ "mode": mode, "source": source, "must_change": must_change });
                 (vec![password; targets.len()], must_change, detail)
             }
             ClassPasswordReset::Individual {
@@ -672,8 +687,7 @@ pub(crate) async fn class_passwords_reset(
                     )?;
                     ordered.push(password);
                 }
-                let detail =
-                    serde_json::json!({ "mode": "individual", "must_change": must_change });
+                let detail = serde_json::json!({ "mode": mode, "must_change": must_change });
                 (ordered, must_change, detail)
             }
         };
@@ -723,13 +737,7 @@ pub(crate) async fn class_passwords_reset(
     let mut rows = class_learners(&mut conn, &class.id).await?;
     drop(conn);
     ensure_parent_codes(&state, &school, &mut rows).await?;
-    Ok(ApiJson(AccessCodes {
-        class_id: Some(id),
-        class_name: Some(class.name),
-        school_name: school.name.clone(),
-        sign_in_url: school.sign_in_url.clone(),
-        codes: rows.iter().map(|r| open_code(&school, r, true)).collect(),
-    }))
+    Ok(ApiJson(school.answer(Some((id, class.name)), &rows, true)))
 }
 
 /// Gives learners new generated passwords inside the caller's transaction (demo seeding and
@@ -815,16 +823,11 @@ pub(crate) async fn class_access_codes(
         )
         .await?;
     }
-    Ok(ApiJson(AccessCodes {
-        class_id: Some(id),
-        class_name: Some(class.name),
-        school_name: school.name.clone(),
-        sign_in_url: school.sign_in_url.clone(),
-        codes: rows
-            .iter()
-            .map(|r| open_code(&school, r, with_passwords))
-            .collect(),
-    }))
+    Ok(ApiJson(school.answer(
+        Some((id, class.name)),
+        &rows,
+        with_passwords,
+    )))
 }
 
 /// One learner's access codes (revealing one password).
@@ -864,16 +867,7 @@ pub(crate) async fn learner_access_codes(
         .await?;
     }
     let with_passwords = request.purpose != CodesPurpose::View;
-    Ok(ApiJson(AccessCodes {
-        class_id: None,
-        class_name: None,
-        school_name: school.name.clone(),
-        sign_in_url: school.sign_in_url.clone(),
-        codes: rows
-            .iter()
-            .map(|r| open_code(&school, r, with_passwords))
-            .collect(),
-    }))
+    Ok(ApiJson(school.answer(None, &rows, with_passwords)))
 }
 
 /// Replaces a learner's parent access code: parents already linked stay linked, the old
@@ -913,13 +907,11 @@ pub(crate) async fn learner_parent_code_rotate(
         .await?
         .ok_or_else(|| ApiError::not_found("learner"))?;
     tx.commit().await?;
-    Ok(ApiJson(AccessCodes {
-        class_id: None,
-        class_name: None,
-        school_name: school.name.clone(),
-        sign_in_url: school.sign_in_url.clone(),
-        codes: vec![open_code(&school, &row, false)],
-    }))
+    Ok(ApiJson(school.answer(
+        None,
+        std::slice::from_ref(&row),
+        false,
+    )))
 }
 
 /// A CSV file as a download that no cache keeps.

@@ -108,6 +108,20 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The page size a list request asked for (`default` when it did not), refused unless it is
+/// between 1 and `max`.
+pub fn page_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32> {
+    let limit = asked.unwrap_or(default);
+    if limit == 0 || limit > max {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("limit must be between 1 and {max}"),
+        )
+        .with_field("limit"));
+    }
+    Ok(limit)
+}
+
 /// A policy denial as the client sees it: hidden things are "not found".
 pub fn denied(denial: Denial, what: &str) -> ApiError {
     match denial {

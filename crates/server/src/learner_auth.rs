@@ -13,7 +13,7 @@ use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::credentials::{LearnerMe, LearnerSession, LearnerSignInRequest};
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
-use crate::auth::{count_attempt, new_token, token_hash};
+use crate::auth::{SessionFor, SubjectKind, bearer_token, count_attempt, open_session, token_hash};
 use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::state::AppState;
@@ -84,40 +84,20 @@ pub(crate) async fn learner_sign_in(
     let Some(learner) = learner else {
         return Err(refused());
     };
-    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
-        .bind(&key)
-        .execute(state.db.pool())
-        .await?;
-    if let Some(old) = learner
-        .password_hash
-        .as_deref()
-        .filter(|h| crate::password::needs_rehash(h))
-    {
-        let hash = state
-            .hasher
-            .hash(password)
-            .await
-            .map_err(ApiError::internal)?;
-        sqlx::query("UPDATE learner SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-            .bind(hash)
-            .bind(&learner.id)
-            .bind(old)
-            .execute(state.db.pool())
-            .await?;
-    }
-    let (token, hash) = new_token();
-    let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    sqlx::query(
-        "INSERT INTO token (hash, purpose, school_id, subject_id, subject_kind, epoch, created_at, expires_at)
-         VALUES ($1, 'session', $2, $3, 'learner', $4, $5, $6)",
+    // Verified above, so there is a hash.
+    let stored_hash = learner.password_hash.as_deref().unwrap_or_default();
+    let (token, expires) = open_session(
+        &state,
+        SessionFor {
+            kind: SubjectKind::Learner,
+            school_id: &school_id,
+            subject_id: &learner.id,
+            epoch: learner.credential_epoch,
+            stored_hash,
+            throttle_key: &key,
+        },
+        password,
     )
-    .bind(&hash)
-    .bind(&school_id)
-    .bind(&learner.id)
-    .bind(learner.credential_epoch)
-    .bind(now)
-    .bind(expires)
-    .execute(state.db.pool())
     .await?;
     tracing::info!(learner = %learner.id, "learner signed in");
     Ok(ApiJson(LearnerSession {
@@ -148,13 +128,7 @@ pub(crate) async fn learner_me(
             "sign in first: this request has no valid session (it may have ended)",
         )
     };
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(unauthenticated)?;
+    let token = bearer_token(&headers).ok_or_else(unauthenticated)?;
     let row: Option<(String, String, String, i64)> = sqlx::query_as(
         "SELECT l.id, l.username, l.given_name, l.must_change_password
          FROM token t JOIN learner l ON l.id = t.subject_id

@@ -15,7 +15,7 @@ use classkeys_protocol::sync::{OpKind, Record};
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Result, denied};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Result, denied, page_limit};
 use crate::ops;
 use crate::records::{self, LEARNER_COLUMNS, LEARNER_VISIBLE, LearnerRow, lead_flag};
 use crate::state::AppState;
@@ -89,14 +89,7 @@ pub(crate) async fn learner_search(
         school: auth.actor.school_id,
     };
     authorize(&auth.actor, Action::LearnerView, &school).map_err(|d| denied(d, "learner"))?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        )
-        .with_field("limit"));
-    }
+    let limit = page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = query.offset.unwrap_or(0);
     let text = query.q.as_deref().unwrap_or_default();
     if text.chars().count() > MAX_QUERY_CHARS {

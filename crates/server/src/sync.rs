@@ -19,7 +19,7 @@ use sqlx::AnyConnection;
 
 use crate::auth::Authenticated;
 use crate::db::parse_id;
-use crate::error::{ApiError, ApiJson, ApiQuery, Result};
+use crate::error::{ApiError, ApiJson, ApiQuery, Result, page_limit};
 use crate::ops;
 use crate::records::{self, CLASS_VISIBLE, LEARNER_VISIBLE, lead_flag};
 use crate::state::AppState;
@@ -137,14 +137,7 @@ pub(crate) async fn sync_pull(
     auth: Authenticated,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<ApiJson<PullResponse>> {
-    let limit = query.limit.unwrap_or(DEFAULT_PULL_LIMIT);
-    if limit == 0 || limit > MAX_PULL_LIMIT {
-        return Err(ApiError::new(
-            ErrorCode::InvalidInput,
-            format!("limit must be between 1 and {MAX_PULL_LIMIT}"),
-        )
-        .with_field("limit"));
-    }
+    let limit = page_limit(query.limit, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT)?;
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Cursor::parse(c)?,
         None => Cursor::START,

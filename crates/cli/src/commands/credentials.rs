@@ -7,9 +7,10 @@
 use std::io::BufRead;
 
 use anyhow::{Context, Result, anyhow};
-use classkeys_cards::{Card, Paper};
+use classkeys_cards::Paper;
 use classkeys_client::Client;
 use classkeys_client::files::write_atomically;
+use classkeys_domain::access_codes::row_count;
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::password_policy::{AgeBand, PasswordSettings};
 use classkeys_domain::secret::Sensitive;
@@ -273,11 +274,7 @@ pub async fn export(client: &Client, args: ExportArgs, out: Output) -> Result<()
     };
     write_atomically(&args.out, &bytes)
         .with_context(|| format!("writing {}", args.out.display()))?;
-    let rows = bytes
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        .saturating_sub(1);
+    let rows = row_count(&bytes);
     let report = serde_json::json!({ "file": args.out, "rows": rows });
     out.show(&report, || {
         format!("Wrote {what} ({rows} learners) to {}", args.out.display())
@@ -298,37 +295,19 @@ pub async fn cards(client: &Client, args: CardsArgs, out: Output) -> Result<()> 
             class.name
         ));
     }
-    let names: Vec<String> = codes
-        .codes
-        .iter()
-        .map(|c| format!("{} {}", c.given_name, c.family_name))
-        .collect();
-    let cards: Vec<Card<'_>> = codes
-        .codes
-        .iter()
-        .zip(&names)
-        .map(|(code, name)| Card {
-            name,
-            class: &class.name,
-            username: &code.username,
-            password: code.password.as_deref(),
-            sign_in_url: &codes.sign_in_url,
-            qr_url: &codes.sign_in_url,
-        })
-        .collect();
-    let pdf = classkeys_cards::render(&codes.school_name, &cards, paper)
+    let pdf = classkeys_cards::render_codes(&codes, paper)
         .map_err(|e| anyhow!("making the login cards: {e}"))?;
     write_atomically(&args.out, &pdf).with_context(|| format!("writing {}", args.out.display()))?;
     let without = codes.codes.iter().filter(|c| c.password.is_none()).count();
     let report = serde_json::json!({
         "file": args.out,
-        "cards": cards.len(),
+        "cards": codes.codes.len(),
         "without_password": without,
     });
     out.show(&report, || {
         let mut text = format!(
             "Wrote {} login cards for {} to {}",
-            cards.len(),
+            codes.codes.len(),
             class.name,
             args.out.display()
         );
