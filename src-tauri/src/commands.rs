@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use classkeys_app::{
-    App, AppError, ClassEdit, ClassResetMode, ConflictChoice, LearnerEdit, LearnerPage,
+    App, AppError, ClassEdit, ClassResetMode, CodesView, ConflictChoice, LearnerEdit, LearnerPage,
     NewLearnerInput, PendingConflict, PreviewLine, RejectedChange, SavedFile, StyleChoice,
     SyncStatus,
 };
@@ -321,7 +321,7 @@ async fn class_access_codes(
     app: AppState<'_>,
     class_id: ClassId,
     reveal: bool,
-) -> Result<AccessCodes> {
+) -> Result<CodesView> {
     app.class_access_codes(class_id, reveal).await
 }
 

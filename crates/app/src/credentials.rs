@@ -3,7 +3,9 @@
 //! seals and audits (DESIGN §4, §6).
 //!
 //! Credential work needs the server's confirmation: offline, each use case says so plainly
-//! and changes nothing. Files (CSV, login cards) are written whole or not at all, readable
+//! and changes nothing. The one thing shown offline is a class's access-code list without
+//! passwords, from the replica, where parent access codes are kept sealed under the device
+//! key. Files (CSV, login cards) are written whole or not at all, readable
 //! only by the teacher's account.
 
 use std::path::{Path, PathBuf};
@@ -14,14 +16,17 @@ use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::password_policy::{AgeBand, PasswordSettings};
 use classkeys_domain::policy::{Action, Resource};
+use classkeys_domain::sealing::{self, Field, Scope, SealContext, SealedSecret};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::credentials::{
-    AccessCodes, AuditPage, AuditQuery, ClassPasswordReset, CodesPurpose, LearnerPassword,
-    LearnerPasswordReset, PasswordSource, SchoolExportKind, SchoolExportRequest,
+    AccessCode, AccessCodes, AuditPage, AuditQuery, ClassPasswordReset, CodesPurpose,
+    LearnerPassword, LearnerPasswordReset, PasswordSource, SchoolExportKind, SchoolExportRequest,
 };
+use classkeys_protocol::roster::LearnerRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppErrorCode, Result};
+use crate::session::Session;
 use crate::{App, edits, not_on_this_computer};
 
 /// A password style as the reset screens offer it.
@@ -67,6 +72,30 @@ pub enum ClassResetMode {
     Same,
     /// A new password each.
     Individual,
+}
+
+/// A class's access codes as the codes screen shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodesView {
+    /// The codes.
+    #[serde(flatten)]
+    pub codes: AccessCodes,
+    /// Read from this computer because the server could not be reached: no passwords, and
+    /// parent access codes as they were last fetched here (empty where never fetched).
+    pub offline: bool,
+}
+
+/// What binds a parent access code kept in the replica: this device's key, the signed-in
+/// account (`owner`, the staff id) and the learner. Parent codes are not bound to the
+/// credential epoch (a password reset keeps them), here as on the server.
+fn device_context<'a>(owner: &'a str, learner: &'a str) -> SealContext<'a> {
+    SealContext {
+        scope: Scope::Device,
+        owner,
+        learner,
+        epoch: 0,
+        field: Field::ParentCode,
+    }
 }
 
 /// What a file download wrote.
@@ -190,19 +219,8 @@ impl App {
     ) -> Result<Vec<PreviewLine>> {
         self.signed_in()?;
         self.class_allowed(class, Action::PasswordReset).await?;
-        let mut learners = Vec::new();
-        let mut offset = 0;
-        loop {
-            let (page, total) = self
-                .store
-                .learners(Some(class), offset, crate::MAX_PAGE)
-                .await?;
-            offset += page.len() as u32;
-            learners.extend(page.into_iter().filter(|l| l.active));
-            if offset as i64 >= total || offset == 0 {
-                break;
-            }
-        }
+        let mut learners = self.replica_class_learners(class).await?;
+        learners.retain(|l| l.active);
         if learners.is_empty() {
             return Err(AppError::new(
                 AppErrorCode::InvalidInput,
@@ -276,16 +294,34 @@ impl App {
         Ok(codes)
     }
 
-    /// A class's access codes; passwords only when `reveal` (the server records who saw them).
-    pub async fn class_access_codes(&self, class: ClassId, reveal: bool) -> Result<AccessCodes> {
+    /// A class's access codes; passwords only when `reveal` (the server records who saw
+    /// them).
+    ///
+    /// Without `reveal` the list also works offline: each answer from the server leaves
+    /// the class's parent access codes in the replica, sealed under the device key, and
+    /// when the server cannot be reached the list is built from the replica instead, marked
+    /// [`CodesView::offline`]. Revealing a password always needs the server.
+    pub async fn class_access_codes(&self, class: ClassId, reveal: bool) -> Result<CodesView> {
         let session = self.signed_in()?;
         self.class_allowed(class, Action::CodesView).await?;
-        let purpose = codes_purpose(reveal);
-        session
+        let answer = session
             .client
-            .class_access_codes(class, purpose)
+            .class_access_codes(class, codes_purpose(reveal))
             .await
-            .map_err(|e| needs_server(e.into(), "Showing access codes"))
+            .map_err(AppError::from);
+        match answer {
+            Ok(codes) => {
+                self.keep_parent_codes(&session, &codes).await;
+                Ok(CodesView {
+                    codes,
+                    offline: false,
+                })
+            }
+            Err(e) if e.code == AppErrorCode::Offline && !reveal => {
+                self.offline_codes(&session, class).await
+            }
+            Err(e) => Err(needs_server(e, "Showing passwords")),
+        }
     }
 
     /// One learner's access codes; the password only when `reveal`.
@@ -297,11 +333,13 @@ impl App {
         let session = self.signed_in()?;
         self.learner_allowed(learner, Action::CodesView).await?;
         let purpose = codes_purpose(reveal);
-        session
+        let codes = session
             .client
             .learner_access_codes(learner, purpose)
             .await
-            .map_err(|e| needs_server(e.into(), "Showing access codes"))
+            .map_err(|e| needs_server(e.into(), "Showing access codes"))?;
+        self.keep_parent_codes(&session, &codes).await;
+        Ok(codes)
     }
 
     /// Replaces a learner's parent access code.
@@ -309,11 +347,108 @@ impl App {
         let session = self.signed_in()?;
         self.learner_allowed(learner, Action::ParentCodeRotate)
             .await?;
-        session
+        let codes = session
             .client
             .learner_parent_code_rotate(learner)
             .await
-            .map_err(|e| needs_server(e.into(), "Replacing a parent access code"))
+            .map_err(|e| needs_server(e.into(), "Replacing a parent access code"))?;
+        self.keep_parent_codes(&session, &codes).await;
+        Ok(codes)
+    }
+
+    /// Leaves the parent codes of an answer in the replica, sealed under the device key.
+    /// Best effort: the answer is shown whether or not they could be kept, and a code not
+    /// kept only means the offline list shows it as unknown.
+    async fn keep_parent_codes(&self, session: &Session, codes: &AccessCodes) {
+        let owner = session.account.staff.id.to_string();
+        let mut rng = rand::rng();
+        let sealed: Vec<(LearnerId, String)> = codes
+            .codes
+            .iter()
+            .filter(|c| !c.parent_code.is_empty())
+            .map(|c| {
+                let learner = c.learner_id.to_string();
+                let sealed = sealing::seal(
+                    &session.device_key,
+                    &device_context(&owner, &learner),
+                    &c.parent_code,
+                    &mut rng,
+                );
+                (c.learner_id, sealed.into_string())
+            })
+            .collect();
+        // Nothing to report to the teacher: the list on screen is complete either way.
+        let _ = self
+            .store
+            .keep_parent_codes(&codes.sign_in_url, &sealed)
+            .await;
+    }
+
+    /// A class's access codes from the replica: names, usernames and password states as
+    /// last synced, parent codes as last fetched, no passwords.
+    async fn offline_codes(&self, session: &Session, class: ClassId) -> Result<CodesView> {
+        let record = self
+            .store
+            .class(class)
+            .await?
+            .ok_or_else(|| not_on_this_computer("class"))?;
+        let kept = self.store.parent_codes(class).await?;
+        let owner = session.account.staff.id.to_string();
+        let learners = self.replica_class_learners(class).await?;
+        let codes = learners
+            .into_iter()
+            .map(|l| {
+                let learner = l.id.to_string();
+                // A code sealed under another key or for another account does not open,
+                // and is shown as unknown rather than as something wrong.
+                let parent_code = kept
+                    .get(&l.id)
+                    .and_then(|s| SealedSecret::parse(s.clone()).ok())
+                    .and_then(|s| {
+                        sealing::open(&session.device_key, &device_context(&owner, &learner), &s)
+                            .ok()
+                    })
+                    .map(|code| code.expose().clone())
+                    .unwrap_or_default();
+                AccessCode {
+                    learner_id: l.id,
+                    given_name: l.given_name,
+                    family_name: l.family_name,
+                    username: l.username,
+                    active: l.active,
+                    password_state: l.password,
+                    password: None,
+                    must_change: l.must_change_password,
+                    parent_code,
+                }
+            })
+            .collect();
+        Ok(CodesView {
+            codes: AccessCodes {
+                class_id: Some(class),
+                class_name: Some(record.name),
+                school_name: session.account.staff.school_name.clone(),
+                sign_in_url: self.store.sign_in_url().await?.unwrap_or_default(),
+                codes,
+            },
+            offline: true,
+        })
+    }
+
+    /// Every learner of a class in the replica, by family then given name.
+    async fn replica_class_learners(&self, class: ClassId) -> Result<Vec<LearnerRecord>> {
+        let mut learners = Vec::new();
+        loop {
+            let (page, total) = self
+                .store
+                .learners(Some(class), learners.len() as u32, crate::MAX_PAGE)
+                .await?;
+            let last = page.is_empty();
+            learners.extend(page);
+            if last || learners.len() as i64 >= total {
+                return Ok(learners);
+            }
+        }
     }
 
     /// Downloads a class's access codes as CSV into `path`.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use classkeys_client::Client;
 use classkeys_domain::policy::Actor;
+use classkeys_domain::sealing::SealingKey;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::{Me, SignInRequest};
 use classkeys_store::Account;
@@ -21,10 +22,9 @@ use crate::secrets::{self, DEVICE_KEY, SESSION_TOKEN, SecretName, SecretStore};
 pub(crate) struct Session {
     pub(crate) client: Client,
     pub(crate) account: Account,
-    /// Sealing local copies of secrets is the next step; the key is created, stored and
-    /// loaded now so that every replica already has one when that lands.
-    #[allow(dead_code)]
-    pub(crate) device_key: Sensitive<[u8; 32]>,
+    /// Seals the secrets the replica keeps (parent access codes): held in the OS
+    /// credential store, so the replica file alone opens nothing.
+    pub(crate) device_key: SealingKey,
 }
 
 impl Session {
@@ -176,7 +176,7 @@ impl App {
         &self,
         account: &Account,
         token: Sensitive<String>,
-    ) -> Result<Sensitive<[u8; 32]>> {
+    ) -> Result<SealingKey> {
         let name = secret_name(account, SESSION_TOKEN);
         self.with_secrets(move |s| s.set(&name, &token)).await?;
         self.device_key(account).await
@@ -184,20 +184,22 @@ impl App {
 
     /// The account's device key, created if missing or unreadable (nothing sealed with an
     /// unreadable key can be opened anyway).
-    async fn device_key(&self, account: &Account) -> Result<Sensitive<[u8; 32]>> {
+    async fn device_key(&self, account: &Account) -> Result<SealingKey> {
         let name = secret_name(account, DEVICE_KEY);
         self.with_secrets(move |s| {
             if let Some(key) = s.get(&name)?.as_ref().and_then(secrets::decode_device_key) {
-                return Ok(key);
+                return Ok(SealingKey::from_bytes(*key.expose()));
             }
             let stored = secrets::new_device_key();
             s.set(&name, &stored)?;
-            secrets::decode_device_key(&stored).ok_or_else(|| {
-                AppError::new(
-                    AppErrorCode::Internal,
-                    "a new device key could not be read back",
-                )
-            })
+            secrets::decode_device_key(&stored)
+                .map(|key| SealingKey::from_bytes(*key.expose()))
+                .ok_or_else(|| {
+                    AppError::new(
+                        AppErrorCode::Internal,
+                        "a new device key could not be read back",
+                    )
+                })
         })
         .await
     }

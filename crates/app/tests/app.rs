@@ -1245,3 +1245,77 @@ async fn credential_work_offline_says_it_needs_the_server_and_changes_nothing() 
     app.sign_out().await.expect("sign out");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn offline_a_class_shows_its_usernames_and_parent_codes_kept_sealed_on_this_computer() {
+    use classkeys_protocol::credentials::PasswordState;
+
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let mut link = Link::to(&server.url).await;
+    let (app, dir) = signed_in(&secrets, &link.url(), "teacher1").await;
+    let badgers = class_named(&app, "3 Badgers").await;
+    let online = app
+        .class_access_codes(badgers.id, false)
+        .await
+        .expect("codes");
+    assert!(!online.offline);
+    assert!(!online.codes.codes.is_empty());
+    assert!(online.codes.codes.iter().all(|c| !c.parent_code.is_empty()));
+
+    link.cut().await;
+    let offline = app
+        .class_access_codes(badgers.id, false)
+        .await
+        .expect("the list shows offline");
+    assert!(offline.offline, "and says it is from this computer");
+    let table = |codes: &classkeys_protocol::credentials::AccessCodes| -> Vec<(String, String, String, PasswordState)> {
+        codes
+            .codes
+            .iter()
+            .map(|c| {
+                (
+                    format!("{} {}", c.given_name, c.family_name),
+                    c.username.clone(),
+                    c.parent_code.clone(),
+                    c.password_state,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(table(&offline.codes), table(&online.codes));
+    assert_eq!(offline.codes.sign_in_url, online.codes.sign_in_url);
+    assert_eq!(offline.codes.class_name.as_deref(), Some("3 Badgers"));
+    assert!(offline.codes.codes.iter().all(|c| c.password.is_none()));
+    let err = app
+        .class_access_codes(badgers.id, true)
+        .await
+        .expect_err("revealing needs the server");
+    assert_eq!(err.code, AppErrorCode::Offline);
+
+    // What the replica keeps is sealed: no parent code is in any of its files as text.
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).expect("data folder") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            files.push(std::fs::read(&path).expect("read"));
+        }
+    }
+    assert!(!files.is_empty());
+    for code in &online.codes.codes {
+        let needle = code.parent_code.as_bytes();
+        assert!(
+            files
+                .iter()
+                .all(|f| !f.windows(needle.len()).any(|w| w == needle)),
+            "the parent code of {} is in the replica in plain text",
+            code.username
+        );
+    }
+
+    link.restore().await;
+    app.sign_out().await.expect("sign out");
+    server.stop().await;
+}

@@ -485,11 +485,40 @@ async fn ensure_parent_codes(
         .filter(|r| r.parent_code_sealed.is_none())
         .map(|r| r.id.clone())
         .collect();
+    for (id, sealed) in fill_parent_codes(state, school, &missing).await? {
+        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+            row.parent_code_sealed = sealed;
+        }
+    }
+    Ok(())
+}
+
+/// Gives every active learner of the school who has no parent access code one, before a
+/// whole-school read (found through a partial index of exactly those learners).
+async fn backfill_parent_codes(state: &AppState, school: &SchoolContext) -> Result<()> {
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM learner
+         WHERE school_id = $1 AND parent_code_sealed IS NULL AND status = 'active'",
+    )
+    .bind(&school.id)
+    .fetch_all(state.db.pool())
+    .await?;
+    fill_parent_codes(state, school, &missing).await?;
+    Ok(())
+}
+
+/// Gives the learners `missing` a parent access code each, in one transaction, and returns
+/// every one's sealed code as it now is.
+async fn fill_parent_codes(
+    state: &AppState,
+    school: &SchoolContext,
+    missing: &[String],
+) -> Result<Vec<(String, Option<String>)>> {
     if missing.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let (mut tx, _seq) = state.db.begin_change(&school.id).await?;
-    for id in &missing {
+    for id in missing {
         // Another request may have given the code meanwhile: only fill what is still empty.
         let empty: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM learner WHERE id = $1 AND parent_code_sealed IS NULL",
@@ -506,17 +535,12 @@ async fn ensure_parent_codes(
         placeholders(1, missing.len())
     );
     let mut query = sqlx::query_as::<_, (String, Option<String>)>(&sql);
-    for id in &missing {
+    for id in missing {
         query = query.bind(id);
     }
     let filled = query.fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    for (id, sealed) in filled {
-        if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
-            row.parent_code_sealed = sealed;
-        }
-    }
-    Ok(())
+    Ok(filled)
 }
 
 /// Writes an audit entry in its own transaction, before secrets are sent.
@@ -950,55 +974,107 @@ fn file_stem(text: &str) -> String {
     }
 }
 
-/// The access-code CSV of many learners: unsealing is most of the work, so each core opens
-/// and writes its own slice of the rows, and the slices are joined in order.
-fn access_codes_csv(school: &SchoolContext, rows: &[(String, CredRow)]) -> Result<Vec<u8>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = rows.len().div_ceil(workers).max(1);
+/// Learners handed to a CSV worker at a time: enough to keep the hand-over cheap, few
+/// enough that workers start while the rows are still being read.
+const CSV_CHUNK: usize = 2048;
+
+/// The access-code CSV of learners labelled with their classes, as they arrive: returns
+/// the file and how many learners it holds.
+///
+/// Unsealing is most of the work, so it runs in parallel with the reading: this thread
+/// pulls rows from `rows` (on SQLite that is stepping the query) and hands them out in
+/// chunks, one worker per core opens and writes each chunk it takes, and the parts are
+/// joined in their order at the end.
+fn access_codes_csv(
+    school: &SchoolContext,
+    rows: impl Iterator<Item = Result<(String, CredRow)>>,
+) -> Result<(Vec<u8>, usize)> {
     // What every part starts with (BOM and header): kept once, at the very start.
-    let preamble = to_csv([]).len();
-    let parts: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut writer = CsvWriter::new(Vec::with_capacity(part.len() * 110))
-                        .map_err(ApiError::internal)?;
-                    for (class, row) in part {
-                        let code = open_code(school, row, true);
-                        writer
-                            .write_row(&AccessCodeRow {
-                                class: class.clone(),
-                                given_name: code.given_name,
-                                family_name: code.family_name,
-                                username: code.username,
-                                password: code.password,
-                                parent_code: code.parent_code,
-                                sign_in_url: school.sign_in_url.clone(),
-                            })
-                            .map_err(ApiError::internal)?;
+    let preamble = to_csv([]);
+    let write_chunk = |chunk: &[(String, CredRow)]| -> Result<Vec<u8>> {
+        let mut writer = CsvWriter::new(Vec::with_capacity(preamble.len() + chunk.len() * 110))
+            .map_err(ApiError::internal)?;
+        for (class, row) in chunk {
+            let code = open_code(school, row, true);
+            writer
+                .write_row(&AccessCodeRow {
+                    class: class.clone(),
+                    given_name: code.given_name,
+                    family_name: code.family_name,
+                    username: code.username,
+                    password: code.password,
+                    parent_code: code.parent_code,
+                    sign_in_url: school.sign_in_url.clone(),
+                })
+                .map_err(ApiError::internal)?;
+        }
+        let mut part = writer.finish().map_err(ApiError::internal)?;
+        part.drain(..preamble.len());
+        Ok(part)
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (send, receive) = std::sync::mpsc::sync_channel::<(usize, Vec<_>)>(workers * 2);
+    let receive = std::sync::Mutex::new(receive);
+    let (parts, count) = std::thread::scope(|scope| -> Result<_> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<Vec<(usize, Vec<u8>)>> {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = receive.lock().map_err(|_| worker_failed())?.recv();
+                        let Ok((at, chunk)) = next else {
+                            return Ok(done);
+                        };
+                        done.push((at, write_chunk(&chunk)?));
                     }
-                    writer.finish().map_err(ApiError::internal)
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(ApiError::internal(anyhow::anyhow!(
-                        "an export worker panicked"
-                    )))
-                })
-            })
-            .collect()
-    });
-    let mut out = to_csv([]);
-    out.reserve(rows.len() * 110);
-    for part in parts {
-        out.extend_from_slice(&part?[preamble..]);
+        let mut count = 0;
+        let mut chunks = 0;
+        let mut chunk = Vec::with_capacity(CSV_CHUNK);
+        let mut read = Ok(());
+        for row in rows {
+            match row {
+                Ok(row) => chunk.push(row),
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
+            }
+            if chunk.len() == CSV_CHUNK {
+                count += chunk.len();
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CSV_CHUNK));
+                if send.send((chunks, full)).is_err() {
+                    break; // every worker stopped: their error is reported below
+                }
+                chunks += 1;
+            }
+        }
+        if read.is_ok() && !chunk.is_empty() {
+            count += chunk.len();
+            let _ = send.send((chunks, chunk));
+        }
+        drop(send);
+        let mut parts = Vec::new();
+        for handle in handles {
+            parts.extend(handle.join().map_err(|_| worker_failed())??);
+        }
+        read?;
+        Ok((parts, count))
+    })?;
+    let mut parts = parts;
+    parts.sort_unstable_by_key(|(at, _)| *at);
+    let mut out = preamble;
+    out.reserve(parts.iter().map(|(_, p)| p.len()).sum());
+    for (_, part) in parts {
+        out.extend_from_slice(&part);
     }
-    Ok(out)
+    Ok((out, count))
+}
+
+fn worker_failed() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("an export worker panicked"))
 }
 
 /// Downloads a class's access codes as CSV (active learners).
@@ -1035,12 +1111,15 @@ pub(crate) async fn class_access_codes_export(
         },
     )
     .await?;
-    let labelled: Vec<(String, CredRow)> =
-        rows.into_iter().map(|r| (class.name.clone(), r)).collect();
-    let school = std::sync::Arc::new(school);
-    let body = tokio::task::spawn_blocking(move || access_codes_csv(&school, &labelled))
-        .await
-        .map_err(ApiError::internal)??;
+    let class_name = class.name.clone();
+    let (body, _) = tokio::task::spawn_blocking(move || {
+        access_codes_csv(
+            &school,
+            rows.into_iter().map(|r| Ok((class_name.clone(), r))),
+        )
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(csv_download(
         &format!("access-codes-{}.csv", file_stem(&class.name)),
         body,
@@ -1073,13 +1152,16 @@ pub(crate) async fn school_export(
     let school_id = auth.actor.school_id.to_string();
     let mut conn = state.db.pool().acquire().await?;
     let school = SchoolContext::load(&mut conn, &state, &school_id).await?;
-    let (mut rows, class_names) = school_learners(&mut conn, &school_id).await?;
     drop(conn);
-    ensure_parent_codes(&state, &school, &mut rows).await?;
-    let (action, kind) = match request.kind {
+    backfill_parent_codes(&state, &school).await?;
+    let kind = request.kind;
+    let (action, name) = match kind {
         SchoolExportKind::AccessCodes => (AuditAction::SchoolAccessCodesExported, "access-codes"),
         SchoolExportKind::Students => (AuditAction::SchoolStudentsExported, "students"),
     };
+    let file_name = format!("{}-{}.csv", file_stem(&school.name), name);
+    let (body, count) = school_csv(&state, school, kind).await?;
+    // Recorded before the file leaves the server, with the exact number of learners in it.
     audit_now(
         &state,
         &auth.actor,
@@ -1088,21 +1170,11 @@ pub(crate) async fn school_export(
             action,
             class_id: None,
             learners: &[],
-            detail: serde_json::json!({ "learners": rows.len() }),
+            detail: serde_json::json!({ "learners": count }),
         },
     )
     .await?;
-    let labelled: Vec<(String, CredRow)> = class_names.into_iter().zip(rows).collect();
-    let count = labelled.len();
-    let school = std::sync::Arc::new(school);
-    let file_name = format!("{}-{}.csv", file_stem(&school.name), kind);
-    let body = tokio::task::spawn_blocking(move || match request.kind {
-        SchoolExportKind::AccessCodes => access_codes_csv(&school, &labelled),
-        SchoolExportKind::Students => students_csv(&labelled),
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    tracing::info!(kind, learners = count, "school export");
+    tracing::info!(kind = name, learners = count, "school export");
     Ok(csv_download(&file_name, body))
 }
 
@@ -1113,13 +1185,67 @@ struct CredClassRow {
     class_name: Option<String>,
 }
 
-/// Every active learner of the school with their classes' names (joined with ", "), in
-/// one query: one row per enrolment, folded here.
-async fn school_learners(
-    conn: &mut AnyConnection,
-    school: &str,
-) -> sqlx::Result<(Vec<CredRow>, Vec<String>)> {
-    let collate = bytewise(conn);
+impl CredClassRow {
+    /// A row of the export query ([`CRED_COLUMNS`], then the class name) as rusqlite reads it.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            learner: CredRow {
+                id: row.get(0)?,
+                username: row.get(1)?,
+                given_name: row.get(2)?,
+                family_name: row.get(3)?,
+                email: row.get(4)?,
+                status: row.get(5)?,
+                password_set_by: row.get(6)?,
+                password_sealed: row.get(7)?,
+                must_change_password: row.get(8)?,
+                credential_epoch: row.get(9)?,
+                parent_code_sealed: row.get(10)?,
+            },
+            class_name: row.get(11)?,
+        })
+    }
+}
+
+/// Folds the export query's rows (one per enrolment, a learner's rows together) into one
+/// learner each, labelled with their classes' names joined with ", ".
+struct ByLearner<I: Iterator> {
+    rows: std::iter::Peekable<I>,
+}
+
+impl<I: Iterator<Item = Result<CredClassRow>>> Iterator for ByLearner<I> {
+    type Item = Result<(String, CredRow)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let first = match self.rows.next()? {
+            Ok(row) => row,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut classes = first.class_name.unwrap_or_default();
+        while let Some(Ok(next)) = self
+            .rows
+            .next_if(|r| r.as_ref().is_ok_and(|r| r.learner.id == first.learner.id))
+        {
+            if let Some(name) = next.class_name {
+                if !classes.is_empty() {
+                    classes.push_str(", ");
+                }
+                classes.push_str(&name);
+            }
+        }
+        Some(Ok((classes, first.learner)))
+    }
+}
+
+/// The whole school's CSV of `kind`, and how many learners it holds: every active learner
+/// with their classes, in one query. On SQLite the rows are stepped straight from the file
+/// ([`crate::bulk`]) while the CSV is being written; on PostgreSQL they are read first.
+async fn school_csv(
+    state: &AppState,
+    school: SchoolContext,
+    kind: SchoolExportKind,
+) -> Result<(Vec<u8>, usize)> {
+    let collate = records::bytewise_on(state.db.backend());
     let sql = format!(
         "SELECT {CRED_COLUMNS}, c.name AS class_name FROM learner l
          LEFT JOIN enrollment e ON e.learner_id = l.id
@@ -1127,26 +1253,46 @@ async fn school_learners(
          WHERE l.school_id = $1 AND l.status = 'active'
          ORDER BY l.sort_key{collate}, l.id, c.name_key{collate}"
     );
-    let joined: Vec<CredClassRow> = sqlx::query_as(&sql)
-        .bind(school)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut rows: Vec<CredRow> = Vec::with_capacity(joined.len());
-    let mut classes: Vec<String> = Vec::with_capacity(joined.len());
-    for row in joined {
-        let same = rows.last().is_some_and(|last| last.id == row.learner.id);
-        if !same {
-            rows.push(row.learner);
-            classes.push(String::new());
-        }
-        if let (Some(name), Some(list)) = (row.class_name, classes.last_mut()) {
-            if !list.is_empty() {
-                list.push_str(", ");
+    let school_id = school.id.clone();
+    let write = move |rows: &mut dyn Iterator<Item = Result<CredClassRow>>| {
+        let learners = ByLearner {
+            rows: rows.peekable(),
+        };
+        match kind {
+            SchoolExportKind::AccessCodes => access_codes_csv(&school, learners),
+            SchoolExportKind::Students => {
+                let all = learners.collect::<Result<Vec<_>>>()?;
+                Ok((students_csv(&all)?, all.len()))
             }
-            list.push_str(&name);
         }
-    }
-    Ok((rows, classes))
+    };
+    let written = match state.db.sqlite_file() {
+        Some(file) => {
+            let file = file.to_owned();
+            tokio::task::spawn_blocking(move || {
+                crate::bulk::query_each(
+                    &file,
+                    &sql,
+                    &[school_id],
+                    CredClassRow::from_sqlite,
+                    |rows| write(&mut rows.map(|r| r.map_err(ApiError::internal))),
+                )
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?
+        }
+        None => {
+            let rows: Vec<CredClassRow> = sqlx::query_as(&sql)
+                .bind(&school_id)
+                .fetch_all(state.db.pool())
+                .await?;
+            tokio::task::spawn_blocking(move || write(&mut rows.into_iter().map(Ok)))
+                .await
+                .map_err(ApiError::internal)?
+        }
+    };
+    written
 }
 
 /// The student database: no passwords, no parent codes.

@@ -1,7 +1,7 @@
 //! The database: one code path for SQLite (the embedded default) and PostgreSQL (at scale),
 //! through sqlx's `Any` driver, with the migrations in `migrations/` run at start.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ impl std::fmt::Display for Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, for [`Db::sqlite_file`].
+    sqlite_file: Option<PathBuf>,
 }
 
 /// A transaction on the pool.
@@ -43,8 +45,10 @@ impl Db {
     /// A missing SQLite file is created, with its folder.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
+        let mut sqlite_file = None;
         let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
+            sqlite_file = Some(PathBuf::from(path));
             if let Some(dir) = Path::new(path)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
@@ -97,7 +101,11 @@ impl Db {
             .run(&pool)
             .await
             .context("bringing the database schema up to date")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_file,
+        })
     }
 
     /// The pool.
@@ -108,6 +116,12 @@ impl Db {
     /// The engine.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite file behind the pool (`None` on PostgreSQL), for the few bulk reads that
+    /// go to the file directly ([`crate::bulk`]).
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
     }
 
     /// Starts a write transaction for a school and takes the school's next change number.

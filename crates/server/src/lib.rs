@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod classes;
 pub mod credentials;
 pub mod db;

@@ -68,10 +68,18 @@ pub fn lead_flag(actor: &Actor) -> i64 {
 /// A collation for `ORDER BY` on text, so both engines sort the same way: SQLite compares
 /// bytes, PostgreSQL the database's locale (which, for one, ignores spaces) unless told `C`.
 pub fn bytewise(conn: &AnyConnection) -> &'static str {
-    if conn.backend_name() == "PostgreSQL" {
-        " COLLATE \"C\""
+    bytewise_on(if conn.backend_name() == "PostgreSQL" {
+        crate::db::Backend::Postgres
     } else {
-        ""
+        crate::db::Backend::Sqlite
+    })
+}
+
+/// [`bytewise`] for an engine.
+pub fn bytewise_on(backend: crate::db::Backend) -> &'static str {
+    match backend {
+        crate::db::Backend::Postgres => " COLLATE \"C\"",
+        crate::db::Backend::Sqlite => "",
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`replica`]: applying pulled changes, and reading classes, learners and staff.
 //! - [`search`]: accent- and case-blind learner search over a trigram full-text index.
 //! - [`outbox`]: queued operations, their outcomes, conflicts and their resolution.
+//! - [`codes`]: parent access codes (sealed under the device key) for the offline
+//!   access-code list.
 //!
 //! Invariants the rest of the app relies on:
 //! - Every write is one transaction that starts with `BEGIN IMMEDIATE` (it takes the write
@@ -20,6 +22,7 @@
 //! Nothing here talks to the network: the caller pulls and pushes with `classkeys-client`
 //! and hands the answers over.
 
+pub mod codes;
 mod error;
 pub mod outbox;
 pub mod replica;
@@ -212,7 +215,15 @@ where
 async fn wipe_all(tx: &mut Transaction<'static, Sqlite>) -> Result<()> {
     // Learners are deleted row by row (not by dropping the index's content) so that the
     // triggers empty the search index in step with its content table.
-    for table in ["outbox", "enrolment", "learner", "class", "staff", "meta"] {
+    for table in [
+        "outbox",
+        "parent_code",
+        "enrolment",
+        "learner",
+        "class",
+        "staff",
+        "meta",
+    ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut **tx)
             .await?;

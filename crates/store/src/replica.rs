@@ -553,7 +553,7 @@ pub(crate) async fn set_version(
     Ok(())
 }
 
-fn parse_id<T: From<Uuid>>(s: &str) -> Result<T> {
+pub(crate) fn parse_id<T: From<Uuid>>(s: &str) -> Result<T> {
     Uuid::parse_str(s)
         .map(T::from)
         .map_err(|e| Error::corrupt("id")(e.to_string()))

@@ -1,7 +1,8 @@
 // Access codes and password resets: a class's codes (passwords hidden until revealed, one or
 // all), the class reset (preview, regenerate, apply), the CSV download and login cards; and
 // one learner's password card. Everything secret comes from the server, which records who
-// saw it; nothing here is kept after the screen closes.
+// saw it; nothing here is kept after the screen closes. Offline, the list comes from this
+// computer (parent codes as last fetched, no passwords) and says so.
 
 import { call } from '../ipc.js';
 import { h, plural, toast } from '../dom.js';
@@ -31,7 +32,7 @@ function passwordText(code, revealed) {
 }
 
 // The codes table for a class: reveal one, reveal all, copy.
-function codesTable(codes, { revealed, reveal }) {
+function codesTable(codes, { revealed, reveal, offline }) {
   const rows = codes.map((code) => {
     const shown = revealed.has(code.learner_id);
     return h('tr', { testid: 'code-row', dataset: { username: code.username, learnerId: code.learner_id } },
@@ -39,14 +40,16 @@ function codesTable(codes, { revealed, reveal }) {
       h('td', { class: 'mono', testid: 'code-username' }, code.username,
         h('button', { type: 'button', class: 'link small', 'aria-label': `Copy ${code.username}`, onclick: () => copy(code.username, 'Username') }, 'Copy')),
       h('td', { testid: 'code-password-cell' }, passwordText(code, shown),
-        code.password_state === 'set_by_teacher' && !shown
+        code.password_state === 'set_by_teacher' && !shown && !offline
           ? h('button', { type: 'button', class: 'link small', testid: 'code-reveal', onclick: () => reveal(code) }, 'Show')
           : null,
         shown && code.password
           ? h('button', { type: 'button', class: 'link small', 'aria-label': `Copy the password of ${code.username}`, onclick: () => copy(code.password, 'Password') }, 'Copy')
           : null),
-      h('td', { class: 'mono', testid: 'code-parent' }, code.parent_code,
-        h('button', { type: 'button', class: 'link small', 'aria-label': `Copy the parent code of ${code.username}`, onclick: () => copy(code.parent_code, 'Parent access code') }, 'Copy')));
+      code.parent_code
+        ? h('td', { class: 'mono', testid: 'code-parent' }, code.parent_code,
+          h('button', { type: 'button', class: 'link small', 'aria-label': `Copy the parent code of ${code.username}`, onclick: () => copy(code.parent_code, 'Parent access code') }, 'Copy'))
+        : h('td', { class: 'muted', testid: 'code-parent', title: 'Not fetched on this computer yet' }, 'Not here yet'));
   });
   return h('table', { class: 'plain-table codes', testid: 'codes-table' },
     h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Username'), h('th', {}, 'Password'), h('th', {}, 'Parent access code'))),
@@ -59,6 +62,7 @@ export function accessCodesPanel(cls, { onReset }) {
   const error = h('p', { class: 'notice error', role: 'alert', testid: 'codes-error', hidden: true });
   let codes = null;
   let signInUrl = '';
+  let offline = false;
   const revealed = new Set();
 
   const fail = (e) => { error.textContent = e.message; error.hidden = false; };
@@ -68,6 +72,8 @@ export function accessCodesPanel(cls, { onReset }) {
       const answer = await call('class_access_codes', { class_id: cls.id, reveal: false });
       codes = answer.codes;
       signInUrl = answer.sign_in_url;
+      offline = answer.offline;
+      error.hidden = true;
       render();
     } catch (e) {
       el.replaceChildren(error);
@@ -79,6 +85,7 @@ export function accessCodesPanel(cls, { onReset }) {
     try {
       const answer = await call('class_access_codes', { class_id: cls.id, reveal: true });
       codes = answer.codes;
+      offline = false;
       for (const c of codes) revealed.add(c.learner_id);
       render();
     } catch (e) { fail(e); }
@@ -111,18 +118,24 @@ export function accessCodesPanel(cls, { onReset }) {
   function render() {
     const paper = h('select', { testid: 'cards-paper', 'aria-label': 'Paper size' },
       h('option', { value: 'a4' }, 'A4'), h('option', { value: 'letter' }, 'US Letter'));
+    const needsServer = offline ? { disabled: true, title: 'Needs the server' } : {};
     el.replaceChildren(
+      offline
+        ? h('div', { class: 'notice', role: 'status', testid: 'codes-offline' },
+          'The server cannot be reached, so these codes are the ones kept on this computer. Showing passwords, resets, downloads and cards need the server. ',
+          h('button', { type: 'button', class: 'link', testid: 'codes-retry', onclick: load }, 'Try again'))
+        : null,
       h('div', { class: 'row wrap' },
-        h('button', { type: 'button', testid: 'codes-reveal-all', onclick: revealAll }, 'Show all passwords'),
-        h('button', { type: 'button', class: 'primary', testid: 'class-reset-open', onclick: () => onReset(() => { revealed.clear(); load(); }) }, 'Reset passwords…'),
-        h('button', { type: 'button', testid: 'codes-download', onclick: download }, 'Download CSV'),
+        h('button', { type: 'button', testid: 'codes-reveal-all', onclick: revealAll, ...needsServer }, 'Show all passwords'),
+        h('button', { type: 'button', class: 'primary', testid: 'class-reset-open', onclick: () => onReset(() => { revealed.clear(); load(); }), ...needsServer }, 'Reset passwords…'),
+        h('button', { type: 'button', testid: 'codes-download', onclick: download, ...needsServer }, 'Download CSV'),
         h('span', { class: 'row' }, paper,
-          h('button', { type: 'button', testid: 'cards-print', onclick: () => cards(paper.value) }, 'Login cards (PDF)'))),
+          h('button', { type: 'button', testid: 'cards-print', onclick: () => cards(paper.value), ...needsServer }, 'Login cards (PDF)'))),
       h('p', { class: 'muted' }, 'Learners sign in at ', h('span', { class: 'mono', testid: 'codes-sign-in-url' }, signInUrl),
         '. Showing passwords, downloads and cards are recorded in the audit log.'),
       isLead() ? null : h('p', { class: 'muted', testid: 'school-export-lead-only' }, 'Only lead teachers can export the whole school.'),
       error,
-      codes.length ? codesTable(codes, { revealed, reveal: revealOne }) : h('p', { class: 'muted' }, 'No learners in this class yet.'));
+      codes.length ? codesTable(codes, { revealed, reveal: revealOne, offline }) : h('p', { class: 'muted' }, 'No learners in this class yet.'));
   }
 
   load();
