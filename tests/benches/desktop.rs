@@ -30,13 +30,13 @@ use classkeys_app::{App, KeyringSecrets};
 use classkeys_domain::secret::Sensitive;
 use classkeys_e2e::{AppWindow, MemoryUse, eventually, memory_use};
 use classkeys_server::Backend;
-use classkeys_server::testing::{TestServer, seed_large_school};
+use classkeys_testsupport::{TestServer, seed_large_school};
 use serde_json::Value;
 
 const LEARNERS: usize = 10_000;
 const CLASSES: usize = 334;
 const RUNS: usize = 5;
-const PASSWORD: &str = "benchmark-password";
+use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
 
 #[tokio::main]
 async fn main() {
@@ -45,7 +45,7 @@ async fn main() {
         AppWindow::binary().display()
     );
     let server = TestServer::start(Backend::Sqlite).await;
-    seed_large_school(&server, "bench", PASSWORD, CLASSES, LEARNERS).await;
+    seed_large_school(&server, "bench", CLASSES, LEARNERS).await;
 
     // The replica a lead teacher's computer holds after signing in: the real sign-in and
     // first sync, with the session token in the real credential store.

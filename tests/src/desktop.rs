@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use classkeys_client::Client;
 use classkeys_protocol::auth::SignInRequest;
 use classkeys_server::Backend;
-use classkeys_server::testing::TestServer;
+use classkeys_testsupport::TestServer;
 use fantoccini::elements::Element;
 use fantoccini::{ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,8 +17,8 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::DEMO_PASSWORD;
 use crate::driver::TauriDriver;
-use crate::poll::eventually;
-use classkeys_server::testing::Link;
+use classkeys_testsupport::Link;
+use classkeys_testsupport::eventually;
 
 /// One desktop at a time in this process (see the crate docs).
 static TURN: Mutex<()> = Mutex::const_new(());
@@ -97,7 +97,7 @@ impl Desktop {
         let app = app_binary();
         let turn = TURN.lock().await;
 
-        let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+        let server = TestServer::start_demo(Backend::Sqlite).await;
         let link = match route {
             Route::Direct => None,
             Route::ThroughLink => Some(Link::to(&server.url).await),

@@ -36,13 +36,8 @@
 
 mod desktop;
 mod driver;
-mod poll;
 mod window;
 
-pub use classkeys_server::testing::{Link, TestServer};
+pub use classkeys_testsupport::{DEMO_PASSWORD, Link, TestServer, eventually};
 pub use desktop::{Desktop, LearnerRow, Route, Status};
-pub use poll::eventually;
 pub use window::{AppWindow, MemoryUse, memory_use};
-
-/// The password of every demo staff account on the test servers.
-pub const DEMO_PASSWORD: &str = "correct-horse-battery-42";

@@ -361,22 +361,25 @@ impl App {
     /// kept only means the offline list shows it as unknown.
     async fn keep_parent_codes(&self, session: &Session, codes: &AccessCodes) {
         let owner = session.account.staff.id.to_string();
-        let mut rng = rand::rng();
-        let sealed: Vec<(LearnerId, String)> = codes
-            .codes
-            .iter()
-            .filter(|c| !c.parent_code.is_empty())
-            .map(|c| {
-                let learner = c.learner_id.to_string();
-                let sealed = sealing::seal(
-                    &session.device_key,
-                    &device_context(&owner, &learner),
-                    &c.parent_code,
-                    &mut rng,
-                );
-                (c.learner_id, sealed.into_string())
-            })
-            .collect();
+        // In a block of its own: the thread's generator must not be held across the await.
+        let sealed: Vec<(LearnerId, String)> = {
+            let mut rng = rand::rng();
+            codes
+                .codes
+                .iter()
+                .filter(|c| !c.parent_code.is_empty())
+                .map(|c| {
+                    let learner = c.learner_id.to_string();
+                    let sealed = sealing::seal(
+                        &session.device_key,
+                        &device_context(&owner, &learner),
+                        &c.parent_code,
+                        &mut rng,
+                    );
+                    (c.learner_id, sealed.into_string())
+                })
+                .collect()
+        };
         // Nothing to report to the teacher: the list on screen is complete either way.
         let _ = self
             .store

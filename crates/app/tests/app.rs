@@ -7,9 +7,7 @@
 //! loopback TCP relay the test can cut (its port then refuses connections and open
 //! connections die) and restore on the same port. Nothing in the app knows about it.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use classkeys_app::{
     App, AppErrorCode, ClassEdit, ConflictChoice, Connection, KeyringSecrets, LearnerEdit,
@@ -22,9 +20,7 @@ use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::roster::{ClassRecord, LearnerPatch, LearnerRecord, NewLearner};
 use classkeys_protocol::sync::Record;
 use classkeys_server::Backend;
-use classkeys_server::testing::{Link, TestServer};
-
-const DEMO_PASSWORD: &str = "correct-horse-battery-42";
+use classkeys_testsupport::{DEMO_PASSWORD, Link, TestServer, eventually};
 
 /// The real credential store, or `None` (with a note) when this machine has none and the
 /// test script did not require one.
@@ -67,20 +63,6 @@ async fn lead(server: &TestServer) -> Client {
         .await
         .expect("the lead teacher signs in");
     client
-}
-
-/// Calls `check` until it says yes, failing after a generous deadline. The interval only
-/// spaces the attempts; correctness never depends on it.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// A fresh app in its own data folder, signed in as `username` through `server_url`.
@@ -137,7 +119,7 @@ async fn a_teacher_sees_only_their_three_classes_and_finds_lukasz_typed_without_
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (app, _dir) = signed_in(&secrets, &server.url, "teacher1").await;
 
     let mut names: Vec<String> = app
@@ -179,7 +161,7 @@ async fn an_edit_reaches_the_server_but_a_teacher_cannot_archive_their_class() {
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (app, _dir) = signed_in(&secrets, &server.url, "teacher1").await;
     let lukasz = learner_named(&app, "lukasz").await;
 
@@ -231,7 +213,7 @@ async fn an_edit_made_offline_waits_and_then_reaches_the_server_exactly_once() {
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lukasz = learner_named(&app, "lukasz").await;
@@ -285,7 +267,7 @@ async fn conflicting_edits_by_the_lead_are_shown_and_each_resolution_does_what_i
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lead = lead(&server).await;
@@ -357,9 +339,13 @@ async fn conflicting_edits_by_the_lead_are_shown_and_each_resolution_does_what_i
     app.resolve_conflict(conflict_of(mine_wins.id), ConflictChoice::KeepMine)
         .await
         .expect("keep mine");
-    eventually("my change is delivered over theirs", || async {
+    eventually("my change is delivered over theirs", async || {
         let status = app.sync_now().await.expect("sync");
-        status.waiting == 0 && status.conflicts == 0
+        if status.waiting == 0 && status.conflicts == 0 {
+            Ok(())
+        } else {
+            Err(status)
+        }
     })
     .await;
     let server_side = lead.learner(mine_wins.id).await.expect("read back");
@@ -388,7 +374,7 @@ async fn an_edit_made_after_keeping_mine_but_before_it_is_confirmed_follows_it_w
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lead = lead(&server).await;
@@ -465,7 +451,7 @@ async fn the_app_opens_on_its_own_copy_when_the_server_is_down() {
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let before = app.classes().await.expect("classes");
@@ -503,7 +489,7 @@ async fn the_session_resumes_after_a_restart_and_sign_out_leaves_nothing_behind(
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (app, dir) = signed_in(&secrets, &server.url, "teacher1").await;
     app.close().await;
     drop(app);
@@ -572,7 +558,7 @@ async fn a_lead_creates_a_class_and_learners_in_it_and_all_reach_the_server() {
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (app, _dir) = signed_in(&secrets, &server.url, "lead").await;
     let lead = lead(&server).await;
 
@@ -665,7 +651,7 @@ async fn a_teacher_cannot_create_a_class_assign_teachers_or_see_the_staff_list()
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (app, _dir) = signed_in(&secrets, &server.url, "teacher1").await;
     let owls = class_named(&app, "1 Owls").await;
     let me = app.me().expect("signed in");
@@ -714,7 +700,7 @@ async fn a_move_made_offline_waits_and_then_reaches_the_server_exactly_once() {
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let lukasz = learner_named(&app, "lukasz").await;
@@ -790,7 +776,7 @@ async fn a_lead_assigns_teacher2_to_a_class_and_teacher2_sees_it_after_syncing()
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (lead_app, _lead_dir) = signed_in(&secrets, &server.url, "lead").await;
     let (teacher2, _teacher2_dir) = signed_in(&secrets, &server.url, "teacher2").await;
     assert_eq!(teacher2.classes().await.expect("classes").len(), 3);
@@ -866,7 +852,7 @@ async fn a_change_refused_by_the_server_is_listed_in_words_and_can_be_dismissed(
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let robins = class_named(&app, "Reception Robins").await;
@@ -961,7 +947,7 @@ async fn the_whole_school_page_lists_all_189_demo_learners_for_the_lead_only() {
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (lead_app, _lead_dir) = signed_in(&secrets, &server.url, "lead").await;
 
     let first = lead_app
@@ -1006,7 +992,7 @@ async fn a_learner_added_offline_shows_the_username_the_server_then_gives_them()
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let robins = class_named(&app, "Reception Robins").await;
@@ -1067,7 +1053,7 @@ async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let (app, dir) = signed_in(&secrets, &server.url, "teacher1").await;
     let owls = class_named(&app, "1 Owls").await;
 
@@ -1197,7 +1183,7 @@ async fn credential_work_offline_says_it_needs_the_server_and_changes_nothing() 
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let badgers = class_named(&app, "3 Badgers").await;
@@ -1253,7 +1239,7 @@ async fn offline_a_class_shows_its_usernames_and_parent_codes_kept_sealed_on_thi
     let Some(secrets) = credential_store() else {
         return;
     };
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let mut link = Link::to(&server.url).await;
     let (app, dir) = signed_in(&secrets, &link.url(), "teacher1").await;
     let badgers = class_named(&app, "3 Badgers").await;

@@ -2,7 +2,7 @@
 //! temporary folder, the password in `CLASSKEYS_PASSWORD`, and the exit code, standard output
 //! and standard error checked as a script would see them.
 //!
-//! The other side is the real school server (`classkeys_server::testing::TestServer`, usually
+//! The other side is the real school server (`classkeys_testsupport::TestServer`, usually
 //! with the demo school) on SQLite, and on PostgreSQL too when `CLASSKEYS_TEST_POSTGRES_URL`
 //! names one. "Server unreachable" is a loopback port where nothing listens — a real
 //! condition, not a fake. The one stand-in is [`not_classkeys`], a web server that is not
@@ -25,8 +25,8 @@ use classkeys_domain::policy::Actor;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::sync::OpKind;
 use classkeys_server::ops::{self, ChangeCtx};
-use classkeys_server::testing::{TestServer, postgres_admin_url};
 use classkeys_server::{Backend, Settings, db, demo};
+use classkeys_testsupport::{TestServer, postgres_admin_url};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ const NOT_SIGNED_IN: &str =
 // Real servers
 // ---------------------------------------------------------------------------------------
 
-const DEMO_PASSWORD: &str = "correct-horse-battery-42";
+use classkeys_testsupport::DEMO_PASSWORD;
 
 /// SQLite always; PostgreSQL too when the test script provides one.
 fn backends() -> Vec<Backend> {
@@ -220,7 +220,7 @@ fn backends() -> Vec<Backend> {
 
 /// A server with the demo school, and a sandbox signed in to it as `username`.
 async fn signed_in_to_demo(backend: Backend, username: &str) -> (TestServer, Sandbox) {
-    let server = TestServer::start_demo(backend, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(backend).await;
     let sandbox = Sandbox::new();
     sandbox
         .login(&server.url, username, DEMO_PASSWORD)
@@ -244,7 +244,7 @@ fn hall_usernames() -> Vec<String> {
 /// seeder works — `ops::apply` in one change transaction — because 521 API calls would be
 /// slow; and a sandbox signed in as `lead`.
 async fn demo_with_a_crowded_class(backend: Backend) -> (TestServer, Sandbox) {
-    let server = TestServer::start_demo(backend, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(backend).await;
     let sandbox = Sandbox::new();
     let me = sandbox
         .run(
@@ -345,7 +345,7 @@ async fn commands_without_a_session_say_to_log_in() {
 #[tokio::test]
 async fn login_keeps_the_session_in_a_file_only_its_owner_can_read() {
     for backend in backends() {
-        let server = TestServer::start_demo(backend, DEMO_PASSWORD).await;
+        let server = TestServer::start_demo(backend).await;
         let sandbox = Sandbox::new();
         // As an admin might type it: a trailing slash, a capitalised username.
         let url_with_slash = format!("{}/", server.url);
@@ -416,7 +416,7 @@ async fn login_keeps_the_session_in_a_file_only_its_owner_can_read() {
 #[tokio::test]
 async fn login_with_a_wrong_password_or_school_shows_the_servers_words_and_stores_nothing() {
     for backend in backends() {
-        let server = TestServer::start_demo(backend, DEMO_PASSWORD).await;
+        let server = TestServer::start_demo(backend).await;
         let sandbox = Sandbox::new();
         let wrong_password = sandbox.login(&server.url, "lead", "not-the-password").await;
         assert_eq!(
@@ -619,7 +619,7 @@ async fn logout_forgets_the_session_even_when_the_server_is_unreachable() {
 #[tokio::test]
 async fn teacher_sees_only_their_classes_and_learners_while_the_lead_sees_the_school() {
     for backend in backends() {
-        let server = TestServer::start_demo(backend, DEMO_PASSWORD).await;
+        let server = TestServer::start_demo(backend).await;
         let teacher = Sandbox::new();
         assert_eq!(
             teacher
@@ -892,7 +892,7 @@ async fn deactivating_a_learner_reports_it_in_one_line_or_as_json() {
 #[tokio::test]
 async fn naming_a_class_you_cannot_see_depends_on_your_role() {
     for backend in backends() {
-        let server = TestServer::start_demo(backend, DEMO_PASSWORD).await;
+        let server = TestServer::start_demo(backend).await;
         let teacher = Sandbox::new();
         teacher
             .login(&server.url, "teacher1", DEMO_PASSWORD)
@@ -1034,7 +1034,7 @@ async fn bad_input_is_refused_before_anything_is_sent() {
 #[tokio::test]
 async fn lead_teacher_runs_the_demo_school_from_the_command_line() {
     for backend in backends() {
-        let server = TestServer::start_demo(backend, DEMO_PASSWORD).await;
+        let server = TestServer::start_demo(backend).await;
         let sandbox = Sandbox::new();
         let login = sandbox.login(&server.url, "lead", DEMO_PASSWORD).await;
         assert_eq!(
@@ -1197,7 +1197,7 @@ async fn without_a_token_file_the_token_lives_in_the_credential_store_only() {
     if !secret_service_available() {
         return;
     }
-    let server = TestServer::start_demo(Backend::Sqlite, DEMO_PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let home = tempfile::tempdir().expect("temporary home");
     let runtime = home.path().join("run");
     std::fs::create_dir(&runtime).expect("runtime dir");

@@ -16,8 +16,11 @@ use crate::text::search_fold;
 /// The longest password accepted, in characters.
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
-/// Who a password is for, by age.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// Who a password is for, by age. Ordered youngest first, so the band of a learner in
+/// several classes is the `min` of theirs (the youngest's rules protect them all).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AgeBand {
@@ -349,6 +352,29 @@ pub fn check_typed(
     Ok(())
 }
 
+/// Checks a password sent as generated against a band's rules: it must have the shape of a
+/// style ClassKeys generates (so a typed `123456` cannot pass as a "generated PIN"), and be
+/// as long and as hard to guess as the band asks of any password, so a teacher cannot give
+/// an older learner a style meant for the youngest.
+pub fn check_generated(password: &str, policy: &BandPolicy) -> Result<(), WeakPassword> {
+    let Some(style) = PasswordStyle::ALL
+        .into_iter()
+        .find(|style| style.recognise(password))
+    else {
+        return weak("this is not a password ClassKeys generates: send it as typed");
+    };
+    let too_weak = password.chars().count() < policy.min_length
+        || u8::from(zxcvbn::zxcvbn(password, &[]).score()) < policy.min_score;
+    if too_weak {
+        return weak(format!(
+            "a password of the style \"{}\" is too weak for this learner's year group: generate one of the style \"{}\"",
+            style.label().to_lowercase(),
+            policy.style.label().to_lowercase(),
+        ));
+    }
+    Ok(())
+}
+
 /// A space at either end, but not a tab or line break: those get the more precise
 /// "invisible character" reason.
 fn is_space(c: char) -> bool {
@@ -670,5 +696,48 @@ mod tests {
             serde_json::from_str::<PasswordSettings>(&json).unwrap(),
             settings
         );
+    }
+
+    #[test]
+    fn a_generated_password_must_meet_the_rules_of_the_learners_own_band() {
+        let settings = PasswordSettings::default();
+        let mut rng = StdRng::seed_from_u64(12);
+        for _ in 0..50 {
+            // Every band's own style passes its band, and the strongest style passes all.
+            for band in [
+                AgeBand::Early,
+                AgeBand::Primary,
+                AgeBand::Secondary,
+                AgeBand::Staff,
+            ] {
+                let policy = settings.for_band(band);
+                let own = generate(policy.style, &mut rng);
+                assert_eq!(check_generated(own.expose(), policy), Ok(()), "{band:?}");
+                let random = generate(PasswordStyle::Random, &mut rng);
+                assert_eq!(check_generated(random.expose(), policy), Ok(()), "{band:?}");
+            }
+            // A PIN is for the youngest only.
+            let pin = generate(PasswordStyle::Pin, &mut rng);
+            for band in [AgeBand::Primary, AgeBand::Secondary, AgeBand::Staff] {
+                let refused = check_generated(pin.expose(), settings.for_band(band)).unwrap_err();
+                assert!(
+                    refused.reason.contains("too weak for this learner"),
+                    "{refused}"
+                );
+            }
+        }
+        let refused = check_generated("123456", &settings.early).unwrap_err();
+        assert!(
+            refused
+                .reason
+                .contains("not a password ClassKeys generates")
+        );
+    }
+
+    #[test]
+    fn age_bands_are_ordered_youngest_first() {
+        use AgeBand::{Early, Primary, Secondary, Staff};
+        assert!(Early < Primary && Primary < Secondary && Secondary < Staff);
+        assert_eq!([Secondary, Early, Primary].into_iter().min(), Some(Early));
     }
 }

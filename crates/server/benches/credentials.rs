@@ -24,9 +24,9 @@ use classkeys_protocol::credentials::{
 use classkeys_protocol::roster::LearnerQuery;
 use classkeys_server::Backend;
 use classkeys_server::password::{PasswordHasher, hash_blocking};
-use classkeys_server::testing::{TestServer, seed_large_school, seed_sealed_credentials};
+use classkeys_testsupport::{TestServer, seed_large_school, seed_sealed_credentials};
 
-const PASSWORD: &str = "benchmark-password";
+use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
 const RUNS: usize = 7;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -144,7 +144,7 @@ async fn sign_in_lead(server: &TestServer, school: &str) -> Client {
 async fn class_reset(one_hash: Duration) {
     let server = TestServer::start(Backend::Sqlite).await;
     // 10 classes of 30.
-    seed_large_school(&server, "reset", PASSWORD, 10, 300).await;
+    seed_large_school(&server, "reset", 10, 300).await;
     let lead = sign_in_lead(&server, "reset").await;
     let classes = lead.classes().await.unwrap();
     let mut samples = Vec::new();
@@ -200,7 +200,7 @@ async fn school_export() {
         .unwrap_or(100_000);
     let server = TestServer::start(Backend::Sqlite).await;
     let seeding = Instant::now();
-    seed_large_school(&server, "export", PASSWORD, learners / 30, learners).await;
+    seed_large_school(&server, "export", learners / 30, learners).await;
     seed_sealed_credentials(&server, "export").await;
     println!(
         "seeded {learners} learners with sealed codes in {:.0} s",

@@ -13,12 +13,12 @@ use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::roster::LearnerPatch;
 use classkeys_protocol::sync::PullQuery;
 use classkeys_server::Backend;
-use classkeys_server::testing::{TestServer, postgres_admin_url, seed_large_school};
+use classkeys_testsupport::{TestServer, postgres_admin_url, seed_large_school};
 
 const LEARNERS: usize = 10_000;
 const CLASSES: usize = 334;
 const RUNS: usize = 5;
-const PASSWORD: &str = "benchmark-password";
+use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
 
 #[tokio::main]
 async fn main() {
@@ -35,7 +35,7 @@ async fn main() {
 async fn run(backend: Backend) {
     let server = TestServer::start(backend).await;
     let seeding = Instant::now();
-    seed_large_school(&server, "bench", PASSWORD, CLASSES, LEARNERS).await;
+    seed_large_school(&server, "bench", CLASSES, LEARNERS).await;
     let seeded_in = seeding.elapsed();
     let anon = Client::new(&server.url).unwrap();
     let (lead, _) = anon

@@ -20,7 +20,7 @@ use axum::routing::post;
 use classkeys_domain::access_codes::{AccessCodeRow, CsvWriter, to_csv};
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::ids::{ClassId, LearnerId};
-use classkeys_domain::password_policy::{AgeBand, PasswordSettings, check_typed};
+use classkeys_domain::password_policy::{AgeBand, PasswordSettings, check_generated, check_typed};
 use classkeys_domain::policy::{Action, Actor, Resource, authorize};
 use classkeys_domain::sealing::{self, Field, Scope, SealContext, SealedSecret, SealingKey};
 use classkeys_domain::secret::Sensitive;
@@ -256,21 +256,13 @@ async fn learner_band(conn: &mut AnyConnection, learner: &str) -> sqlx::Result<A
     Ok(groups
         .iter()
         .map(|g| AgeBand::for_year_group(g.as_deref()))
-        .min_by_key(|band| band_rank(*band))
+        .min()
         .unwrap_or(AgeBand::Primary))
 }
 
-fn band_rank(band: AgeBand) -> u8 {
-    match band {
-        AgeBand::Early => 0,
-        AgeBand::Primary => 1,
-        AgeBand::Secondary => 2,
-        AgeBand::Staff => 3,
-    }
-}
-
-/// Checks a password for a learner: a generated one must have a generated shape; a typed one
-/// must meet the band's policy and not contain the learner's names.
+/// Checks a password for a learner against the rules of their own age band: a generated one
+/// must have a generated shape strong enough for the band; a typed one must meet the band's
+/// policy and not contain the learner's names.
 fn check_password(
     settings: &PasswordSettings,
     band: AgeBand,
@@ -280,33 +272,22 @@ fn check_password(
 ) -> Result<()> {
     let refuse =
         |reason: String| ApiError::new(ErrorCode::InvalidInput, reason).with_field("password");
+    let policy = settings.for_band(band);
+    let inputs = [
+        learner.username.as_str(),
+        learner.given_name.as_str(),
+        learner.family_name.as_str(),
+    ];
     match source {
-        PasswordSource::Generated => {
-            if PasswordStyle::ALL
-                .iter()
-                .any(|style| style.recognise(password))
-            {
-                Ok(())
-            } else {
-                Err(refuse(
-                    "this is not a password ClassKeys generates: send it as typed".into(),
-                ))
-            }
-        }
-        PasswordSource::Typed => {
-            let inputs = [
-                learner.username.as_str(),
-                learner.given_name.as_str(),
-                learner.family_name.as_str(),
-            ];
-            check_typed(password, settings.for_band(band), &inputs).map_err(|weak| {
-                refuse(format!(
-                    "{} {} cannot have this password: {}",
-                    learner.given_name, learner.family_name, weak.reason
-                ))
-            })
-        }
+        PasswordSource::Generated => check_generated(password, policy),
+        PasswordSource::Typed => check_typed(password, policy, &inputs),
     }
+    .map_err(|weak| {
+        refuse(format!(
+            "{} {} cannot have this password: {}",
+            learner.given_name, learner.family_name, weak.reason
+        ))
+    })
 }
 
 /// A new password for one learner, hashed and sealed, ready to store.
@@ -1266,7 +1247,7 @@ async fn school_csv(
             }
         }
     };
-    let written = match state.db.sqlite_file() {
+    match state.db.sqlite_file() {
         Some(file) => {
             let file = file.to_owned();
             tokio::task::spawn_blocking(move || {
@@ -1291,8 +1272,7 @@ async fn school_csv(
                 .await
                 .map_err(ApiError::internal)?
         }
-    };
-    written
+    }
 }
 
 /// The student database: no passwords, no parent codes.

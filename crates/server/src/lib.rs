@@ -30,7 +30,6 @@ pub mod serve;
 pub mod staff;
 pub mod state;
 pub mod sync;
-pub mod testing;
 
 use std::time::Duration;
 

@@ -17,13 +17,13 @@ use classkeys_protocol::sync::{
     RemovalReason,
 };
 use classkeys_server::Backend;
-use classkeys_server::testing::{TestServer, postgres_admin_url};
 use classkeys_store::{Account, Due, Resolution, Store, SyncCounts};
+use classkeys_testsupport::{TestServer, postgres_admin_url};
 use rand::Rng;
 use sqlx::Connection;
 use time::OffsetDateTime;
 
-const PASSWORD: &str = "correct-horse-battery";
+use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
 
 /// Set in the child process of the SIGKILL test: the store file it writes to.
 const WRITER_ENV: &str = "CLASSKEYS_STORE_TEST_WRITER_DB";
@@ -194,7 +194,7 @@ async fn a_push_replayed_after_a_lost_answer_changes_each_learner_once_on_postgr
 }
 
 async fn a_push_replayed_after_a_lost_answer_changes_each_learner_once(backend: Backend) {
-    let server = TestServer::start_demo(backend, PASSWORD).await;
+    let server = TestServer::start_demo(backend).await;
     let teacher1 = sign_in(&server, "teacher1").await;
     let (store, _dir) = fresh_store().await;
     pull_all(&store, &teacher1, Some(40)).await;
@@ -265,7 +265,7 @@ async fn a_push_replayed_after_a_lost_answer_changes_each_learner_once(backend: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_change_becomes_a_conflict_that_keep_mine_and_take_theirs_each_resolve() {
-    let server = TestServer::start_demo(Backend::Sqlite, PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let teacher1 = sign_in(&server, "teacher1").await;
     let lead = sign_in(&server, "lead").await;
     let (store, _dir) = fresh_store().await;
@@ -468,7 +468,7 @@ async fn removals_and_tombstones_take_records_out_and_a_page_applied_twice_chang
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_school_replica_is_searchable_and_pages_cover_each_class_once() {
-    let server = TestServer::start_demo(Backend::Sqlite, PASSWORD).await;
+    let server = TestServer::start_demo(Backend::Sqlite).await;
     let lead = sign_in(&server, "lead").await;
     let (store, dir) = fresh_store().await;
     pull_all(&store, &lead, Some(100)).await;

@@ -127,7 +127,7 @@ async fn a_request_that_takes_too_long_is_answered_with_timeout(backend: Backend
         request_timeout: std::time::Duration::from_millis(1),
         ..Default::default()
     };
-    let server = classkeys_server::testing::TestServer::start_with(backend, settings).await;
+    let server = classkeys_testsupport::TestServer::start_with(backend, settings).await;
     let anon = classkeys_client::Client::new(&server.url).unwrap();
     let sign_in = br#"{"username": "nobody", "password": "a-password-to-hash"}"#;
     let (status, body) = anon

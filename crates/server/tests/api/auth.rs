@@ -154,7 +154,7 @@ async fn sign_in_without_school_works_only_when_the_server_has_one_school(backen
     assert!(err.to_string().contains("several schools"), "{err}");
     world.stop().await;
 
-    let single = classkeys_server::testing::TestServer::start_demo(backend, PASSWORD).await;
+    let single = classkeys_testsupport::TestServer::start_demo(backend).await;
     let anon = Client::new(&single.url).unwrap();
     let (client, session) = anon
         .sign_in(&request(None, "teacher1", PASSWORD))

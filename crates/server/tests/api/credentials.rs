@@ -10,7 +10,7 @@ use classkeys_protocol::credentials::{
     LearnerPasswordReset, LearnerSignInRequest, PasswordSource, PasswordState, SchoolExportKind,
     SchoolExportRequest,
 };
-use classkeys_protocol::roster::{LearnerQuery, LearnerRecord};
+use classkeys_protocol::roster::{LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
 
 use crate::harness::{self, PASSWORD, World};
@@ -19,6 +19,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_reset_password_signs_the_learner_in_and_the_old_one_no_longer_does,
     a_weak_typed_password_is_refused_with_its_reason,
+    a_generated_password_must_meet_the_rules_of_the_learners_own_year_group,
     an_individual_class_reset_gives_every_learner_their_own_working_password,
     a_class_reset_is_refused_whole_when_the_class_changed_since_the_preview,
     codes_show_teacher_set_passwords_only_when_revealed_and_every_reveal_is_audited,
@@ -188,6 +189,83 @@ async fn a_weak_typed_password_is_refused_with_its_reason(backend: Backend) {
     )
     .await;
     learner_sign_in(&world, &learner.username, "Violet-Harbour-Kite-93")
+        .await
+        .unwrap();
+    world.stop().await;
+}
+
+/// A Year 9 learner in the lead's new class, signed in nowhere yet.
+async fn year_nine_learner(world: &World) -> LearnerRecord {
+    let class = world
+        .lead
+        .class_create(&NewClass {
+            id: None,
+            name: "9 Hawks".into(),
+            year_group: Some("Year 9".into()),
+        })
+        .await
+        .unwrap();
+    world
+        .lead
+        .learner_create(&NewLearner {
+            id: None,
+            given_name: "Amira".into(),
+            family_name: "Haddad".into(),
+            username: None,
+            email: None,
+            classes: vec![class.id],
+        })
+        .await
+        .unwrap()
+}
+
+async fn a_generated_password_must_meet_the_rules_of_the_learners_own_year_group(backend: Backend) {
+    let world = World::start(backend).await;
+    let learner = year_nine_learner(&world).await;
+    // A six-digit PIN is generated for the youngest; Year 9's rules ask for ten characters.
+    let pin = generated(PasswordStyle::Pin);
+    let err = world
+        .lead
+        .learner_password_reset(
+            learner.id,
+            &LearnerPasswordReset {
+                password: pin.clone(),
+                source: PasswordSource::Generated,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidInput));
+    assert!(
+        err.to_string()
+            .contains("too weak for this learner's year group"),
+        "{err}"
+    );
+    assert_eq!(
+        learner_sign_in(&world, &learner.username, &pin).await.err(),
+        Some(ErrorCode::InvalidCredentials),
+        "nothing was set"
+    );
+    // The same goes for a whole class reset.
+    let class = harness::class(&world.lead, "9 Hawks").await;
+    let err = world
+        .lead
+        .class_passwords_reset(
+            class.id,
+            &ClassPasswordReset::Same {
+                password: pin.clone(),
+                source: PasswordSource::Generated,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidInput), "{err}");
+    // The year group's own style is accepted, and signs the learner in.
+    let random = generated(PasswordStyle::Random);
+    reset(&world.lead, learner.id, &random, PasswordSource::Generated).await;
+    learner_sign_in(&world, &learner.username, &random)
         .await
         .unwrap();
     world.stop().await;

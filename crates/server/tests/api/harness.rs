@@ -9,10 +9,10 @@ use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::roster::{ClassRecord, LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
 use classkeys_server::admin::{self, NewStaff};
-use classkeys_server::testing::TestServer;
+use classkeys_testsupport::TestServer;
 
 /// Every demo account's password in tests.
-pub const PASSWORD: &str = "correct-horse-battery";
+pub use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
 
 /// Runs each named `async fn NAME(backend: Backend)` as two tests, `NAME::sqlite` and
 /// `NAME::postgres`.
@@ -28,7 +28,7 @@ macro_rules! on_both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    if classkeys_server::testing::postgres_admin_url().is_none() {
+                    if classkeys_testsupport::postgres_admin_url().is_none() {
                         eprintln!("skipped: set CLASSKEYS_TEST_POSTGRES_URL to run on PostgreSQL");
                         return;
                     }
@@ -61,7 +61,7 @@ pub struct World {
 impl World {
     /// Starts a demo server on `backend` and signs everyone in.
     pub async fn start(backend: Backend) -> World {
-        let server = TestServer::start_demo(backend, PASSWORD).await;
+        let server = TestServer::start_demo(backend).await;
         let state = server.state();
         let mut conn = state.db.pool().acquire().await.unwrap();
         let other = admin::create_school(&mut conn, &state.keys, "Other School", "other")
