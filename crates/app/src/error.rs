@@ -120,10 +120,11 @@ impl From<ErrorBody> for AppError {
             }
             ErrorCode::RateLimited => AppErrorCode::RateLimited,
             ErrorCode::Timeout | ErrorCode::Internal => AppErrorCode::Server,
-            // Both mean the app sent something it should not have: our fault.
-            ErrorCode::OperationIdReused | ErrorCode::UnsupportedMediaType => {
-                AppErrorCode::Internal
-            }
+            // Both mean the app sent something it should not have, and a staff session is
+            // never asked to change its password: our fault.
+            ErrorCode::OperationIdReused
+            | ErrorCode::UnsupportedMediaType
+            | ErrorCode::PasswordChangeRequired => AppErrorCode::Internal,
         };
         // The server's messages already say what to do next.
         AppError::new(code, body.message)

@@ -13,8 +13,8 @@ use classkeys_domain::ids::{ClassId, LearnerId, StaffId};
 use classkeys_protocol::auth::{Me, Session, SignInRequest};
 use classkeys_protocol::credentials::{
     AccessCodes, AuditPage, AuditQuery, ClassPasswordReset, CodesPurpose, CodesRequest,
-    DEVICE_HEADER, LearnerMe, LearnerPasswordReset, LearnerSession, LearnerSignInRequest,
-    SchoolExportRequest,
+    DEVICE_HEADER, LearnerMe, LearnerPasswordChange, LearnerPasswordReset, LearnerSession,
+    LearnerSignInRequest, SchoolExportRequest,
 };
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
@@ -431,6 +431,22 @@ impl Client {
     /// The learner whose session this client holds.
     pub async fn learner_me(&self) -> Result<LearnerMe> {
         self.get(paths::LEARNER_ME).await
+    }
+
+    /// Ends the learner's session this client holds.
+    pub async fn learner_sign_out(&self) -> Result<()> {
+        self.send_empty(self.request(Method::POST, paths::LEARNER_SIGN_OUT))
+            .await
+    }
+
+    /// The signed-in learner chooses their own password. Every session of theirs ends,
+    /// this one included; the answer is a new session.
+    pub async fn learner_password_change(
+        &self,
+        change: &LearnerPasswordChange,
+    ) -> Result<LearnerSession> {
+        self.with_body(Method::POST, paths::LEARNER_PASSWORD, change)
+            .await
     }
 
     /// One page of the audit log, newest first.

@@ -290,6 +290,24 @@ pub struct LearnerMe {
     pub must_change_password: bool,
 }
 
+/// A signed-in learner choosing their own password.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct LearnerPasswordChange {
+    /// The password they signed in with. Never logged.
+    pub current_password: String,
+    /// The password they chose. Never logged.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for LearnerPasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LearnerPasswordChange")
+            .field("current_password", &"<redacted>")
+            .field("new_password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// What an audit entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

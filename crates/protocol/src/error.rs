@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Forbidden,
     /// No such thing — or one the caller may not know about.
     NotFound,
+    /// The learner must choose a new password before anything else.
+    PasswordChangeRequired,
     /// The username belongs to another account.
     UsernameTaken,
     /// The email address belongs to another account (active or deactivated).
@@ -53,7 +55,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest | ErrorCode::InvalidInput => 400,
             ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden | ErrorCode::PasswordChangeRequired => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::UsernameTaken
             | ErrorCode::EmailTaken

@@ -20,6 +20,10 @@ pub const STAFF: &str = "/api/v1/staff";
 pub const LEARNER_SIGN_IN: &str = "/api/v1/learner/sign-in";
 /// The signed-in learner.
 pub const LEARNER_ME: &str = "/api/v1/learner/me";
+/// Learner sign-out (revokes the presented session).
+pub const LEARNER_SIGN_OUT: &str = "/api/v1/learner/sign-out";
+/// The signed-in learner changes their own password.
+pub const LEARNER_PASSWORD: &str = "/api/v1/learner/password";
 /// Whole-school exports (lead teachers).
 pub const SCHOOL_EXPORT: &str = "/api/v1/school/export";
 /// The audit log.

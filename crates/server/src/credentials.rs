@@ -83,6 +83,27 @@ struct StoredSettings {
     passwords: PasswordSettings,
 }
 
+impl StoredSettings {
+    fn read(school_id: &str, stored: &str) -> Self {
+        serde_json::from_str(stored).unwrap_or_else(|e| {
+            tracing::warn!(school = school_id, error = %e, "unreadable school settings: using defaults");
+            StoredSettings::default()
+        })
+    }
+}
+
+/// A school's password rules, for a password chosen outside a teacher's reset.
+pub(crate) async fn password_settings(
+    conn: &mut AnyConnection,
+    school_id: &str,
+) -> sqlx::Result<PasswordSettings> {
+    let stored: String = sqlx::query_scalar("SELECT settings FROM school WHERE id = $1")
+        .bind(school_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(StoredSettings::read(school_id, &stored).passwords)
+}
+
 impl SchoolContext {
     /// Loads the school and opens its data key.
     pub async fn load(conn: &mut AnyConnection, state: &AppState, school_id: &str) -> Result<Self> {
@@ -96,15 +117,11 @@ impl SchoolContext {
             .keys
             .school_key(school_id, &wrapped)
             .map_err(ApiError::internal)?;
-        let settings: StoredSettings = serde_json::from_str(&settings).unwrap_or_else(|e| {
-            tracing::warn!(school = school_id, error = %e, "unreadable school settings: using defaults");
-            StoredSettings::default()
-        });
         Ok(Self {
             id: school_id.to_owned(),
             name,
             key,
-            settings: settings.passwords,
+            settings: StoredSettings::read(school_id, &settings).passwords,
             sign_in_url: sign_in_url(&state.settings.public_url, &slug),
         })
     }
@@ -245,7 +262,7 @@ async fn learner_for(
 }
 
 /// A learner's age band: that of the youngest of their classes (Primary with none).
-async fn learner_band(conn: &mut AnyConnection, learner: &str) -> sqlx::Result<AgeBand> {
+pub(crate) async fn learner_band(conn: &mut AnyConnection, learner: &str) -> sqlx::Result<AgeBand> {
     let groups: Vec<Option<String>> = sqlx::query_scalar(
         "SELECT c.year_group FROM class c JOIN enrollment e ON e.class_id = c.id
          WHERE e.learner_id = $1",
@@ -389,7 +406,9 @@ fn open_code(school: &SchoolContext, row: &CredRow, with_password: bool) -> Acce
         }
     };
     let state = password_state(row.password_set_by.as_deref());
-    let password = if with_password && row.password_set_by.as_deref() == Some("teacher") {
+    // Shown exactly while it signs the learner in: set by a teacher, and the learner active.
+    let active = row.status == "active";
+    let password = if with_password && active && row.password_set_by.as_deref() == Some("teacher") {
         row.password_sealed
             .as_deref()
             .and_then(|s| open(s, row.credential_epoch, Field::Password))
@@ -401,7 +420,7 @@ fn open_code(school: &SchoolContext, row: &CredRow, with_password: bool) -> Acce
         given_name: row.given_name.clone(),
         family_name: row.family_name.clone(),
         username: row.username.clone(),
-        active: row.status == "active",
+        active,
         password_state: state,
         password,
         must_change: row.must_change_password != 0,

@@ -1,19 +1,31 @@
-//! Learner sign-in: `POST /api/v1/learner/sign-in`.
+//! Learners' own sessions: sign-in, who is signed in, sign-out, and choosing their own
+//! password.
 //!
-//! The answer never tells who has an account: an unknown school, an unknown username, a
-//! deactivated learner, a learner without a password, a wrong password and a locked username
-//! all get the same 401 with the same body, after the same argon2 work. Passwords are checked
-//! against the argon2id hash only — never the sealed copy.
+//! The sign-in answer never tells who has an account: an unknown school, an unknown
+//! username, a deactivated learner, a learner without a password, a wrong password and a
+//! locked username all get the same 401 with the same body, after the same argon2 work.
+//! Passwords are checked against the argon2id hash only — never the sealed copy.
+//!
+//! A learner whose teacher asked for a new password at the next sign-in ("must change") has
+//! a session that can do nothing but choose one, or sign out. A password the learner chose
+//! is theirs: the sealed copy a teacher could show is dropped, and the credential epoch
+//! moves on, which ends every session and link issued before.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use classkeys_domain::identity::Username;
+use classkeys_domain::password_policy::check_typed;
 use classkeys_domain::secret::Sensitive;
-use classkeys_protocol::credentials::{LearnerMe, LearnerSession, LearnerSignInRequest};
+use classkeys_protocol::credentials::{
+    LearnerMe, LearnerPasswordChange, LearnerSession, LearnerSignInRequest,
+};
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
 use crate::auth::{SessionFor, SubjectKind, bearer_token, count_attempt, open_session, token_hash};
+use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::state::AppState;
@@ -22,6 +34,8 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(paths::LEARNER_SIGN_IN, post(learner_sign_in))
         .route(paths::LEARNER_ME, get(learner_me))
+        .route(paths::LEARNER_SIGN_OUT, post(learner_sign_out))
+        .route(paths::LEARNER_PASSWORD, post(learner_password_change))
 }
 
 /// The throttle counter of a learner's username. A teacher's reset clears it.
@@ -110,41 +124,245 @@ pub(crate) async fn learner_sign_in(
     }))
 }
 
-/// The signed-in learner. A session ends when it expires, when the learner is deactivated
-/// and when their credential epoch moves on (any reset).
+/// A request made with a valid learner session.
+pub(crate) struct LearnerAuthenticated {
+    id: String,
+    school_id: String,
+    username: String,
+    given_name: String,
+    family_name: String,
+    password_hash: Option<String>,
+    credential_epoch: i64,
+    must_change_password: bool,
+    token_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct LearnerSessionRow {
+    id: String,
+    school_id: String,
+    username: String,
+    given_name: String,
+    family_name: String,
+    password_hash: Option<String>,
+    credential_epoch: i64,
+    must_change_password: i64,
+}
+
+impl FromRequestParts<AppState> for LearnerAuthenticated {
+    type Rejection = ApiError;
+
+    /// A session ends when it expires, when the learner signs out or is deactivated, and
+    /// when their credential epoch moves on (any reset or password change).
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let unauthenticated = || {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "sign in first: this request has no valid session (it may have ended)",
+            )
+        };
+        let token = bearer_token(&parts.headers).ok_or_else(unauthenticated)?;
+        let hash = token_hash(token);
+        let row: Option<LearnerSessionRow> = sqlx::query_as(
+            "SELECT l.id, l.school_id, l.username, l.given_name, l.family_name, l.password_hash,
+                    l.credential_epoch, l.must_change_password
+             FROM token t JOIN learner l ON l.id = t.subject_id
+             WHERE t.hash = $1 AND t.purpose = 'session' AND t.subject_kind = 'learner'
+               AND t.used_at IS NULL AND t.expires_at > $2
+               AND l.status = 'active' AND l.credential_epoch = t.epoch",
+        )
+        .bind(&hash)
+        .bind(db::now_ms())
+        .fetch_optional(state.db.pool())
+        .await?;
+        let row = row.ok_or_else(unauthenticated)?;
+        Ok(Self {
+            id: row.id,
+            school_id: row.school_id,
+            username: row.username,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            password_hash: row.password_hash,
+            credential_epoch: row.credential_epoch,
+            must_change_password: row.must_change_password != 0,
+            token_hash: hash,
+        })
+    }
+}
+
+impl LearnerAuthenticated {
+    /// Refuses everything but choosing a password (and signing out) while the learner's
+    /// teacher asks for a new one.
+    fn password_chosen(self) -> Result<Self> {
+        if self.must_change_password {
+            return Err(ApiError::new(
+                ErrorCode::PasswordChangeRequired,
+                "choose a new password first: your teacher asked you to change the one you were given",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// The signed-in learner.
 #[utoipa::path(get, path = "/api/v1/learner/me", tag = "learners",
     security(("bearer" = [])),
     responses(
         (status = 200, body = LearnerMe, description = "The learner this session belongs to"),
         (status = 401, body = ErrorBody, description = "No valid learner session"),
+        (status = 403, body = ErrorBody, description = "The learner must choose a new password first"),
     ))]
-pub(crate) async fn learner_me(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<ApiJson<LearnerMe>> {
-    let unauthenticated = || {
-        ApiError::new(
-            ErrorCode::Unauthenticated,
-            "sign in first: this request has no valid session (it may have ended)",
-        )
-    };
-    let token = bearer_token(&headers).ok_or_else(unauthenticated)?;
-    let row: Option<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT l.id, l.username, l.given_name, l.must_change_password
-         FROM token t JOIN learner l ON l.id = t.subject_id
-         WHERE t.hash = $1 AND t.purpose = 'session' AND t.subject_kind = 'learner'
-           AND t.used_at IS NULL AND t.expires_at > $2
-           AND l.status = 'active' AND l.credential_epoch = t.epoch",
-    )
-    .bind(token_hash(token))
-    .bind(db::now_ms())
-    .fetch_optional(state.db.pool())
-    .await?;
-    let (id, username, given_name, must_change) = row.ok_or_else(unauthenticated)?;
+pub(crate) async fn learner_me(auth: LearnerAuthenticated) -> Result<ApiJson<LearnerMe>> {
+    let auth = auth.password_chosen()?;
     Ok(ApiJson(LearnerMe {
-        learner_id: parse_id(&id)?,
-        username,
-        given_name,
-        must_change_password: must_change != 0,
+        learner_id: parse_id(&auth.id)?,
+        username: auth.username,
+        given_name: auth.given_name,
+        must_change_password: auth.must_change_password,
+    }))
+}
+
+/// Ends the learner's session the request was made with.
+#[utoipa::path(post, path = "/api/v1/learner/sign-out", tag = "learners",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, body = ErrorBody, description = "No valid learner session"),
+    ))]
+pub(crate) async fn learner_sign_out(
+    State(state): State<AppState>,
+    auth: LearnerAuthenticated,
+) -> Result<StatusCode> {
+    sqlx::query("UPDATE token SET used_at = $1 WHERE hash = $2")
+        .bind(db::now_ms())
+        .bind(&auth.token_hash)
+        .execute(state.db.pool())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in learner chooses their own password: checked against their age band's
+/// rules, it replaces the old one, ends every session of theirs (this one included) and
+/// answers with a new session.
+#[utoipa::path(post, path = "/api/v1/learner/password", tag = "learners",
+    security(("bearer" = [])),
+    request_body = LearnerPasswordChange,
+    responses(
+        (status = 200, body = LearnerSession, description = "Changed; a new session"),
+        (status = 400, body = ErrorBody, description = "The new password is refused, with the reason"),
+        (status = 401, body = ErrorBody, description = "No valid learner session, or the current password is wrong"),
+        (status = 429, body = ErrorBody, description = "Too many wrong current passwords"),
+    ))]
+pub(crate) async fn learner_password_change(
+    State(state): State<AppState>,
+    auth: LearnerAuthenticated,
+    ApiJson(request): ApiJson<LearnerPasswordChange>,
+) -> Result<ApiJson<LearnerSession>> {
+    let current = Sensitive::new(request.current_password);
+    let chosen = Sensitive::new(request.new_password);
+    // The current password is asked for so that a session left open on a shared computer
+    // cannot take the account over; guesses at it count like sign-in failures.
+    let key = throttle_key(&auth.school_id, &auth.username);
+    if count_attempt(&state, &key, db::now_ms()).await? {
+        state.hasher.verify(None, current).await;
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many wrong passwords: wait 15 minutes and try again",
+        ));
+    }
+    if !state
+        .hasher
+        .verify(auth.password_hash.clone(), current.clone())
+        .await
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "that is not your current password: type the password you signed in with",
+        )
+        .with_field("current_password"));
+    }
+    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+        .bind(&key)
+        .execute(state.db.pool())
+        .await?;
+    let refuse = |reason: &str| {
+        ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("choose another password: {reason}"),
+        )
+        .with_field("new_password")
+    };
+    if chosen.expose() == current.expose() {
+        return Err(refuse("it is the password you have now"));
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let settings = password_settings(&mut conn, &auth.school_id).await?;
+    let band = learner_band(&mut conn, &auth.id).await?;
+    drop(conn);
+    let names = [
+        auth.username.as_str(),
+        auth.given_name.as_str(),
+        auth.family_name.as_str(),
+    ];
+    check_typed(chosen.expose(), settings.for_band(band), &names)
+        .map_err(|weak| refuse(&weak.reason.replace("the learner's", "your")))?;
+
+    let hash = state
+        .hasher
+        .hash(chosen.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    let now = db::now_ms();
+    let (mut tx, seq) = state.db.begin_change(&auth.school_id).await?;
+    // Only from the epoch this session belongs to: a reset meanwhile wins, and this
+    // session has ended with it.
+    let updated = sqlx::query(
+        "UPDATE learner SET password_hash = $1, password_sealed = NULL,
+            password_set_by = 'learner', password_set_at = $2, must_change_password = 0,
+            credential_epoch = credential_epoch + 1, seq = $3, updated_at = $2
+         WHERE id = $4 AND credential_epoch = $5 AND status = 'active'",
+    )
+    .bind(&hash)
+    .bind(now)
+    .bind(seq)
+    .bind(&auth.id)
+    .bind(auth.credential_epoch)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "your password was changed meanwhile: sign in again",
+        ));
+    }
+    sqlx::query("UPDATE token SET used_at = $1 WHERE subject_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(&auth.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(learner = %auth.id, "learner chose a password");
+
+    let epoch = auth.credential_epoch + 1;
+    let (token, expires) = open_session(
+        &state,
+        SessionFor {
+            kind: SubjectKind::Learner,
+            school_id: &auth.school_id,
+            subject_id: &auth.id,
+            epoch,
+            stored_hash: &hash,
+            throttle_key: &key,
+        },
+        chosen,
+    )
+    .await?;
+    Ok(ApiJson(LearnerSession {
+        token: token.expose().clone(),
+        expires_at: db::from_ms(expires),
+        learner_id: parse_id(&auth.id)?,
+        username: auth.username,
+        given_name: auth.given_name,
+        must_change_password: false,
     }))
 }

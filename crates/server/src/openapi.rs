@@ -28,6 +28,7 @@ use crate::{audit, auth, classes, credentials, learner_auth, learners, staff, sy
         credentials::learner_parent_code_rotate, credentials::class_access_codes_export,
         credentials::school_export,
         learner_auth::learner_sign_in, learner_auth::learner_me,
+        learner_auth::learner_sign_out, learner_auth::learner_password_change,
         audit::audit_list,
     ),
     modifiers(&BearerAuth),

@@ -1195,16 +1195,24 @@ async fn learner_set_active(
 ) -> Result<Option<Record>> {
     let facts = learner_for(conn, cx, id, Action::LearnerSetActive).await?;
     check_learner_version(conn, cx, &facts, base).await?;
-    // Deactivation also moves the credential epoch on, ending everything issued before.
-    sqlx::query(
-        "UPDATE learner SET status = $1,
-                credential_epoch = credential_epoch + $2 WHERE id = $3",
-    )
-    .bind(if active { "active" } else { "deactivated" })
-    .bind(i64::from(!active))
-    .bind(&facts.id)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("UPDATE learner SET status = $1 WHERE id = $2")
+        .bind(if active { "active" } else { "deactivated" })
+        .bind(&facts.id)
+        .execute(&mut *conn)
+        .await?;
+    // Deactivation ends every session and link issued so far, so reactivation revives
+    // none of them. The credential epoch stays: the password is unchanged, and a
+    // teacher-set one must still open (and be shown) once the learner is back.
+    if !active {
+        sqlx::query(
+            "UPDATE token SET used_at = $1
+             WHERE subject_kind = 'learner' AND subject_id = $2 AND used_at IS NULL",
+        )
+        .bind(cx.now)
+        .bind(&facts.id)
+        .execute(&mut *conn)
+        .await?;
+    }
     bump_learner(conn, cx, &facts.id).await?;
     learner_record(conn, cx, &facts.id).await
 }

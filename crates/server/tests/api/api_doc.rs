@@ -46,6 +46,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
     ("post", "/api/v1/learner/sign-in"),
     ("get", "/api/v1/learner/me"),
+    ("post", "/api/v1/learner/sign-out"),
+    ("post", "/api/v1/learner/password"),
 ];
 
 async fn openapi_document_covers_every_endpoint(backend: Backend) {

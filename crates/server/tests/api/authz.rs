@@ -1034,6 +1034,25 @@ fn rows() -> Vec<Row> {
             |_| get(paths::LEARNER_ME),
             [ANON; 5],
         ),
+        row(
+            "POST /api/v1/learner/sign-out with a staff session",
+            Reads,
+            |_| send(Method::POST, paths::LEARNER_SIGN_OUT, json!({})),
+            [ANON; 5],
+        ),
+        row(
+            "POST /api/v1/learner/password with a staff session",
+            Reads,
+            |_| {
+                send(
+                    Method::POST,
+                    paths::LEARNER_PASSWORD,
+                    json!({"current_password": harness::PASSWORD,
+                           "new_password": "Marmalade-Lighthouse-58"}),
+                )
+            },
+            [ANON; 5],
+        ),
     ]
 }
 

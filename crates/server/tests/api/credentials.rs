@@ -1,9 +1,7 @@
 //! Passwords, access codes, exports and the audit log, through the API as the app and the
 //! command line use it, on both database engines.
 
-use classkeys_client::Client;
 use classkeys_domain::generator::{self, PasswordStyle};
-use classkeys_domain::ids::LearnerId;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::credentials::{
     AccessCode, AuditAction, AuditQuery, ClassPasswordReset, CodesPurpose, LearnerPassword,
@@ -13,13 +11,14 @@ use classkeys_protocol::credentials::{
 use classkeys_protocol::roster::{LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
 
-use crate::harness::{self, PASSWORD, World};
+use crate::harness::{self, PASSWORD, World, active_learners, generated, learner_sign_in, reset};
 use crate::on_both_backends;
 
 on_both_backends!(
     a_reset_password_signs_the_learner_in_and_the_old_one_no_longer_does,
     a_weak_typed_password_is_refused_with_its_reason,
     a_generated_password_must_meet_the_rules_of_the_learners_own_year_group,
+    a_teacher_set_password_is_shown_exactly_while_it_signs_the_learner_in,
     an_individual_class_reset_gives_every_learner_their_own_working_password,
     a_class_reset_is_refused_whole_when_the_class_changed_since_the_preview,
     codes_show_teacher_set_passwords_only_when_revealed_and_every_reveal_is_audited,
@@ -27,63 +26,6 @@ on_both_backends!(
     a_rotated_parent_code_replaces_the_old_one,
     no_password_or_parent_code_is_stored_in_the_clear,
 );
-
-fn generated(style: PasswordStyle) -> String {
-    generator::generate(style, &mut rand::rng())
-        .expose()
-        .clone()
-}
-
-async fn active_learners(client: &Client, class: &str) -> Vec<LearnerRecord> {
-    let class = harness::class(client, class).await;
-    client
-        .learners(&LearnerQuery {
-            class_id: Some(class.id),
-            include_inactive: Some(false),
-            limit: Some(500),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items
-}
-
-async fn learner_sign_in(
-    world: &World,
-    username: &str,
-    password: &str,
-) -> Result<Client, ErrorCode> {
-    world
-        .anon
-        .learner_sign_in(&LearnerSignInRequest {
-            school: "demo".into(),
-            username: username.into(),
-            password: password.into(),
-        })
-        .await
-        .map(|session| world.anon.clone().with_token(session.token))
-        .map_err(|e| e.code().expect("an API error"))
-}
-
-async fn reset(
-    client: &Client,
-    id: LearnerId,
-    password: &str,
-    source: PasswordSource,
-) -> Vec<AccessCode> {
-    client
-        .learner_password_reset(
-            id,
-            &LearnerPasswordReset {
-                password: password.into(),
-                source,
-                must_change: false,
-            },
-        )
-        .await
-        .unwrap()
-        .codes
-}
 
 async fn a_reset_password_signs_the_learner_in_and_the_old_one_no_longer_does(backend: Backend) {
     let world = World::start(backend).await;
@@ -191,6 +133,70 @@ async fn a_weak_typed_password_is_refused_with_its_reason(backend: Backend) {
     learner_sign_in(&world, &learner.username, "Violet-Harbour-Kite-93")
         .await
         .unwrap();
+    world.stop().await;
+}
+
+async fn a_teacher_set_password_is_shown_exactly_while_it_signs_the_learner_in(backend: Backend) {
+    let world = World::start(backend).await;
+    let learner = active_learners(&world.teacher1, "3 Badgers")
+        .await
+        .remove(0);
+    let given = generated(PasswordStyle::Words);
+    reset(
+        &world.teacher1,
+        learner.id,
+        &given,
+        PasswordSource::Generated,
+    )
+    .await;
+    let session = learner_sign_in(&world, &learner.username, &given)
+        .await
+        .unwrap();
+    let shown = async || {
+        world
+            .teacher1
+            .learner_access_codes(learner.id, CodesPurpose::Reveal)
+            .await
+            .unwrap()
+            .codes
+            .remove(0)
+            .password
+    };
+    assert_eq!(shown().await.as_deref(), Some(given.as_str()));
+
+    // Deactivated: the password signs nobody in, so it is not shown either.
+    let record = world
+        .teacher1
+        .learner_set_active(learner.id, false, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        session.learner_me().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthenticated)
+    );
+    assert_eq!(
+        learner_sign_in(&world, &learner.username, &given)
+            .await
+            .err(),
+        Some(ErrorCode::InvalidCredentials)
+    );
+    assert_eq!(shown().await, None);
+
+    // Back again: the same password signs them in and can be shown; the session that
+    // deactivation ended stays ended.
+    world
+        .teacher1
+        .learner_set_active(learner.id, true, Some(record.version))
+        .await
+        .unwrap();
+    learner_sign_in(&world, &learner.username, &given)
+        .await
+        .unwrap();
+    assert_eq!(shown().await.as_deref(), Some(given.as_str()));
+    assert_eq!(
+        session.learner_me().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthenticated)
+    );
     world.stop().await;
 }
 

@@ -3,9 +3,15 @@
 #![allow(dead_code)]
 
 use classkeys_client::Client;
+use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::identity::Role;
+use classkeys_domain::ids::LearnerId;
 use classkeys_domain::secret::Sensitive;
+use classkeys_protocol::ErrorCode;
 use classkeys_protocol::auth::SignInRequest;
+use classkeys_protocol::credentials::{
+    AccessCode, LearnerPasswordReset, LearnerSignInRequest, PasswordSource,
+};
 use classkeys_protocol::roster::{ClassRecord, LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
 use classkeys_server::admin::{self, NewStaff};
@@ -165,4 +171,65 @@ pub async fn learner(client: &Client, username: &str) -> LearnerRecord {
         .into_iter()
         .find(|l| l.username == username)
         .unwrap_or_else(|| panic!("no learner {username} visible"))
+}
+
+/// A password of `style`, as the app generates it.
+pub fn generated(style: PasswordStyle) -> String {
+    generator::generate(style, &mut rand::rng())
+        .expose()
+        .clone()
+}
+
+/// The active learners of `class`, as `client` sees them.
+pub async fn active_learners(client: &Client, class: &str) -> Vec<LearnerRecord> {
+    let class = self::class(client, class).await;
+    client
+        .learners(&LearnerQuery {
+            class_id: Some(class.id),
+            include_inactive: Some(false),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+}
+
+/// Signs a demo learner in: their session, or the refusal's code.
+pub async fn learner_sign_in(
+    world: &World,
+    username: &str,
+    password: &str,
+) -> Result<Client, ErrorCode> {
+    world
+        .anon
+        .learner_sign_in(&LearnerSignInRequest {
+            school: "demo".into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await
+        .map(|session| world.anon.clone().with_token(session.token))
+        .map_err(|e| e.code().expect("an API error"))
+}
+
+/// Sets one learner's password, not to be changed at sign-in: the access codes answered.
+pub async fn reset(
+    client: &Client,
+    id: LearnerId,
+    password: &str,
+    source: PasswordSource,
+) -> Vec<AccessCode> {
+    client
+        .learner_password_reset(
+            id,
+            &LearnerPasswordReset {
+                password: password.into(),
+                source,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap()
+        .codes
 }

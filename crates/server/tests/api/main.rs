@@ -10,5 +10,6 @@ mod crash;
 mod credentials;
 mod harness;
 mod input;
+mod learner_account;
 mod smoke;
 mod sync;
