@@ -1372,6 +1372,7 @@ async fn a_reset_password_is_shown_once_then_revealed_exported_and_works() {
             .collect();
         for action in [
             "password_reset",
+            "parent_codes_shown",
             "passwords_revealed",
             "access_codes_exported",
         ] {
@@ -1384,6 +1385,56 @@ async fn a_reset_password_is_shown_once_then_revealed_exported_and_works() {
                 .starts_with("classkeys command line"),
             "{log}"
         );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pin_is_refused_for_a_learner_whose_year_group_needs_longer_passwords() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "lead").await;
+        sandbox
+            .classkeys(&["class", "add", "9 Hawks", "--year-group", "Year 9"])
+            .await
+            .ok();
+        sandbox
+            .classkeys(&[
+                "learner",
+                "add",
+                "--class",
+                "9 Hawks",
+                "--given-name",
+                "Amira",
+                "--family-name",
+                "Haddad",
+                "--username",
+                "amira.haddad",
+            ])
+            .await
+            .ok();
+        let refused = sandbox
+            .classkeys(&[
+                "reset",
+                "--learner",
+                "amira.haddad",
+                "--generate",
+                "--style",
+                "pin",
+            ])
+            .await;
+        let message = refused.failed();
+        assert!(
+            message.contains("too weak for this learner's year group"),
+            "{message}"
+        );
+        // Without a style, the year group's own is generated, and it works.
+        let reset = sandbox
+            .classkeys(&["reset", "--learner", "amira.haddad", "--generate", "--json"])
+            .await
+            .json();
+        let password = reset["codes"][0]["password"].as_str().unwrap().to_owned();
+        assert!(password.len() >= 10, "{password}");
+        assert!(learner_signs_in(&server, "amira.haddad", &password).await);
         server.stop().await;
     }
 }

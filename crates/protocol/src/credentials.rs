@@ -312,6 +312,8 @@ impl std::fmt::Debug for LearnerPasswordChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
+    /// Parent access codes shown on screen (passwords hidden).
+    ParentCodesShown,
     /// Passwords shown on screen.
     PasswordsRevealed,
     /// One learner's password set.
@@ -334,6 +336,7 @@ impl AuditAction {
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
+            AuditAction::ParentCodesShown => "parent_codes_shown",
             AuditAction::PasswordsRevealed => "passwords_revealed",
             AuditAction::PasswordReset => "password_reset",
             AuditAction::ClassPasswordsReset => "class_passwords_reset",
@@ -351,7 +354,8 @@ impl AuditAction {
     }
 
     /// Every action.
-    pub const ALL: [AuditAction; 8] = [
+    pub const ALL: [AuditAction; 9] = [
+        AuditAction::ParentCodesShown,
         AuditAction::PasswordsRevealed,
         AuditAction::PasswordReset,
         AuditAction::ClassPasswordsReset,

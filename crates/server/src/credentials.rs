@@ -556,11 +556,13 @@ async fn audit_now(
     Ok(())
 }
 
-fn codes_audit_action(purpose: CodesPurpose) -> Option<AuditAction> {
+/// What showing access codes for `purpose` is recorded as: every answer holds parent
+/// access codes, so every one is recorded.
+fn codes_audit_action(purpose: CodesPurpose) -> AuditAction {
     match purpose {
-        CodesPurpose::View => None,
-        CodesPurpose::Reveal => Some(AuditAction::PasswordsRevealed),
-        CodesPurpose::Cards => Some(AuditAction::CardsPrinted),
+        CodesPurpose::View => AuditAction::ParentCodesShown,
+        CodesPurpose::Reveal => AuditAction::PasswordsRevealed,
+        CodesPurpose::Cards => AuditAction::CardsPrinted,
     }
 }
 
@@ -832,21 +834,19 @@ pub(crate) async fn class_access_codes(
     }
     ensure_parent_codes(&state, &school, &mut rows).await?;
     let with_passwords = request.purpose != CodesPurpose::View;
-    if let Some(action) = codes_audit_action(request.purpose) {
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        audit_now(
-            &state,
-            &auth.actor,
-            &device,
-            audit::Entry {
-                action,
-                class_id: Some(&class.id),
-                learners: &ids,
-                detail: serde_json::json!({}),
-            },
-        )
-        .await?;
-    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    audit_now(
+        &state,
+        &auth.actor,
+        &device,
+        audit::Entry {
+            action: codes_audit_action(request.purpose),
+            class_id: Some(&class.id),
+            learners: &ids,
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
     Ok(ApiJson(school.answer(
         Some((id, class.name)),
         &rows,
@@ -876,20 +876,18 @@ pub(crate) async fn learner_access_codes(
     drop(conn);
     let mut rows = vec![learner];
     ensure_parent_codes(&state, &school, &mut rows).await?;
-    if let Some(action) = codes_audit_action(request.purpose) {
-        audit_now(
-            &state,
-            &auth.actor,
-            &device,
-            audit::Entry {
-                action,
-                class_id: None,
-                learners: std::slice::from_ref(&rows[0].id),
-                detail: serde_json::json!({}),
-            },
-        )
-        .await?;
-    }
+    audit_now(
+        &state,
+        &auth.actor,
+        &device,
+        audit::Entry {
+            action: codes_audit_action(request.purpose),
+            class_id: None,
+            learners: std::slice::from_ref(&rows[0].id),
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
     let with_passwords = request.purpose != CodesPurpose::View;
     Ok(ApiJson(school.answer(None, &rows, with_passwords)))
 }

@@ -7,6 +7,7 @@ import { h, formatWhen, plural } from '../dom.js';
 import { isLead } from '../state.js';
 
 const ACTIONS = {
+  parent_codes_shown: 'Showed parent access codes',
   passwords_revealed: 'Showed passwords',
   password_reset: 'Set a password',
   class_passwords_reset: "Reset a class's passwords",

@@ -449,6 +449,18 @@ async fn codes_show_teacher_set_passwords_only_when_revealed_and_every_reveal_is
     assert_eq!(seen.actor_name.as_deref(), Some("Mr Hughes"));
     assert!(entry(world.lead.audit(&AuditQuery::default()).await.unwrap()).is_some());
     assert!(entry(world.teacher3.audit(&AuditQuery::default()).await.unwrap()).is_none());
+    // Showing the list without passwords still showed every parent access code: recorded.
+    let viewed = world
+        .teacher1
+        .audit(&AuditQuery::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|e| e.action == AuditAction::ParentCodesShown)
+        .expect("showing parent codes is in the log");
+    assert_eq!(viewed.class_name.as_deref(), Some("3 Badgers"));
+    assert_eq!(viewed.learner_count, hidden.codes.len() as i64);
     // Another class's codes are hidden from teacher3 altogether.
     assert_eq!(
         world
