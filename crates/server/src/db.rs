@@ -37,6 +37,22 @@ pub struct Db {
     sqlite_file: Option<PathBuf>,
 }
 
+/// Creates the SQLite file readable by its owner only, or narrows an existing one to that:
+/// it holds password hashes and sealed secrets. SQLite gives the `-wal` and `-shm` files it
+/// makes beside it the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
 /// A transaction on the pool.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -56,6 +72,8 @@ impl Db {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating the database folder {}", dir.display()))?;
             }
+            create_private(Path::new(path))
+                .with_context(|| format!("creating the database file {path}"))?;
             let url = if url.contains("mode=") {
                 url.to_owned()
             } else if url.contains('?') {

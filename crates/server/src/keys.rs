@@ -65,14 +65,19 @@ impl MasterKey {
     fn read_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the master key file {}", path.display()))?;
+        // Whoever can read the key can open every school's secrets: a key others can read is
+        // refused, not merely warned about, because a warning scrolls past unread.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(path)?.permissions().mode();
             if mode & 0o077 != 0 {
-                tracing::warn!(
-                    path = %path.display(),
-                    "the master key file can be read by other users: chmod 600 it"
+                bail!(
+                    "the master key file {} can be read by other users (mode {:o}): \
+                     run `chmod 600 {}` and start the server again",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
                 );
             }
         }
@@ -189,6 +194,25 @@ mod tests {
         let again = MasterKey::load(&KeySource::DefaultFile(path)).unwrap();
         let wrapped = first.wrap_new_data_key("school-a").unwrap();
         assert!(again.unwrap_data_key("school-a", &wrapped).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused_with_what_to_do() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        std::fs::write(&path, format!("{}\n", STANDARD.encode([7u8; 32]))).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = MasterKey::load(&KeySource::File(path.clone())).unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("can be read by other users (mode 644)"),
+            "{message}"
+        );
+        assert!(message.contains("chmod 600"), "{message}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(MasterKey::load(&KeySource::File(path)).is_ok());
     }
 
     #[test]

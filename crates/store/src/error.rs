@@ -19,6 +19,14 @@ pub enum Error {
         /// Why.
         source: sqlx::Error,
     },
+    /// The database file could not be created private to its owner.
+    #[error("the local copy at {} could not be created: {source}", path.display())]
+    Create {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The schema could not be brought up to date (for example, the file was written by a
     /// newer version of the app).
     #[error(

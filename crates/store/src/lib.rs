@@ -79,6 +79,10 @@ impl Store {
     /// Opens the replica at `path`, creating it if needed, and brings its schema up to date.
     pub async fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
+        create_private(path).map_err(|source| Error::Create {
+            path: path.to_owned(),
+            source,
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -244,4 +248,51 @@ pub(crate) mod test_support {
             .expect("opening a fresh store");
         (store, dir)
     }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_replica_and_its_journal_are_private_to_their_owner() {
+        let (store, dir) = test_support::store().await;
+        meta_set(&store.pool, "probe", "written").await.unwrap();
+        for name in ["replica.db", "replica.db-wal", "replica.db-shm"] {
+            assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
+        }
+        store.close().await;
+
+        // A replica left readable by others (an older version, a copy) is narrowed on open.
+        let path = dir.path().join("replica.db");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = Store::open(&path).await.unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(
+            meta_get(&store.pool, "probe").await.unwrap().as_deref(),
+            Some("written")
+        );
+    }
+}
+
+/// Creates the replica readable by its owner only, or narrows an existing one to that: it
+/// holds the names and usernames of the teacher's learners. SQLite gives the `-wal` and
+/// `-shm` files it makes beside it the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }

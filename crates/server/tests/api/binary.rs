@@ -13,6 +13,8 @@ use classkeys_protocol::roster::LearnerQuery;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
+use crate::harness;
+
 const PASSWORD: &str = "log-check-password-4711";
 
 /// `classkeys-server serve` on the SQLite file in `dir`, as chatty as logging gets.
@@ -60,11 +62,27 @@ async fn server_logs_never_contain_passwords_or_tokens() {
         .unwrap();
     assert!(!status.success());
 
-    std::fs::write(
-        dir.path().join("master.key"),
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
-    )
-    .unwrap();
+    let key_file = dir.path().join("master.key");
+    std::fs::write(&key_file, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n").unwrap();
+    #[cfg(unix)]
+    {
+        // Written with the usual umask, the key is readable by everyone: refused, saying how
+        // to fix it.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = tokio::time::timeout(
+            Duration::from_secs(30),
+            server(dir.path()).wait_with_output(),
+        )
+        .await
+        .expect("the server stops when its key file is readable by others")
+        .unwrap();
+        assert!(!refused.status.success());
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(said.contains("can be read by other users"), "{said}");
+        assert!(said.contains("chmod 600"), "{said}");
+    }
+    harness::write_private_key(&key_file);
     let mut child = server(dir.path());
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut stderr = child.stderr.take().unwrap();
@@ -74,6 +92,17 @@ async fn server_logs_never_contain_passwords_or_tokens() {
         log
     });
     let url = listening_url(&mut stdout).await;
+    // The database it created holds hashes and sealed secrets: its owner's alone, and so
+    // are SQLite's files beside it.
+    #[cfg(unix)]
+    for name in ["k.db", "k.db-wal", "k.db-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
 
     let anon = Client::new(&url).unwrap();
     let wrong = SignInRequest {
@@ -209,11 +238,7 @@ async fn admin(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::proces
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn it_admin_creates_a_school_and_staff_accounts_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("master.key"),
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
-    )
-    .unwrap();
+    harness::write_private_key(&dir.path().join("master.key"));
     let text = |out: &std::process::Output| {
         format!(
             "{}{}",

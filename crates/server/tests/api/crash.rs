@@ -129,11 +129,7 @@ async fn learner_signs_in(url: &str, username: &str, password: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn class_resets_are_all_or_nothing_when_the_server_is_killed() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("master.key"),
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
-    )
-    .unwrap();
+    crate::harness::write_private_key(&dir.path().join("master.key"));
     let mut server = start(dir.path()).await;
     let teacher = sign_in(&server.url).await;
     let class = teacher

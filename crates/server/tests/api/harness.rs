@@ -233,3 +233,13 @@ pub async fn reset(
         .unwrap()
         .codes
 }
+
+/// A master key file as an admin makes one: readable by its owner only.
+pub fn write_private_key(path: &std::path::Path) {
+    std::fs::write(path, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
