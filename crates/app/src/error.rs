@@ -84,6 +84,9 @@ impl From<classkeys_client::Error> for AppError {
                 AppErrorCode::InvalidInput,
                 format!("{url:?} is not a usable server address ({reason}): check the address"),
             ),
+            insecure @ E::InsecureUrl { .. } => {
+                AppError::new(AppErrorCode::InvalidInput, insecure.to_string())
+            }
             E::Decode(reason) => AppError::new(
                 AppErrorCode::Server,
                 format!(

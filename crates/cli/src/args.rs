@@ -16,6 +16,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Talk to a server over plain http:// on another computer. Passwords and access codes
+    /// then cross the network unencrypted: only on a network you trust. Without it, http://
+    /// is accepted only for this computer itself.
+    #[arg(long, global = true, env = "CLASSKEYS_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -19,9 +19,13 @@ use crate::session_store::SessionStore;
 pub async fn run(cli: Cli) -> Result<()> {
     let out = Output { json: cli.json };
     let store = SessionStore::from_env()?;
+    let net = Network {
+        allow_insecure_http: cli.allow_insecure_http,
+    };
+    let connect = |store: &SessionStore| net.signed_in(store);
     match cli.command {
-        Command::Login(args) => login::login(&store, args, out).await,
-        Command::Logout => login::logout(&store, out).await,
+        Command::Login(args) => login::login(&store, net, args, out).await,
+        Command::Logout => login::logout(&store, net, out).await,
         Command::Classes => classes::list(&connect(&store)?, out).await,
         Command::Class(command) => classes::run(&connect(&store)?, command, out).await,
         Command::Learners(args) => learners::list(&connect(&store)?, args, out).await,
@@ -34,11 +38,30 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// A client for the stored session's server, presenting its token.
-fn connect(store: &SessionStore) -> Result<Client> {
-    let session = store.load()?.ok_or_else(|| anyhow!(NOT_SIGNED_IN))?;
-    Ok(Client::new(&session.server)
-        .explained()?
-        .with_token(session.token.expose())
-        .with_device(classkeys_client::device_name("classkeys command line")))
+/// How the command line may reach servers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Network {
+    /// `--allow-insecure-http`: plain http:// to another computer.
+    allow_insecure_http: bool,
+}
+
+impl Network {
+    /// A client for the server at `url`.
+    pub(crate) fn client(self, url: &str) -> Result<Client> {
+        let client = if self.allow_insecure_http {
+            Client::new_allowing_insecure_http(url)
+        } else {
+            Client::new(url)
+        };
+        client.explained()
+    }
+
+    /// A client for the stored session's server, presenting its token.
+    fn signed_in(self, store: &SessionStore) -> Result<Client> {
+        let session = store.load()?.ok_or_else(|| anyhow!(NOT_SIGNED_IN))?;
+        Ok(self
+            .client(&session.server)?
+            .with_token(session.token.expose())
+            .with_device(classkeys_client::device_name("classkeys command line")))
+    }
 }

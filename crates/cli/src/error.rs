@@ -18,6 +18,10 @@ pub fn explain(e: Error) -> anyhow::Error {
     match e.code() {
         Some(ErrorCode::Forbidden) => anyhow!("permission denied: {e}"),
         Some(ErrorCode::Unauthenticated) => anyhow!(NOT_SIGNED_IN),
+        _ if matches!(e, Error::InsecureUrl { .. }) => anyhow!(
+            "{e}; on a network you trust, add --allow-insecure-http (or set \
+             CLASSKEYS_ALLOW_INSECURE_HTTP=1)"
+        ),
         _ => anyhow!("{e}"),
     }
 }

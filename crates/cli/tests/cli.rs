@@ -466,6 +466,39 @@ async fn login_to_an_unreachable_server_names_its_address() {
     assert!(!sandbox.token_file().exists());
 }
 
+#[tokio::test]
+async fn plain_http_to_another_computer_is_refused_unless_allowed() {
+    let sandbox = Sandbox::new();
+    // `.invalid` never resolves (RFC 2606), so nothing on the network is touched either way.
+    let url = "http://keys.school.invalid";
+    let refused = sandbox.login(url, "lead", DEMO_PASSWORD).await;
+    let said = refused.failed();
+    assert!(said.contains("is not encrypted (http://)"), "{said}");
+    assert!(said.contains("--allow-insecure-http"), "{said}");
+    assert!(!sandbox.token_file().exists());
+
+    // Allowed, the address is tried: what fails now is reaching it, not the check.
+    let tried = sandbox
+        .run(
+            &[
+                "login",
+                "--allow-insecure-http",
+                "--server",
+                url,
+                "--username",
+                "lead",
+            ],
+            Some(DEMO_PASSWORD),
+        )
+        .await;
+    assert!(
+        tried
+            .failed()
+            .starts_with(&format!("error: could not reach the server at {url}")),
+        "{tried:#?}"
+    );
+}
+
 /// A web server that is not ClassKeys — say the school's website, given by mistake as the
 /// server's address — answering every request with an HTML "not found" page that echoes the
 /// request body back (as some error pages do) after a terminal escape sequence.

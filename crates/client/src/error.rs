@@ -33,6 +33,17 @@ pub enum Error {
         /// Why it is not usable.
         reason: String,
     },
+    /// The address is plain `http://` to another computer: passwords and access codes
+    /// would cross the network unencrypted.
+    #[error(
+        "{url} is not encrypted (http://), so passwords and access codes would cross the \
+         network readable by anyone on it: use the server's https:// address (plain http:// \
+         is accepted only for this computer itself: localhost, 127.0.0.1 or ::1)"
+    )]
+    InsecureUrl {
+        /// What was given.
+        url: String,
+    },
     /// The server's answer could not be read (a different version, or not a ClassKeys server).
     #[error("the server's answer could not be read: {0}")]
     Decode(String),

@@ -43,6 +43,19 @@ pub fn device_name(program: &str) -> String {
     }
 }
 
+/// Whether `url` names this computer: `localhost` or a loopback address.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A connection to one ClassKeys server, optionally signed in.
 #[derive(Clone)]
 pub struct Client {
@@ -63,7 +76,18 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// A client for the server at `base_url` (for example `https://keys.school.example`).
+    /// Plain `http://` is refused unless the server is this computer itself (loopback).
     pub fn new(base_url: &str) -> Result<Self> {
+        Self::connect(base_url, false)
+    }
+
+    /// A client that also accepts plain `http://` to another computer, for a network its
+    /// admin trusts (the command line's `--allow-insecure-http`).
+    pub fn new_allowing_insecure_http(base_url: &str) -> Result<Self> {
+        Self::connect(base_url, true)
+    }
+
+    fn connect(base_url: &str, allow_insecure_http: bool) -> Result<Self> {
         let base = base_url.trim().trim_end_matches('/').to_owned();
         let parsed = reqwest::Url::parse(&base).map_err(|e| Error::InvalidUrl {
             url: base.clone(),
@@ -74,6 +98,9 @@ impl Client {
                 url: base,
                 reason: "the address must start with http:// or https://".into(),
             });
+        }
+        if parsed.scheme() == "http" && !allow_insecure_http && !is_loopback(&parsed) {
+            return Err(Error::InsecureUrl { url: base });
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -457,3 +484,36 @@ impl Client {
 }
 
 pub use reqwest::Method as HttpMethod;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_accepted_only_for_this_computer_unless_allowed() {
+        for local in [
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://127.0.0.1:3000",
+            "http://127.8.9.10",
+            "http://[::1]:8080/",
+        ] {
+            assert!(Client::new(local).is_ok(), "{local}");
+        }
+        for remote in [
+            "http://keys.school.example",
+            "http://192.168.1.20:8080",
+            "http://[2001:db8::1]",
+            "http://localhost.evil.example",
+        ] {
+            let err = Client::new(remote).unwrap_err();
+            assert!(matches!(err, Error::InsecureUrl { .. }), "{remote}: {err}");
+            assert!(err.to_string().contains("https://"), "{err}");
+            assert!(
+                Client::new_allowing_insecure_http(remote).is_ok(),
+                "{remote}"
+            );
+        }
+        assert!(Client::new("https://keys.school.example").is_ok());
+    }
+}

@@ -2,14 +2,14 @@
 //! in the [`SessionStore`].
 
 use anyhow::{Result, anyhow};
-use classkeys_client::Client;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::auth::SignInRequest;
 use serde_json::json;
 
 use crate::args::LoginArgs;
-use crate::error::{Explained, explain};
+use crate::commands::Network;
+use crate::error::Explained;
 use crate::output::{Output, warn};
 use crate::session_store::{SessionStore, StoredSession, Token};
 
@@ -17,8 +17,8 @@ use crate::session_store::{SessionStore, StoredSession, Token};
 pub const PASSWORD_ENV: &str = "CLASSKEYS_PASSWORD";
 
 /// Signs in and stores the session.
-pub async fn login(store: &SessionStore, args: LoginArgs, out: Output) -> Result<()> {
-    let client = Client::new(&args.server).explained()?;
+pub async fn login(store: &SessionStore, net: Network, args: LoginArgs, out: Output) -> Result<()> {
+    let client = net.client(&args.server)?;
     let request = SignInRequest {
         school: args
             .school
@@ -78,22 +78,22 @@ pub fn read_own_password(username: &str, server: &str) -> Result<Sensitive<Strin
 
 /// Ends the session on the server, then forgets it here — even when the server cannot be
 /// reached, because the admin asked for this computer to stop holding the token.
-pub async fn logout(store: &SessionStore, out: Output) -> Result<()> {
+pub async fn logout(store: &SessionStore, net: Network, out: Output) -> Result<()> {
     let session = store.load()?;
     if let Some(s) = &session {
-        let ended = match Client::new(&s.server) {
-            Ok(client) => client.with_token(s.token.expose()).sign_out().await,
+        let ended = match net.client(&s.server) {
+            Ok(client) => match client.with_token(s.token.expose()).sign_out().await {
+                // Already expired or revoked on the server: nothing left to end there.
+                Err(e) if e.code() == Some(ErrorCode::Unauthenticated) => Ok(()),
+                other => other.explained(),
+            },
             Err(e) => Err(e),
         };
-        match ended {
-            // Already expired or revoked on the server: nothing left to end there.
-            Err(e) if e.code() == Some(ErrorCode::Unauthenticated) => {}
-            Err(e) => warn(&format!(
-                "could not end the session on the server ({}); it is removed from this \
-                 computer and ends on the server when it expires",
-                explain(e)
-            )),
-            Ok(()) => {}
+        if let Err(e) = ended {
+            warn(&format!(
+                "could not end the session on the server ({e}); it is removed from this \
+                 computer and ends on the server when it expires"
+            ));
         }
     }
     store.clear()?;
