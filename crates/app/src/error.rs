@@ -122,7 +122,7 @@ impl From<ErrorBody> for AppError {
                 AppErrorCode::Conflict
             }
             ErrorCode::RateLimited => AppErrorCode::RateLimited,
-            ErrorCode::Timeout | ErrorCode::Internal => AppErrorCode::Server,
+            ErrorCode::Timeout | ErrorCode::Busy | ErrorCode::Internal => AppErrorCode::Server,
             // Both mean the app sent something it should not have, and a staff session is
             // never asked to change its password: our fault.
             ErrorCode::OperationIdReused

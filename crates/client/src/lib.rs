@@ -357,6 +357,20 @@ impl Client {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<(u16, Vec<u8>)> {
+        let (status, _, body) = self
+            .raw_with_headers(method, path, content_type, body)
+            .await?;
+        Ok((status, body))
+    }
+
+    /// [`Client::raw`], with the response's headers.
+    pub async fn raw_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>)> {
         let mut req = self.request(method, path);
         if let Some(ct) = content_type {
             req = req.header(reqwest::header::CONTENT_TYPE, ct);
@@ -366,11 +380,12 @@ impl Client {
         }
         let resp = req.send().await.map_err(Error::transport(&self.base))?;
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let bytes = resp
             .bytes()
             .await
             .map_err(|e| Error::Decode(e.to_string()))?;
-        Ok((status, bytes.to_vec()))
+        Ok((status, headers, bytes.to_vec()))
     }
 
     /// Sets one learner's password; answers their access codes with the new password.

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// Too many attempts; wait and try again.
     RateLimited,
+    /// The server has too much work waiting; try again shortly (`Retry-After` says when).
+    Busy,
     /// The server took too long.
     Timeout,
     /// Something failed on the server; the details are in its log, not here.
@@ -68,7 +70,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
             // Not 408, which would tell clients that they were slow and may resend at once.
-            ErrorCode::Timeout => 503,
+            ErrorCode::Timeout | ErrorCode::Busy => 503,
             ErrorCode::Internal => 500,
         }
     }

@@ -23,7 +23,7 @@ use classkeys_protocol::credentials::{
 };
 use classkeys_protocol::roster::LearnerQuery;
 use classkeys_server::Backend;
-use classkeys_server::password::{PasswordHasher, hash_blocking};
+use classkeys_server::password::{PasswordHasher, Work, hash_blocking};
 use classkeys_testsupport::{TestServer, seed_large_school, seed_sealed_credentials};
 
 use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
@@ -116,7 +116,7 @@ async fn bulk_hashing(one_hash: Duration) {
         .map(|_| generator::generate(PasswordStyle::Words, &mut rand::rng()))
         .collect();
     let start = Instant::now();
-    hasher.hash_many(passwords).await.unwrap();
+    hasher.hash_many(Work::Staff, passwords).await.unwrap();
     let took = start.elapsed();
     let rate = N as f64 / took.as_secs_f64();
     let ideal = cores() as f64 / one_hash.as_secs_f64();

@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 
 use crate::db::{self, Db};
 use crate::keys::MasterKey;
-use crate::password::PasswordHasher;
+use crate::password::{PasswordHasher, Work};
 
 /// Shortest staff password accepted.
 pub const MIN_STAFF_PASSWORD_CHARS: usize = 10;
@@ -101,7 +101,7 @@ pub async fn create_staff(
         bail!("the username {username} is already taken in this school");
     }
     let id = StaffId::generate();
-    let hash = hasher.hash(new.password).await?;
+    let hash = hasher.hash(Work::Staff, new.password).await?;
     let now = db::now_ms();
     sqlx::query("INSERT INTO identity_key (school_id, ident, owner_id) VALUES ($1, $2, $3)")
         .bind(&school)
@@ -137,7 +137,7 @@ pub async fn set_staff_password(
     password: Sensitive<String>,
 ) -> anyhow::Result<()> {
     check_staff_password(&password)?;
-    let hash = hasher.hash(password).await?;
+    let hash = hasher.hash(Work::Staff, password).await?;
     let changed = sqlx::query(
         "UPDATE staff SET password_hash = $1, credential_epoch = credential_epoch + 1,
                 seq = $2, updated_at = $3 WHERE school_id = $4 AND username = $5",

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
+use crate::password::Work;
 use crate::state::AppState;
 
 /// Failed sign-ins per school and username before further attempts are refused for a while.
@@ -111,11 +112,11 @@ pub(crate) async fn open_session(
         .execute(state.db.pool())
         .await?;
     if crate::password::needs_rehash(who.stored_hash) {
-        let hash = state
-            .hasher
-            .hash(password)
-            .await
-            .map_err(ApiError::internal)?;
+        let work = match who.kind {
+            SubjectKind::Staff => Work::Staff,
+            SubjectKind::Learner => Work::Learner,
+        };
+        let hash = state.hasher.hash(work, password).await?;
         // Only if the hash is still the one just verified: a password set meanwhile wins.
         let sql = format!(
             "UPDATE {} SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
@@ -245,7 +246,7 @@ pub(crate) async fn sign_in(
     let school_id = resolve_school(&state, request.school.as_deref()).await?;
     let Some(school_id) = school_id.filter(|_| username.len() <= Username::MAX_LEN) else {
         // Same work and answer as a wrong password, so school slugs cannot be probed.
-        state.hasher.verify(None, password).await;
+        state.hasher.verify(Work::Staff, None, password).await?;
         return Err(wrong());
     };
     let throttle_key = format!("staff:{school_id}:{username}");
@@ -266,7 +267,11 @@ pub(crate) async fn sign_in(
     .await?;
     let staff = staff.filter(|s| s.status == "active");
     let stored = staff.as_ref().map(|s| s.password_hash.clone());
-    if !state.hasher.verify(stored, password.clone()).await {
+    if !state
+        .hasher
+        .verify(Work::Staff, stored, password.clone())
+        .await?
+    {
         return Err(wrong());
     }
     let Some(staff) = staff else {
@@ -314,7 +319,7 @@ pub async fn confirm_password(
             .bind(auth.me.id.to_string())
             .fetch_optional(state.db.pool())
             .await?;
-    if !state.hasher.verify(stored, password).await {
+    if !state.hasher.verify(Work::Staff, stored, password).await? {
         return Err(ApiError::new(
             ErrorCode::InvalidCredentials,
             "that is not your password: enter the password you sign in with",

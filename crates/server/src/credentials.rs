@@ -35,6 +35,7 @@ use crate::audit::{self, Device};
 use crate::auth::Authenticated;
 use crate::db;
 use crate::error::{ApiError, ApiJson, ApiPath, Result, denied};
+use crate::password::Work;
 use crate::records::{self, bytewise, password_state, placeholders};
 use crate::state::AppState;
 
@@ -597,11 +598,7 @@ pub(crate) async fn learner_password_reset(
     )?;
     drop(conn);
 
-    let hash = state
-        .hasher
-        .hash(password.clone())
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = state.hasher.hash(Work::Staff, password.clone()).await?;
     let new = seal_new(&school, &[&learner], &[password.expose()], vec![hash]);
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
     store_passwords(&mut tx, &school.id, seq, &new, request.must_change).await?;
@@ -720,9 +717,8 @@ pub(crate) async fn class_passwords_reset(
 
     let hashes = state
         .hasher
-        .hash_many(passwords.clone())
-        .await
-        .map_err(ApiError::internal)?;
+        .hash_many(Work::Staff, passwords.clone())
+        .await?;
     let plain: Vec<&str> = passwords.iter().map(|p| p.expose().as_str()).collect();
     let new = seal_new(&school, &targets, &plain, hashes);
 
@@ -788,9 +784,8 @@ pub async fn seed_generated_passwords(
         .collect();
     let hashes = state
         .hasher
-        .hash_many(passwords.clone())
-        .await
-        .map_err(ApiError::internal)?;
+        .hash_many(Work::Staff, passwords.clone())
+        .await?;
     let targets: Vec<&CredRow> = rows.iter().collect();
     let plain: Vec<&str> = passwords.iter().map(|p| p.expose().as_str()).collect();
     let new = seal_new(&school, &targets, &plain, hashes);

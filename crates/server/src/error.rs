@@ -13,6 +13,8 @@ use classkeys_domain::policy::Denial;
 use classkeys_protocol::sync::Record;
 use classkeys_protocol::{ErrorBody, ErrorCode};
 
+use crate::password::{Busy, HashError};
+
 /// Result of a handler or of the code under it.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -21,6 +23,8 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 pub struct ApiError {
     body: ErrorBody,
     cause: Option<anyhow::Error>,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -29,12 +33,17 @@ impl ApiError {
         Self {
             body: ErrorBody::new(code, message),
             cause: None,
+            retry_after: None,
         }
     }
 
     /// An error received as a body (a stored operation outcome).
     pub fn from_body(body: ErrorBody) -> Self {
-        Self { body, cause: None }
+        Self {
+            body,
+            cause: None,
+            retry_after: None,
+        }
     }
 
     /// "Not found", worded the same whether the thing is missing or hidden.
@@ -63,7 +72,14 @@ impl ApiError {
                 "the server could not complete this request; it has been logged",
             ),
             cause: Some(cause.into()),
+            retry_after: None,
         }
+    }
+
+    /// Tells the client to wait `seconds` before trying again.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// Names the request field at fault.
@@ -184,10 +200,40 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after;
         let body = self.into_body();
         let status = StatusCode::from_u16(body.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
+}
+
+/// How long a client turned away by a full hashing queue should wait: about the time the
+/// queue takes to drain.
+const BUSY_RETRY_SECONDS: u32 = 2;
+
+impl From<Busy> for ApiError {
+    fn from(_: Busy) -> Self {
+        Self::new(
+            ErrorCode::Busy,
+            "the server is busy checking passwords: try again in a few seconds",
+        )
+        .retry_after(BUSY_RETRY_SECONDS)
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy(busy) => busy.into(),
+            HashError::Failed(cause) => Self::internal(cause),
+        }
     }
 }
 

@@ -28,6 +28,7 @@ use crate::auth::{SessionFor, SubjectKind, bearer_token, count_attempt, open_ses
 use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
+use crate::password::Work;
 use crate::state::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -73,14 +74,14 @@ pub(crate) async fn learner_sign_in(
         .fetch_optional(state.db.pool())
         .await?;
     let Some(school_id) = school_id.filter(|_| username.len() <= Username::MAX_LEN) else {
-        state.hasher.verify(None, password).await;
+        state.hasher.verify(Work::Learner, None, password).await?;
         return Err(refused());
     };
     let key = throttle_key(&school_id, &username);
     let now = db::now_ms();
     // Locked answers like a wrong password (and costs the same), so a lock reveals nothing.
     if count_attempt(&state, &key, now).await? {
-        state.hasher.verify(None, password).await;
+        state.hasher.verify(Work::Learner, None, password).await?;
         return Err(refused());
     }
     let learner: Option<LearnerLogin> = sqlx::query_as(
@@ -92,7 +93,11 @@ pub(crate) async fn learner_sign_in(
     .fetch_optional(state.db.pool())
     .await?;
     let stored = learner.as_ref().and_then(|l| l.password_hash.clone());
-    if !state.hasher.verify(stored, password.clone()).await {
+    if !state
+        .hasher
+        .verify(Work::Learner, stored, password.clone())
+        .await?
+    {
         return Err(refused());
     }
     let Some(learner) = learner else {
@@ -264,7 +269,7 @@ pub(crate) async fn learner_password_change(
     // cannot take the account over; guesses at it count like sign-in failures.
     let key = throttle_key(&auth.school_id, &auth.username);
     if count_attempt(&state, &key, db::now_ms()).await? {
-        state.hasher.verify(None, current).await;
+        state.hasher.verify(Work::Learner, None, current).await?;
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             "too many wrong passwords: wait 15 minutes and try again",
@@ -272,8 +277,8 @@ pub(crate) async fn learner_password_change(
     }
     if !state
         .hasher
-        .verify(auth.password_hash.clone(), current.clone())
-        .await
+        .verify(Work::Learner, auth.password_hash.clone(), current.clone())
+        .await?
     {
         return Err(ApiError::new(
             ErrorCode::InvalidCredentials,
@@ -307,11 +312,7 @@ pub(crate) async fn learner_password_change(
     check_typed(chosen.expose(), settings.for_band(band), &names)
         .map_err(|weak| refuse(&weak.reason.replace("the learner's", "your")))?;
 
-    let hash = state
-        .hasher
-        .hash(chosen.clone())
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = state.hasher.hash(Work::Learner, chosen.clone()).await?;
     let now = db::now_ms();
     let (mut tx, seq) = state.db.begin_change(&auth.school_id).await?;
     // Only from the epoch this session belongs to: a reset meanwhile wins, and this

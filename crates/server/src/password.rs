@@ -1,18 +1,24 @@
 //! Password hashing with argon2id (m = 19 MiB, t = 2, p = 1: OWASP's recommendation).
 //!
 //! Hashing takes tens of milliseconds of CPU and 19 MiB of memory, so it runs on tokio's
-//! blocking pool, never on the async workers, and a semaphore bounds how many hashes run at
-//! once (one per core): a burst of sign-ins queues instead of exhausting memory. Each
-//! blocking thread keeps its 19 MiB work area between hashes: allocating (and the kernel
-//! zeroing) a fresh one per hash costs up to twice the hash itself.
+//! blocking pool, never on the async workers, and at most one hash per core runs at once.
+//! Each blocking thread keeps its 19 MiB work area between hashes: allocating (and the
+//! kernel zeroing) a fresh one per hash costs up to twice the hash itself.
+//!
+//! Work waiting for a slot is bounded, per kind of work ([`Work`]): past the bound the
+//! caller gets [`Busy`] at once (the API answers 503 with `Retry-After`), so a flood of
+//! sign-ins costs a queue of known length, never unbounded memory or minutes of waiting.
+//! Learners' hashes may hold only some of the slots (half, at least one), so however many
+//! learners sign in at once, a teacher's reset always finds a slot free or next in line.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use classkeys_domain::secret::Sensitive;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Memory cost in KiB.
 pub const MEMORY_KIB: u32 = 19 * 1024;
@@ -21,10 +27,87 @@ pub const ITERATIONS: u32 = 2;
 /// Lanes.
 pub const PARALLELISM: u32 = 1;
 
+/// Whose work a hash is: staff work (sign-in, resets, exports) keeps slots that learners'
+/// sign-ins cannot take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// A member of staff signing in, or setting passwords.
+    Staff,
+    /// A learner signing in or choosing a password, or anyone on the public pages.
+    Learner,
+}
+
+/// Too much hashing is already waiting: try again shortly.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the server is busy checking passwords: try again in a few seconds")]
+pub struct Busy;
+
+/// Why a password could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The queue for this kind of work is full.
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    /// Hashing itself failed.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// How many hashes may run and wait.
+#[derive(Debug, Clone, Copy)]
+pub struct HashSlots {
+    /// Hashes running at once (one per core).
+    pub running: usize,
+    /// Of those, how many learners' hashes may hold (at least one, fewer than `running`
+    /// when there is more than one).
+    pub learners: usize,
+    /// Learners' hashes waiting for a slot before further ones are turned away: about a
+    /// second of work per learner slot.
+    pub learners_waiting: usize,
+    /// Staff hashes waiting: enough for several whole-class resets at once.
+    pub staff_waiting: usize,
+}
+
+impl HashSlots {
+    /// One running hash per core, half of them open to learners.
+    pub fn for_this_machine() -> Self {
+        let running = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let learners = (running / 2).max(1);
+        Self {
+            running,
+            learners,
+            learners_waiting: learners * 16,
+            staff_waiting: 512,
+        }
+    }
+}
+
 /// Hashes and verifies passwords off the async runtime.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
+}
+
+struct Slots {
+    running: Arc<Semaphore>,
+    learners: Arc<Semaphore>,
+    waiting: [AtomicUsize; 2],
+    limits: HashSlots,
+}
+
+/// A claim on a running slot, held by the blocking task for as long as its hash runs.
+struct Slot {
+    _running: OwnedSemaphorePermit,
+    _learner: Option<OwnedSemaphorePermit>,
+}
+
+/// Counts a waiter for as long as it waits, including when its request is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Default for PasswordHasher {
@@ -117,40 +200,92 @@ fn decoy_hash() -> &'static str {
 impl PasswordHasher {
     /// A hasher running at most one hash per core at a time.
     pub fn new() -> Self {
+        Self::with_slots(HashSlots::for_this_machine())
+    }
+
+    /// A hasher with the given bounds.
+    pub fn with_slots(limits: HashSlots) -> Self {
         // Built now, so the first sign-in with an unknown username takes no longer than
         // later ones.
         decoy_hash();
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let running = limits.running.max(1);
+        let learners = limits.learners.clamp(1, running);
         Self {
-            permits: Arc::new(Semaphore::new(cores)),
+            slots: Arc::new(Slots {
+                running: Arc::new(Semaphore::new(running)),
+                learners: Arc::new(Semaphore::new(learners)),
+                waiting: [AtomicUsize::new(0), AtomicUsize::new(0)],
+                limits,
+            }),
         }
     }
 
+    /// Waits for a slot for `work`, or answers [`Busy`] at once when too many wait.
+    async fn slot(&self, work: Work) -> Result<Slot, Busy> {
+        let (counter, limit) = match work {
+            Work::Staff => (&self.slots.waiting[0], self.slots.limits.staff_waiting),
+            Work::Learner => (&self.slots.waiting[1], self.slots.limits.learners_waiting),
+        };
+        // Counted before the check, so parallel arrivals cannot all slip under the bound.
+        let waiting = Waiting(counter);
+        if counter.fetch_add(1, Ordering::SeqCst) >= limit {
+            return Err(Busy);
+        }
+        // A learner first takes one of the learners' slots, then a running slot; so at most
+        // that many learners ever stand in the running slots' queue ahead of a teacher.
+        let learner = match work {
+            Work::Staff => None,
+            Work::Learner => Some(
+                self.slots
+                    .learners
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Busy)?,
+            ),
+        };
+        let running = self
+            .slots
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Busy)?;
+        drop(waiting);
+        Ok(Slot {
+            _running: running,
+            _learner: learner,
+        })
+    }
+
     /// Hashes a password into a PHC string (algorithm, parameters, salt and hash).
-    pub async fn hash(&self, password: Sensitive<String>) -> anyhow::Result<String> {
-        // The permit moves into the blocking task: if the request is dropped (a deadline,
-        // a client gone), the hash still running keeps its slot until it really ends.
-        let permit = self.permits.clone().acquire_owned().await?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+    pub async fn hash(&self, work: Work, password: Sensitive<String>) -> Result<String, HashError> {
+        // The slot moves into the blocking task: if the request is dropped (a deadline, a
+        // client gone), the hash still running keeps its slot until it really ends.
+        let slot = self.slot(work).await?;
+        let hash = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             hash_blocking(password.expose().as_bytes())
         })
-        .await?
+        .await
+        .map_err(anyhow::Error::from)??;
+        Ok(hash)
     }
 
     /// Hashes many passwords, in parallel up to the hasher's bound, in the order given.
     pub async fn hash_many(
         &self,
+        work: Work,
         passwords: Vec<Sensitive<String>>,
-    ) -> anyhow::Result<Vec<String>> {
+    ) -> Result<Vec<String>, HashError> {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, password) in passwords.into_iter().enumerate() {
             let hasher = self.clone();
-            tasks.spawn(async move { (i, hasher.hash(password).await) });
+            tasks.spawn(async move { (i, hasher.hash(work, password).await) });
         }
         let mut hashes = vec![String::new(); tasks.len()];
         while let Some(joined) = tasks.join_next().await {
-            let (i, hash) = joined?;
+            let (i, hash) = joined.map_err(anyhow::Error::from)?;
             hashes[i] = hash?;
         }
         Ok(hashes)
@@ -158,18 +293,21 @@ impl PasswordHasher {
 
     /// Checks a password against a stored hash. With no hash (no such account), checks
     /// against a decoy and answers `false`, taking the same time.
-    pub async fn verify(&self, stored: Option<String>, password: Sensitive<String>) -> bool {
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
-            return false;
-        };
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+    pub async fn verify(
+        &self,
+        work: Work,
+        stored: Option<String>,
+        password: Sensitive<String>,
+    ) -> Result<bool, Busy> {
+        let slot = self.slot(work).await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let real = stored.is_some();
             let phc = stored.unwrap_or_else(|| decoy_hash().to_owned());
             verify_blocking(&phc, password.expose().as_bytes()) && real
         })
         .await
-        .unwrap_or(false)
+        .unwrap_or(false))
     }
 }
 
@@ -198,25 +336,32 @@ mod tests {
     async fn a_hash_verifies_only_its_own_password() {
         let hasher = PasswordHasher::new();
         let hash = hasher
-            .hash(Sensitive::new("correct horse".into()))
+            .hash(Work::Staff, Sensitive::new("correct horse".into()))
             .await
             .unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!hash.contains("correct horse"));
         assert!(
             hasher
-                .verify(Some(hash.clone()), Sensitive::new("correct horse".into()))
+                .verify(
+                    Work::Staff,
+                    Some(hash.clone()),
+                    Sensitive::new("correct horse".into())
+                )
                 .await
+                .unwrap()
         );
         assert!(
             !hasher
-                .verify(Some(hash), Sensitive::new("wrong".into()))
+                .verify(Work::Staff, Some(hash), Sensitive::new("wrong".into()))
                 .await
+                .unwrap()
         );
         assert!(
             !hasher
-                .verify(None, Sensitive::new("correct horse".into()))
+                .verify(Work::Learner, None, Sensitive::new("correct horse".into()))
                 .await
+                .unwrap()
         );
     }
 
@@ -225,21 +370,36 @@ mod tests {
         let hasher = PasswordHasher::new();
         let passwords: Vec<String> = (0..6).map(|i| format!("pw-{i}")).collect();
         let hashes = hasher
-            .hash_many(passwords.iter().cloned().map(Sensitive::new).collect())
+            .hash_many(
+                Work::Staff,
+                passwords.iter().cloned().map(Sensitive::new).collect(),
+            )
             .await
             .unwrap();
         for (i, hash) in hashes.iter().enumerate() {
             let own = Sensitive::new(passwords[i].clone());
             let other = Sensitive::new(passwords[(i + 1) % 6].clone());
-            assert!(hasher.verify(Some(hash.clone()), own).await, "{i}");
-            assert!(!hasher.verify(Some(hash.clone()), other).await, "{i}");
+            assert!(
+                hasher
+                    .verify(Work::Staff, Some(hash.clone()), own)
+                    .await
+                    .unwrap(),
+                "{i}"
+            );
+            assert!(
+                !hasher
+                    .verify(Work::Staff, Some(hash.clone()), other)
+                    .await
+                    .unwrap(),
+                "{i}"
+            );
         }
         // The same password hashed twice gets two salts: equal hashes would tell who shares one.
         let twice = hasher
-            .hash_many(vec![
-                Sensitive::new("same".into()),
-                Sensitive::new("same".into()),
-            ])
+            .hash_many(
+                Work::Staff,
+                vec![Sensitive::new("same".into()), Sensitive::new("same".into())],
+            )
             .await
             .unwrap();
         assert_ne!(twice[0], twice[1]);
@@ -248,7 +408,10 @@ mod tests {
     #[tokio::test]
     async fn hashes_from_a_weaker_policy_are_due_for_rehashing() {
         let hasher = PasswordHasher::new();
-        let current = hasher.hash(Sensitive::new("pw".into())).await.unwrap();
+        let current = hasher
+            .hash(Work::Staff, Sensitive::new("pw".into()))
+            .await
+            .unwrap();
         assert!(!needs_rehash(&current));
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         let weak = Argon2::new(
@@ -263,10 +426,67 @@ mod tests {
         // Hashes of an older policy still verify, so the learner can sign in and be rehashed.
         assert!(
             hasher
-                .verify(Some(weak.clone()), Sensitive::new("pw".into()))
+                .verify(Work::Staff, Some(weak.clone()), Sensitive::new("pw".into()))
                 .await
+                .unwrap()
         );
-        assert!(!hasher.verify(Some(weak), Sensitive::new("px".into())).await);
+        assert!(
+            !hasher
+                .verify(Work::Staff, Some(weak), Sensitive::new("px".into()))
+                .await
+                .unwrap()
+        );
         assert!(needs_rehash("not a hash"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_learner_checks_is_turned_away_past_its_queue_while_staff_work_runs() {
+        let hasher = PasswordHasher::with_slots(HashSlots {
+            running: 2,
+            learners: 1,
+            learners_waiting: 4,
+            staff_waiting: 64,
+        });
+        let stored = hasher
+            .hash(Work::Staff, Sensitive::new("pw".into()))
+            .await
+            .unwrap();
+        let flood: Vec<_> = (0..60)
+            .map(|_| {
+                let hasher = hasher.clone();
+                let stored = stored.clone();
+                tokio::spawn(async move {
+                    hasher
+                        .verify(Work::Learner, Some(stored), Sensitive::new("guess".into()))
+                        .await
+                })
+            })
+            .collect();
+        // A teacher's reset of six meanwhile is not turned away.
+        let reset = hasher
+            .hash_many(
+                Work::Staff,
+                (0..6).map(|i| Sensitive::new(format!("new-{i}"))).collect(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reset.len(), 6);
+        let mut busy = 0;
+        for check in flood {
+            match check.await.unwrap() {
+                Ok(matched) => assert!(!matched),
+                Err(Busy) => busy += 1,
+            }
+        }
+        assert!(busy > 0, "some of the flood is turned away at once");
+        assert!(busy < 60, "the queue's share is still answered");
+        // Nothing stays counted as waiting once the flood is over.
+        assert_eq!(hasher.slots.waiting[1].load(Ordering::SeqCst), 0);
+        assert!(
+            hasher
+                .verify(Work::Learner, Some(stored), Sensitive::new("pw".into()))
+                .await
+                .unwrap()
+        );
     }
 }

@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::db::Db;
@@ -59,6 +60,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Its state, for tests that look behind the API.
     pub state: AppState,
+    /// Held once by each connection being served.
+    served: Arc<()>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -71,22 +74,97 @@ pub async fn start(state: AppState, listen: SocketAddr) -> anyhow::Result<Runnin
     let addr = listener.local_addr()?;
     let (shutdown, stopped) = oneshot::channel::<()>();
     let app = crate::app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                stopped.await.ok();
-            })
-            .await
-    });
+    let served = Arc::new(());
+    let task = tokio::spawn(serve(
+        listener,
+        app,
+        state.settings.clone(),
+        served.clone(),
+        stopped,
+    ));
     Ok(Running {
         addr,
         state,
+        served,
         shutdown,
         task,
     })
 }
 
+/// Accepts connections until `stopped`, then lets requests in flight finish.
+///
+/// HTTP/1 only, served by hyper with a timer, so the header-read timeout holds: it closes a
+/// connection that trickles its headers and, started again after each response, one that
+/// sits idle between requests. At most `max_connections` are served at once: past that the
+/// loop stops accepting, and new connections wait in the kernel's backlog.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    settings: Arc<Settings>,
+    served: Arc<()>,
+    mut stopped: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let open = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true);
+    loop {
+        let permit = tokio::select! {
+            permit = open.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            _ = &mut stopped => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: pause rather than spin, then go on.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        // The socket's address, for per-address throttling.
+        let service = app.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request.map(axum::body::Body::new)
+            },
+        );
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        let served = served.clone();
+        tokio::spawn(async move {
+            let _open = (permit, served);
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "a connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 impl Running {
+    /// How many connections it is serving now.
+    pub fn open_connections(&self) -> usize {
+        // Besides the connections, this handle and the accepting loop hold one each.
+        Arc::strong_count(&self.served).saturating_sub(2)
+    }
+
     /// Stops accepting connections, lets requests in flight finish, closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.send(()).ok();

@@ -16,6 +16,13 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// How long one request may take before it is answered with `timeout`.
     pub request_timeout: Duration,
+    /// How long a connection may take to send a request's headers, and how long it may
+    /// stay idle between requests, before it is closed: a client that trickles headers or
+    /// holds connections open does not keep them for ever.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the system's backlog until one
+    /// closes, so a flood of connections costs a bounded amount of memory.
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -24,6 +31,8 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             session_ttl: Duration::from_secs(12 * 60 * 60),
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }

@@ -103,7 +103,10 @@ pub async fn seed_sealed_credentials(server: &TestServer, slug: &str) {
         .expect("the school's key");
     let hash = state
         .hasher
-        .hash(Sensitive::new("shared-benchmark-hash".into()))
+        .hash(
+            classkeys_server::password::Work::Staff,
+            Sensitive::new("shared-benchmark-hash".into()),
+        )
         .await
         .expect("a hash");
     let learners: Vec<(String, i64)> =

@@ -128,6 +128,22 @@ impl TestServer {
         &self.running.as_ref().expect("the server is running").state
     }
 
+    /// How many connections the server is serving now.
+    ///
+    /// # Panics
+    /// While the server is paused.
+    pub fn open_connections(&self) -> usize {
+        self.running
+            .as_ref()
+            .expect("the server is running")
+            .open_connections()
+    }
+
+    /// The server's address and port.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.restart.addr
+    }
+
     /// Takes the server down as if it had stopped: it stops listening (new connections are
     /// refused), lets requests in flight finish and closes its database, which is kept for
     /// [`TestServer::resume`]. Does nothing when it is already down.

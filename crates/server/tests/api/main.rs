@@ -11,5 +11,6 @@ mod credentials;
 mod harness;
 mod input;
 mod learner_account;
+mod limits;
 mod smoke;
 mod sync;
