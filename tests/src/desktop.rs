@@ -223,6 +223,7 @@ impl Desktop {
                 school: None,
                 username: username.into(),
                 password: DEMO_PASSWORD.into(),
+                device_token: None,
             })
             .await
             .unwrap_or_else(|e| panic!("{username} signs in through the API: {e}"));

@@ -689,6 +689,7 @@ async fn learner_signs_in(desktop: &Desktop, username: &str, password: &str) -> 
             school: "demo".into(),
             username: username.into(),
             password: password.into(),
+            device_token: None,
         })
         .await
         .is_ok()

@@ -25,6 +25,10 @@ pub const SERVICE: &str = "classkeys-desktop";
 pub(crate) const SESSION_TOKEN: &str = "session-token";
 /// The device key's entry name.
 pub(crate) const DEVICE_KEY: &str = "device-key";
+/// The server's token for this computer, from the last successful sign-in: presented at the
+/// next one, so failed sign-ins elsewhere never lock this computer out. Kept across
+/// sign-outs (it opens nothing by itself).
+pub(crate) const SIGN_IN_DEVICE: &str = "sign-in-device";
 
 /// A secret store, by entry name. Implementations are blocking (the OS stores are), so the
 /// app calls them off the async runtime.

@@ -16,7 +16,7 @@ use classkeys_store::Account;
 
 use crate::App;
 use crate::error::{AppError, AppErrorCode, Result};
-use crate::secrets::{self, DEVICE_KEY, SESSION_TOKEN, SecretName, SecretStore};
+use crate::secrets::{self, DEVICE_KEY, SESSION_TOKEN, SIGN_IN_DEVICE, SecretName, SecretStore};
 
 /// The signed-in session: a client carrying the token, whose it is, and the device key.
 pub(crate) struct Session {
@@ -62,6 +62,18 @@ impl App {
         password: &Sensitive<String>,
     ) -> Result<Me> {
         let client = Client::new(server)?;
+        let known_device = SecretName {
+            server: client.base_url().to_owned(),
+            username: username.trim().to_lowercase(),
+            name: SIGN_IN_DEVICE,
+        };
+        // Best effort: without it the sign-in is throttled like any new device's.
+        let name = known_device.clone();
+        let device_token = self
+            .with_secrets(move |s| s.get(&name))
+            .await
+            .ok()
+            .flatten();
         let request = SignInRequest {
             school: school
                 .map(str::trim)
@@ -69,8 +81,13 @@ impl App {
                 .map(str::to_owned),
             username: username.trim().to_owned(),
             password: password.expose().clone(),
+            device_token: device_token.map(|t| t.expose().clone()),
         };
         let (client, session) = client.sign_in(&request).await?;
+        let device_token = Sensitive::new(session.device_token.clone());
+        let _ = self
+            .with_secrets(move |s| s.set(&known_device, &device_token))
+            .await;
         let account = Account {
             server: client.base_url().to_owned(),
             staff: session.staff.clone(),

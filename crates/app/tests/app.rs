@@ -59,6 +59,7 @@ async fn lead(server: &TestServer) -> Client {
             school: None,
             username: "lead".into(),
             password: DEMO_PASSWORD.into(),
+            device_token: None,
         })
         .await
         .expect("the lead teacher signs in");
@@ -1039,6 +1040,7 @@ async fn learner_signs_in(server: &TestServer, username: &str, password: &str) -
             school: "demo".into(),
             username: username.into(),
             password: password.into(),
+            device_token: None,
         })
         .await
         .is_ok()

@@ -1316,6 +1316,7 @@ async fn learner_signs_in(server: &TestServer, username: &str, password: &str) -
             school: "demo".into(),
             username: username.into(),
             password: password.into(),
+            device_token: None,
         })
         .await
         .is_ok()

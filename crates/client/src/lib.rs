@@ -363,6 +363,29 @@ impl Client {
         Ok((status, body))
     }
 
+    /// Posts `body` as JSON with an `X-Forwarded-For` header, as a reverse proxy would
+    /// (tests of proxied deployments).
+    pub async fn raw_forwarded(
+        &self,
+        path: &str,
+        forwarded_for: &str,
+        body: serde_json::Value,
+    ) -> Result<(u16, Vec<u8>)> {
+        let resp = self
+            .request(Method::POST, path)
+            .header("x-forwarded-for", forwarded_for)
+            .json(&body)
+            .send()
+            .await
+            .map_err(Error::transport(&self.base))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::Decode(e.to_string()))?;
+        Ok((status, bytes.to_vec()))
+    }
+
     /// [`Client::raw`], with the response's headers.
     pub async fn raw_with_headers(
         &self,

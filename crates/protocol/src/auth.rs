@@ -16,6 +16,10 @@ pub struct SignInRequest {
     pub username: String,
     /// The password. Never logged.
     pub password: String,
+    /// The device token an earlier sign-in on this device handed out, if any: failed
+    /// sign-ins elsewhere do not hold this device back. Never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 impl std::fmt::Debug for SignInRequest {
@@ -38,6 +42,9 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
     /// Who signed in.
     pub staff: Me,
+    /// Keep it and send it with the next sign-in from this device (see
+    /// [`SignInRequest::device_token`]). Never logged.
+    pub device_token: String,
 }
 
 impl std::fmt::Debug for Session {

@@ -237,6 +237,9 @@ pub struct LearnerSignInRequest {
     pub username: String,
     /// The password. Never logged.
     pub password: String,
+    /// The device token an earlier sign-in on this device handed out, if any. Never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 impl std::fmt::Debug for LearnerSignInRequest {
@@ -265,6 +268,8 @@ pub struct LearnerSession {
     pub given_name: String,
     /// They must choose a new password now.
     pub must_change_password: bool,
+    /// Keep it and send it with the next sign-in from this device. Never logged.
+    pub device_token: String,
 }
 
 impl std::fmt::Debug for LearnerSession {

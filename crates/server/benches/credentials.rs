@@ -135,6 +135,7 @@ async fn sign_in_lead(server: &TestServer, school: &str) -> Client {
             school: Some(school.into()),
             username: "lead".into(),
             password: PASSWORD.into(),
+            device_token: None,
         })
         .await
         .unwrap()

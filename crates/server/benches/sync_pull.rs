@@ -43,6 +43,7 @@ async fn run(backend: Backend) {
             school: Some("bench".into()),
             username: "lead".into(),
             password: PASSWORD.into(),
+            device_token: None,
         })
         .await
         .unwrap();

@@ -23,11 +23,7 @@ use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::password::Work;
 use crate::state::AppState;
-
-/// Failed sign-ins per school and username before further attempts are refused for a while.
-const MAX_FAILURES: i64 = 10;
-/// The window those failures are counted in, and how long the lock then lasts.
-const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+use crate::throttle::{self, Admission, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -70,7 +66,8 @@ pub(crate) enum SubjectKind {
 }
 
 impl SubjectKind {
-    fn as_str(self) -> &'static str {
+    /// As stored.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SubjectKind::Staff => "staff",
             SubjectKind::Learner => "learner",
@@ -95,22 +92,16 @@ pub(crate) struct SessionFor<'a> {
     pub(crate) epoch: i64,
     /// The hash the password was just verified against.
     pub(crate) stored_hash: &'a str,
-    /// The throttle counter the sign-in counted against.
-    pub(crate) throttle_key: &'a str,
 }
 
-/// Finishes a sign-in whose password was verified: clears the failure count, replaces a hash
-/// made with weaker settings (the only moment the password is known), and opens a session.
-/// Returns the token and when it expires (Unix ms).
+/// Finishes a sign-in whose password was verified: replaces a hash made with weaker
+/// settings (the only moment the password is known), and opens a session. Returns the
+/// token and when it expires (Unix ms).
 pub(crate) async fn open_session(
     state: &AppState,
     who: SessionFor<'_>,
     password: Sensitive<String>,
 ) -> Result<(Sensitive<String>, i64)> {
-    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
-        .bind(who.throttle_key)
-        .execute(state.db.pool())
-        .await?;
     if crate::password::needs_rehash(who.stored_hash) {
         let work = match who.kind {
             SubjectKind::Staff => Work::Staff,
@@ -129,7 +120,7 @@ pub(crate) async fn open_session(
             .execute(state.db.pool())
             .await?;
     }
-    let now = db::now_ms();
+    let now = state.clock.now_ms();
     let (token, hash) = new_token();
     let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
     sqlx::query(
@@ -193,7 +184,7 @@ impl FromRequestParts<AppState> for Authenticated {
                AND t.expires_at > $2 AND s.status = 'active' AND s.credential_epoch = t.epoch",
         )
         .bind(&hash)
-        .bind(db::now_ms())
+        .bind(state.clock.now_ms())
         .fetch_optional(state.db.pool())
         .await?;
         let row = row.ok_or_else(unauthenticated)?;
@@ -224,7 +215,6 @@ impl FromRequestParts<AppState> for Authenticated {
 struct StaffLogin {
     id: String,
     password_hash: String,
-    status: String,
     credential_epoch: i64,
 }
 
@@ -238,6 +228,7 @@ struct StaffLogin {
     ))]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<ApiJson<Session>> {
     let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
@@ -249,24 +240,29 @@ pub(crate) async fn sign_in(
         state.hasher.verify(Work::Staff, None, password).await?;
         return Err(wrong());
     };
-    let throttle_key = format!("staff:{school_id}:{username}");
-    let now = db::now_ms();
-    if count_attempt(&state, &throttle_key, now).await? {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "too many failed sign-ins for this username: wait 15 minutes and try again",
-        ));
-    }
     let staff: Option<StaffLogin> = sqlx::query_as(
-        "SELECT id, password_hash, status, credential_epoch FROM staff
-         WHERE school_id = $1 AND username = $2",
+        "SELECT id, password_hash, credential_epoch FROM staff
+         WHERE school_id = $1 AND username = $2 AND status = 'active'",
     )
     .bind(&school_id)
     .bind(&username)
     .fetch_optional(state.db.pool())
     .await?;
-    let staff = staff.filter(|s| s.status == "active");
-    let stored = staff.as_ref().map(|s| s.password_hash.clone());
+    let now = state.clock.now_ms();
+    let guess = Guess {
+        kind: SubjectKind::Staff,
+        school_id: &school_id,
+        account: staff.as_ref().map(|s| s.id.as_str()),
+        address,
+        device: request.device_token.as_deref(),
+    };
+    let stored = match throttle::admit(&state, &guess, now).await? {
+        Admission::Admitted => staff.as_ref().map(|s| s.password_hash.clone()),
+        // Checked against nothing, after the same work: waiting tells nobody it exists.
+        Admission::AccountWaits => None,
+        Admission::TooMany { retry_after } => return Err(Admission::too_many(retry_after)),
+    };
+    let verified = stored.is_some();
     if !state
         .hasher
         .verify(Work::Staff, stored, password.clone())
@@ -274,9 +270,10 @@ pub(crate) async fn sign_in(
     {
         return Err(wrong());
     }
-    let Some(staff) = staff else {
+    let Some(staff) = staff.as_ref().filter(|_| verified) else {
         return Err(wrong());
     };
+    let device_token = throttle::succeeded(&state, &guess, now).await?;
     let (token, expires) = open_session(
         &state,
         SessionFor {
@@ -285,7 +282,6 @@ pub(crate) async fn sign_in(
             subject_id: &staff.id,
             epoch: staff.credential_epoch,
             stored_hash: &staff.password_hash,
-            throttle_key: &throttle_key,
         },
         password,
     )
@@ -296,22 +292,24 @@ pub(crate) async fn sign_in(
         token: token.expose().clone(),
         expires_at: db::from_ms(expires),
         staff: me,
+        device_token: device_token.expose().clone(),
     }))
 }
 
 /// Asks a signed-in member of staff for their password again before something grave (the
-/// whole school's export). Failures count towards the same lock as sign-in failures, so this
-/// is no side door for guessing.
+/// whole school's export). Wrong answers are counted on a counter of their own, which only
+/// a session can reach: no side door for guessing, and an attacker's failed sign-ins never
+/// stand between a lead teacher and the export.
 pub async fn confirm_password(
     state: &AppState,
     auth: &Authenticated,
     password: Sensitive<String>,
 ) -> Result<()> {
-    let key = format!("staff:{}:{}", auth.me.school_id, auth.me.username);
-    if count_attempt(state, &key, db::now_ms()).await? {
+    let staff_id = auth.me.id.to_string();
+    if !throttle::reconfirm(state, SubjectKind::Staff, &staff_id).await? {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
-            "too many wrong passwords: wait 15 minutes and try again",
+            "too many wrong passwords: wait a few minutes and try again",
         ));
     }
     let stored: Option<String> =
@@ -326,10 +324,7 @@ pub async fn confirm_password(
         )
         .with_field("password"));
     }
-    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
-        .bind(&key)
-        .execute(state.db.pool())
-        .await?;
+    throttle::reconfirmed(state, SubjectKind::Staff, &staff_id).await?;
     Ok(())
 }
 
@@ -354,41 +349,6 @@ async fn resolve_school(state: &AppState, slug: Option<&str>) -> Result<Option<S
         )
         .with_field("school")),
     }
-}
-
-/// Counts a sign-in attempt for `key` and says whether the username is locked.
-///
-/// The attempt is counted before the password is checked, in one statement, so parallel
-/// guesses (on one server or several) cannot all slip in under the limit; a successful
-/// sign-in removes the count. Past the limit the username is locked for a full window.
-pub(crate) async fn count_attempt(state: &AppState, key: &str, now: i64) -> Result<bool> {
-    let (attempts, locked_until): (i64, i64) = sqlx::query_as(
-        "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until)
-         VALUES ($1, 1, $2, 0)
-         ON CONFLICT (throttle_key) DO UPDATE SET
-           failures = CASE WHEN $2 - login_throttle.window_start < $3
-                           THEN login_throttle.failures + 1 ELSE 1 END,
-           window_start = CASE WHEN $2 - login_throttle.window_start < $3
-                               THEN login_throttle.window_start ELSE $2 END
-         RETURNING failures, locked_until",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(FAILURE_WINDOW_MS)
-    .fetch_one(state.db.pool())
-    .await?;
-    if locked_until > now {
-        return Ok(true);
-    }
-    if attempts > MAX_FAILURES {
-        sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE throttle_key = $2")
-            .bind(now + FAILURE_WINDOW_MS)
-            .bind(key)
-            .execute(state.db.pool())
-            .await?;
-        return Ok(true);
-    }
-    Ok(false)
 }
 
 async fn load_me(state: &AppState, staff_id: &str) -> Result<Me> {
@@ -423,7 +383,7 @@ pub(crate) async fn sign_out(
     auth: Authenticated,
 ) -> Result<StatusCode> {
     sqlx::query("UPDATE token SET used_at = $1 WHERE hash = $2")
-        .bind(db::now_ms())
+        .bind(state.clock.now_ms())
         .bind(&auth.token_hash)
         .execute(state.db.pool())
         .await?;

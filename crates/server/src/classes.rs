@@ -36,7 +36,7 @@ async fn run(
     op: OpKind,
     base: Option<i64>,
 ) -> Result<ClassRecord> {
-    let outcome = ops::execute(&state.db, &auth.actor, &op, base, None).await?;
+    let outcome = ops::execute(&state.db, &state.clock, &auth.actor, &op, base, None).await?;
     match ops::into_record(outcome)? {
         Some(Record::Class(class)) => Ok(class),
         _ => Err(ApiError::not_found("class")),
@@ -153,7 +153,7 @@ pub(crate) async fn class_delete(
     ApiPath(id): ApiPath<ClassId>,
 ) -> Result<StatusCode> {
     let op = OpKind::ClassDelete { class_id: id };
-    let outcome = ops::execute(&state.db, &auth.actor, &op, None, None).await?;
+    let outcome = ops::execute(&state.db, &state.clock, &auth.actor, &op, None, None).await?;
     ops::into_record(outcome)?;
     Ok(StatusCode::NO_CONTENT)
 }

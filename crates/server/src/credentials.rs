@@ -32,8 +32,7 @@ use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Device};
-use crate::auth::Authenticated;
-use crate::db;
+use crate::auth::{Authenticated, SubjectKind};
 use crate::error::{ApiError, ApiJson, ApiPath, Result, denied};
 use crate::password::Work;
 use crate::records::{self, bytewise, password_state, placeholders};
@@ -311,7 +310,6 @@ fn check_password(
 /// A new password for one learner, hashed and sealed, ready to store.
 struct NewPassword {
     learner: String,
-    username: String,
     old_epoch: i64,
     hash: String,
     sealed: SealedSecret,
@@ -334,7 +332,6 @@ fn seal_new(
             let context = school.context(&learner.id, epoch, Field::Password);
             NewPassword {
                 learner: learner.id.clone(),
-                username: learner.username.clone(),
                 old_epoch: learner.credential_epoch,
                 hash,
                 sealed: sealing::seal(&school.key, &context, password, &mut rng),
@@ -349,12 +346,11 @@ fn seal_new(
 /// reset), so nothing is half-written: the caller's transaction rolls back.
 async fn store_passwords(
     conn: &mut AnyConnection,
-    school: &str,
     seq: i64,
     new: &[NewPassword],
     must_change: bool,
+    now: i64,
 ) -> Result<()> {
-    let now = db::now_ms();
     for password in new {
         let updated = sqlx::query(
             "UPDATE learner SET password_hash = $1, password_sealed = $2,
@@ -382,13 +378,7 @@ async fn store_passwords(
             .bind(&password.learner)
             .execute(&mut *conn)
             .await?;
-        sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
-            .bind(crate::learner_auth::throttle_key(
-                school,
-                &password.username,
-            ))
-            .execute(&mut *conn)
-            .await?;
+        crate::throttle::clear_account(conn, SubjectKind::Learner, &password.learner).await?;
     }
     Ok(())
 }
@@ -601,7 +591,14 @@ pub(crate) async fn learner_password_reset(
     let hash = state.hasher.hash(Work::Staff, password.clone()).await?;
     let new = seal_new(&school, &[&learner], &[password.expose()], vec![hash]);
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
-    store_passwords(&mut tx, &school.id, seq, &new, request.must_change).await?;
+    store_passwords(
+        &mut tx,
+        seq,
+        &new,
+        request.must_change,
+        state.clock.now_ms(),
+    )
+    .await?;
     audit::record(
         &mut tx,
         &auth.actor,
@@ -734,7 +731,7 @@ pub(crate) async fn class_passwords_reset(
     if now_active.iter().collect::<Vec<_>>() != previewed {
         return Err(class_changed(&class.name));
     }
-    store_passwords(&mut tx, &school.id, seq, &new, must_change).await?;
+    store_passwords(&mut tx, seq, &new, must_change, state.clock.now_ms()).await?;
     sqlx::query("UPDATE class SET seq = $1 WHERE id = $2")
         .bind(seq)
         .bind(&class.id)
@@ -789,7 +786,7 @@ pub async fn seed_generated_passwords(
     let targets: Vec<&CredRow> = rows.iter().collect();
     let plain: Vec<&str> = passwords.iter().map(|p| p.expose().as_str()).collect();
     let new = seal_new(&school, &targets, &plain, hashes);
-    store_passwords(conn, school_id, seq, &new, false).await
+    store_passwords(conn, seq, &new, false, state.clock.now_ms()).await
 }
 
 fn class_changed(class: &str) -> ApiError {

@@ -24,12 +24,13 @@ use classkeys_protocol::credentials::{
 };
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
-use crate::auth::{SessionFor, SubjectKind, bearer_token, count_attempt, open_session, token_hash};
+use crate::auth::{SessionFor, SubjectKind, bearer_token, open_session, token_hash};
 use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::password::Work;
 use crate::state::AppState;
+use crate::throttle::{self, Admission, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -37,11 +38,6 @@ pub(crate) fn router() -> Router<AppState> {
         .route(paths::LEARNER_ME, get(learner_me))
         .route(paths::LEARNER_SIGN_OUT, post(learner_sign_out))
         .route(paths::LEARNER_PASSWORD, post(learner_password_change))
-}
-
-/// The throttle counter of a learner's username. A teacher's reset clears it.
-pub fn throttle_key(school_id: &str, username: &str) -> String {
-    format!("learner:{school_id}:{username}")
 }
 
 #[derive(sqlx::FromRow)]
@@ -63,6 +59,7 @@ struct LearnerLogin {
     ))]
 pub(crate) async fn learner_sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<LearnerSignInRequest>,
 ) -> Result<ApiJson<LearnerSession>> {
     let refused = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
@@ -77,13 +74,6 @@ pub(crate) async fn learner_sign_in(
         state.hasher.verify(Work::Learner, None, password).await?;
         return Err(refused());
     };
-    let key = throttle_key(&school_id, &username);
-    let now = db::now_ms();
-    // Locked answers like a wrong password (and costs the same), so a lock reveals nothing.
-    if count_attempt(&state, &key, now).await? {
-        state.hasher.verify(Work::Learner, None, password).await?;
-        return Err(refused());
-    }
     let learner: Option<LearnerLogin> = sqlx::query_as(
         "SELECT id, username, given_name, password_hash, credential_epoch, must_change_password
          FROM learner WHERE school_id = $1 AND username = $2 AND status = 'active'",
@@ -92,7 +82,21 @@ pub(crate) async fn learner_sign_in(
     .bind(&username)
     .fetch_optional(state.db.pool())
     .await?;
-    let stored = learner.as_ref().and_then(|l| l.password_hash.clone());
+    let now = state.clock.now_ms();
+    let guess = Guess {
+        kind: SubjectKind::Learner,
+        school_id: &school_id,
+        account: learner.as_ref().map(|l| l.id.as_str()),
+        address,
+        device: request.device_token.as_deref(),
+    };
+    let stored = match throttle::admit(&state, &guess, now).await? {
+        Admission::Admitted => learner.as_ref().and_then(|l| l.password_hash.clone()),
+        // Checked against nothing, after the same work: waiting tells nobody it exists.
+        Admission::AccountWaits => None,
+        Admission::TooMany { retry_after } => return Err(Admission::too_many(retry_after)),
+    };
+    let verified = stored.is_some();
     if !state
         .hasher
         .verify(Work::Learner, stored, password.clone())
@@ -100,9 +104,10 @@ pub(crate) async fn learner_sign_in(
     {
         return Err(refused());
     }
-    let Some(learner) = learner else {
+    let Some(learner) = learner.as_ref().filter(|_| verified) else {
         return Err(refused());
     };
+    let device_token = throttle::succeeded(&state, &guess, now).await?;
     // Verified above, so there is a hash.
     let stored_hash = learner.password_hash.as_deref().unwrap_or_default();
     let (token, expires) = open_session(
@@ -113,7 +118,6 @@ pub(crate) async fn learner_sign_in(
             subject_id: &learner.id,
             epoch: learner.credential_epoch,
             stored_hash,
-            throttle_key: &key,
         },
         password,
     )
@@ -123,9 +127,10 @@ pub(crate) async fn learner_sign_in(
         token: token.expose().clone(),
         expires_at: db::from_ms(expires),
         learner_id: parse_id(&learner.id)?,
-        username: learner.username,
-        given_name: learner.given_name,
+        username: learner.username.clone(),
+        given_name: learner.given_name.clone(),
         must_change_password: learner.must_change_password != 0,
+        device_token: device_token.expose().clone(),
     }))
 }
 
@@ -177,7 +182,7 @@ impl FromRequestParts<AppState> for LearnerAuthenticated {
                AND l.status = 'active' AND l.credential_epoch = t.epoch",
         )
         .bind(&hash)
-        .bind(db::now_ms())
+        .bind(state.clock.now_ms())
         .fetch_optional(state.db.pool())
         .await?;
         let row = row.ok_or_else(unauthenticated)?;
@@ -239,7 +244,7 @@ pub(crate) async fn learner_sign_out(
     auth: LearnerAuthenticated,
 ) -> Result<StatusCode> {
     sqlx::query("UPDATE token SET used_at = $1 WHERE hash = $2")
-        .bind(db::now_ms())
+        .bind(state.clock.now_ms())
         .bind(&auth.token_hash)
         .execute(state.db.pool())
         .await?;
@@ -267,12 +272,10 @@ pub(crate) async fn learner_password_change(
     let chosen = Sensitive::new(request.new_password);
     // The current password is asked for so that a session left open on a shared computer
     // cannot take the account over; guesses at it count like sign-in failures.
-    let key = throttle_key(&auth.school_id, &auth.username);
-    if count_attempt(&state, &key, db::now_ms()).await? {
-        state.hasher.verify(Work::Learner, None, current).await?;
+    if !throttle::reconfirm(&state, SubjectKind::Learner, &auth.id).await? {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
-            "too many wrong passwords: wait 15 minutes and try again",
+            "too many wrong passwords: wait a few minutes and try again",
         ));
     }
     if !state
@@ -286,10 +289,7 @@ pub(crate) async fn learner_password_change(
         )
         .with_field("current_password"));
     }
-    sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
-        .bind(&key)
-        .execute(state.db.pool())
-        .await?;
+    throttle::reconfirmed(&state, SubjectKind::Learner, &auth.id).await?;
     let refuse = |reason: &str| {
         ApiError::new(
             ErrorCode::InvalidInput,
@@ -313,7 +313,7 @@ pub(crate) async fn learner_password_change(
         .map_err(|weak| refuse(&weak.reason.replace("the learner's", "your")))?;
 
     let hash = state.hasher.hash(Work::Learner, chosen.clone()).await?;
-    let now = db::now_ms();
+    let now = state.clock.now_ms();
     let (mut tx, seq) = state.db.begin_change(&auth.school_id).await?;
     // Only from the epoch this session belongs to: a reset meanwhile wins, and this
     // session has ended with it.
@@ -345,6 +345,9 @@ pub(crate) async fn learner_password_change(
     tracing::info!(learner = %auth.id, "learner chose a password");
 
     let epoch = auth.credential_epoch + 1;
+    let device_token =
+        throttle::remember_device(&state, SubjectKind::Learner, &auth.school_id, &auth.id, now)
+            .await?;
     let (token, expires) = open_session(
         &state,
         SessionFor {
@@ -353,7 +356,6 @@ pub(crate) async fn learner_password_change(
             subject_id: &auth.id,
             epoch,
             stored_hash: &hash,
-            throttle_key: &key,
         },
         chosen,
     )
@@ -365,5 +367,6 @@ pub(crate) async fn learner_password_change(
         username: auth.username,
         given_name: auth.given_name,
         must_change_password: false,
+        device_token: device_token.expose().clone(),
     }))
 }

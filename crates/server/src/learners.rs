@@ -51,7 +51,7 @@ async fn run(
     op: OpKind,
     base: Option<i64>,
 ) -> Result<Option<LearnerRecord>> {
-    let outcome = ops::execute(&state.db, &auth.actor, &op, base, None).await?;
+    let outcome = ops::execute(&state.db, &state.clock, &auth.actor, &op, base, None).await?;
     match ops::into_record(outcome)? {
         Some(Record::Learner(learner)) => Ok(Some(learner)),
         _ => Ok(None),

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod classes;
+pub mod clock;
 pub mod credentials;
 pub mod db;
 pub mod demo;
@@ -30,6 +31,7 @@ pub mod serve;
 pub mod staff;
 pub mod state;
 pub mod sync;
+pub mod throttle;
 
 use std::time::Duration;
 

@@ -51,6 +51,16 @@ enum Command {
         /// Create the demo school "Demo Primary" (slug demo) if it does not exist.
         #[arg(long)]
         demo: bool,
+        /// The address of a reverse proxy in front of the server; repeat for several. Only
+        /// requests from these have their client address taken from X-Forwarded-For (for
+        /// throttling); from anyone else that header is ignored.
+        #[arg(
+            long = "trusted-proxy",
+            value_name = "IP",
+            env = "CLASSKEYS_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Manage schools.
     School {
@@ -137,9 +147,11 @@ async fn main() -> anyhow::Result<()> {
             listen,
             public_url,
             demo,
+            trusted_proxies,
         } => {
             let settings = Settings {
                 public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
+                trusted_proxies,
                 ..Settings::default()
             };
             let state = serve::build_state(&database_url, &keys, settings).await?;

@@ -15,7 +15,8 @@ use classkeys_protocol::sync::{OpKind, Outcome, Record};
 use classkeys_protocol::{ErrorBody, ErrorCode};
 use sqlx::AnyConnection;
 
-use crate::db::{self, Db};
+use crate::clock::Clock;
+use crate::db::Db;
 use crate::error::{ApiError, Result, denied};
 use crate::records;
 
@@ -52,6 +53,7 @@ impl ChangeCtx {
 /// operation is an `Ok` outcome.
 pub async fn execute(
     db: &Db,
+    clock: &Clock,
     actor: &Actor,
     op: &OpKind,
     base_version: Option<i64>,
@@ -65,7 +67,7 @@ pub async fn execute(
         tx.rollback().await?;
         return Ok(stored);
     }
-    let cx = ChangeCtx::new(*actor, seq, db::now_ms());
+    let cx = ChangeCtx::new(*actor, seq, clock.now_ms());
     let outcome = match apply(&mut tx, &cx, op, base_version).await {
         Ok(record) => Outcome::Applied { record },
         Err(e) if e.is_internal() => return Err(e),
@@ -88,13 +90,13 @@ pub async fn execute(
                 tx.rollback().await?;
                 return Ok(stored);
             }
-            store_outcome(&mut tx, actor, id, fingerprint, &outcome).await?;
+            store_outcome(&mut tx, actor, id, fingerprint, &outcome, cx.now).await?;
             tx.commit().await?;
             return Ok(outcome);
         }
     };
     if let (Some(id), Some(fingerprint)) = (op_id, &fingerprint) {
-        store_outcome(&mut tx, actor, id, fingerprint, &outcome).await?;
+        store_outcome(&mut tx, actor, id, fingerprint, &outcome, cx.now).await?;
     }
     tx.commit().await?;
     Ok(outcome)
@@ -146,6 +148,7 @@ async fn store_outcome(
     id: OperationId,
     fingerprint: &str,
     outcome: &Outcome,
+    now: i64,
 ) -> Result<()> {
     let json = serde_json::to_string(outcome).map_err(ApiError::internal)?;
     sqlx::query(
@@ -157,7 +160,7 @@ async fn store_outcome(
     .bind(actor.staff_id.to_string())
     .bind(fingerprint)
     .bind(json)
-    .bind(db::now_ms())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -51,6 +51,7 @@ pub async fn build_state(
         hasher: PasswordHasher::new(),
         keys: Arc::new(keys),
         settings: Arc::new(settings),
+        clock: crate::clock::Clock::system(),
     })
 }
 
@@ -62,6 +63,7 @@ pub struct Running {
     pub state: AppState,
     /// Held once by each connection being served.
     served: Arc<()>,
+    purge: JoinHandle<()>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -75,6 +77,7 @@ pub async fn start(state: AppState, listen: SocketAddr) -> anyhow::Result<Runnin
     let (shutdown, stopped) = oneshot::channel::<()>();
     let app = crate::app(state.clone());
     let served = Arc::new(());
+    let purge = tokio::spawn(purge_on_schedule(state.clone()));
     let task = tokio::spawn(serve(
         listener,
         app,
@@ -86,6 +89,7 @@ pub async fn start(state: AppState, listen: SocketAddr) -> anyhow::Result<Runnin
         addr,
         state,
         served,
+        purge,
         shutdown,
         task,
     })
@@ -155,6 +159,24 @@ async fn serve(
     Ok(())
 }
 
+/// How often what has expired is purged (throttle rows, sessions, links, devices, stored
+/// push results).
+const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+async fn purge_on_schedule(state: AppState) {
+    // The first purge waits a full period: nothing has expired at start, and writers that
+    // begin with a read (the demo seeding) are not raced.
+    let mut every =
+        tokio::time::interval_at(tokio::time::Instant::now() + PURGE_EVERY, PURGE_EVERY);
+    loop {
+        every.tick().await;
+        match crate::throttle::purge(&state).await {
+            Ok(removed) => tracing::debug!(removed, "purged expired rows"),
+            Err(e) => tracing::warn!(error = ?e.into_body().message, "purging expired rows failed"),
+        }
+    }
+}
+
 /// The pause after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -167,6 +189,7 @@ impl Running {
 
     /// Stops accepting connections, lets requests in flight finish, closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
+        self.purge.abort();
         self.shutdown.send(()).ok();
         self.task.await??;
         self.state.db.close().await;

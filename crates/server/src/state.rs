@@ -1,11 +1,14 @@
 //! What every request handler gets: narrow handles built once at start-up.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::keys::MasterKey;
 use crate::password::PasswordHasher;
+use crate::throttle::Limits;
 
 /// Settings that do not change while the server runs.
 #[derive(Debug, Clone)]
@@ -23,6 +26,10 @@ pub struct Settings {
     /// Connections served at once; further ones wait in the system's backlog until one
     /// closes, so a flood of connections costs a bounded amount of memory.
     pub max_connections: usize,
+    /// The limits on password guesses.
+    pub throttle: Limits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for Settings {
@@ -33,6 +40,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            throttle: Limits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -48,4 +57,6 @@ pub struct AppState {
     pub keys: Arc<MasterKey>,
     /// Fixed settings.
     pub settings: Arc<Settings>,
+    /// The time, for everything that stamps or expires.
+    pub clock: Clock,
 }

@@ -317,6 +317,7 @@ pub(crate) async fn sync_push(
     for operation in &request.operations {
         let outcome = ops::execute(
             &state.db,
+            &state.clock,
             &auth.actor,
             &operation.op,
             operation.base_version,

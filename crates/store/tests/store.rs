@@ -617,6 +617,7 @@ async fn sign_in(server: &TestServer, username: &str) -> Client {
             school: Some("demo".into()),
             username: username.into(),
             password: PASSWORD.into(),
+            device_token: None,
         })
         .await
         .unwrap_or_else(|e| panic!("signing in as {username}: {e}"));

@@ -107,7 +107,15 @@ impl TestServer {
     /// # Panics
     /// As [`TestServer::start`], or when seeding fails.
     pub async fn start_demo(backend: Backend) -> TestServer {
-        let server = Self::start(backend).await;
+        Self::start_demo_with(backend, Settings::default()).await
+    }
+
+    /// [`TestServer::start_demo`] with the given settings.
+    ///
+    /// # Panics
+    /// As [`TestServer::start_demo`].
+    pub async fn start_demo_with(backend: Backend, settings: Settings) -> TestServer {
+        let server = Self::start_with(backend, settings).await;
         let password = Sensitive::new(crate::DEMO_PASSWORD.to_owned());
         classkeys_server::demo::seed(server.state(), Some(password))
             .await
@@ -137,6 +145,15 @@ impl TestServer {
             .as_ref()
             .expect("the server is running")
             .open_connections()
+    }
+
+    /// Moves the server's clock forward, as if `by` had passed: sessions, throttle windows
+    /// and links expire without the test waiting.
+    ///
+    /// # Panics
+    /// While the server is paused.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.state().clock.advance(by);
     }
 
     /// The server's address and port.

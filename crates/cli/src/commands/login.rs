@@ -28,6 +28,9 @@ pub async fn login(store: &SessionStore, net: Network, args: LoginArgs, out: Out
         password: read_own_password(&args.username, client.base_url())?
             .expose()
             .clone(),
+        // The command line signs in rarely and keeps no device token: its sign-ins are
+        // throttled like any new device's.
+        device_token: None,
     };
     let (signed_in, session) = client.sign_in(&request).await.explained()?;
     let me = session.staff;

@@ -109,6 +109,7 @@ async fn server_logs_never_contain_passwords_or_tokens() {
         school: Some("demo".into()),
         username: "teacher1".into(),
         password: format!("{PASSWORD}-wrong"),
+        device_token: None,
     };
     assert!(anon.sign_in(&wrong).await.is_err());
     let (teacher, session) = anon
@@ -116,6 +117,7 @@ async fn server_logs_never_contain_passwords_or_tokens() {
             school: Some("demo".into()),
             username: "teacher1".into(),
             password: PASSWORD.into(),
+            device_token: None,
         })
         .await
         .unwrap();
@@ -163,6 +165,7 @@ async fn server_logs_never_contain_passwords_or_tokens() {
             school: "demo".into(),
             username: learners[0].username.clone(),
             password: passwords[0].password.clone(),
+            device_token: None,
         })
         .await
         .unwrap();
@@ -315,6 +318,7 @@ async fn it_admin_creates_a_school_and_staff_accounts_from_the_command_line() {
             school: None,
             username: "ahmed".into(),
             password: "a-long-password".into(),
+            device_token: None,
         })
         .await
         .unwrap();

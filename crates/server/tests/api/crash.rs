@@ -108,6 +108,7 @@ async fn sign_in(url: &str) -> Client {
             school: Some("demo".into()),
             username: "teacher1".into(),
             password: STAFF_PASSWORD.into(),
+            device_token: None,
         })
         .await
         .unwrap()
@@ -121,6 +122,7 @@ async fn learner_signs_in(url: &str, username: &str, password: &str) -> bool {
             school: "demo".into(),
             username: username.into(),
             password: password.into(),
+            device_token: None,
         })
         .await
         .is_ok()

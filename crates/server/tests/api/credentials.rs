@@ -320,6 +320,7 @@ async fn an_individual_class_reset_gives_every_learner_their_own_working_passwor
                 school: "demo".into(),
                 username: learner.username.clone(),
                 password: own.clone(),
+                device_token: None,
             })
             .await
             .unwrap();

@@ -140,6 +140,7 @@ pub async fn sign_in(anon: &Client, school: &str, username: &str) -> Client {
             school: Some(school.into()),
             username: username.into(),
             password: PASSWORD.into(),
+            device_token: None,
         })
         .await
         .unwrap_or_else(|e| panic!("signing in as {username}: {e}"));
@@ -207,6 +208,7 @@ pub async fn learner_sign_in(
             school: "demo".into(),
             username: username.into(),
             password: password.into(),
+            device_token: None,
         })
         .await
         .map(|session| world.anon.clone().with_token(session.token))

@@ -222,6 +222,7 @@ async fn a_learner_who_must_change_their_password_can_do_nothing_else_until_they
             school: "demo".into(),
             username: learner.username.clone(),
             password: given.clone(),
+            device_token: None,
         })
         .await
         .unwrap();

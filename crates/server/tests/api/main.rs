@@ -14,3 +14,4 @@ mod learner_account;
 mod limits;
 mod smoke;
 mod sync;
+mod throttling;
