@@ -23,7 +23,7 @@ use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::password::Work;
 use crate::state::AppState;
-use crate::throttle::{self, Admission, ClientAddress, Guess};
+use crate::throttle::{self, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -57,6 +57,31 @@ pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The answer to a request without a valid session.
+pub(crate) fn unauthenticated() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        "sign in first: this request has no valid session (it may have ended)",
+    )
+}
+
+/// The stored hash of the session token a request presents.
+pub(crate) fn presented_session(headers: &axum::http::HeaderMap) -> Result<String> {
+    bearer_token(headers)
+        .map(token_hash)
+        .ok_or_else(unauthenticated)
+}
+
+/// Ends the session whose token hashes to `hash`.
+pub(crate) async fn end_session(state: &AppState, hash: &str) -> Result<()> {
+    sqlx::query("UPDATE token SET used_at = $1 WHERE hash = $2")
+        .bind(state.clock.now_ms())
+        .bind(hash)
+        .execute(state.db.pool())
+        .await?;
+    Ok(())
+}
+
 /// Whose session a token is: staff requests accept only staff sessions, learner pages only
 /// learner sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +96,14 @@ impl SubjectKind {
         match self {
             SubjectKind::Staff => "staff",
             SubjectKind::Learner => "learner",
+        }
+    }
+
+    /// Whose work hashing their password is.
+    pub(crate) fn work(self) -> Work {
+        match self {
+            SubjectKind::Staff => Work::Staff,
+            SubjectKind::Learner => Work::Learner,
         }
     }
 
@@ -103,11 +136,7 @@ pub(crate) async fn open_session(
     password: Sensitive<String>,
 ) -> Result<(Sensitive<String>, i64)> {
     if crate::password::needs_rehash(who.stored_hash) {
-        let work = match who.kind {
-            SubjectKind::Staff => Work::Staff,
-            SubjectKind::Learner => Work::Learner,
-        };
-        let hash = state.hasher.hash(work, password).await?;
+        let hash = state.hasher.hash(who.kind.work(), password).await?;
         // Only if the hash is still the one just verified: a password set meanwhile wins.
         let sql = format!(
             "UPDATE {} SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
@@ -165,14 +194,7 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let unauthenticated = || {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "sign in first: this request has no valid session (it may have expired)",
-            )
-        };
-        let token = bearer_token(&parts.headers).ok_or_else(unauthenticated)?;
-        let hash = token_hash(token);
+        let hash = presented_session(&parts.headers)?;
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT s.id AS staff_id, s.school_id, s.role, s.username, s.display_name,
                     sc.name AS school_name, sc.slug AS school_slug
@@ -232,12 +254,14 @@ pub(crate) async fn sign_in(
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<ApiJson<Session>> {
     let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
+    // A place in the hashing queue before anything else: past its bound, nothing more is done.
+    let ticket = state.hasher.ticket(Work::Staff)?;
     let password = Sensitive::new(request.password);
     let username = request.username.trim().to_lowercase();
     let school_id = resolve_school(&state, request.school.as_deref()).await?;
     let Some(school_id) = school_id.filter(|_| username.len() <= Username::MAX_LEN) else {
         // Same work and answer as a wrong password, so school slugs cannot be probed.
-        state.hasher.verify(Work::Staff, None, password).await?;
+        state.hasher.verify_with(ticket, None, password).await?;
         return Err(wrong());
     };
     let staff: Option<StaffLogin> = sqlx::query_as(
@@ -248,7 +272,6 @@ pub(crate) async fn sign_in(
     .bind(&username)
     .fetch_optional(state.db.pool())
     .await?;
-    let now = state.clock.now_ms();
     let guess = Guess {
         kind: SubjectKind::Staff,
         school_id: &school_id,
@@ -256,24 +279,12 @@ pub(crate) async fn sign_in(
         address,
         device: request.device_token.as_deref(),
     };
-    let stored = match throttle::admit(&state, &guess, now).await? {
-        Admission::Admitted => staff.as_ref().map(|s| s.password_hash.clone()),
-        // Checked against nothing, after the same work: waiting tells nobody it exists.
-        Admission::AccountWaits => None,
-        Admission::TooMany { retry_after } => return Err(Admission::too_many(retry_after)),
-    };
-    let verified = stored.is_some();
-    if !state
-        .hasher
-        .verify(Work::Staff, stored, password.clone())
-        .await?
-    {
-        return Err(wrong());
-    }
-    let Some(staff) = staff.as_ref().filter(|_| verified) else {
+    let stored = staff.as_ref().map(|s| s.password_hash.clone());
+    let checked =
+        throttle::check_password(&state, ticket, &guess, stored, password.clone()).await?;
+    let (Some(device_token), Some(staff)) = (checked, staff.as_ref()) else {
         return Err(wrong());
     };
-    let device_token = throttle::succeeded(&state, &guess, now).await?;
     let (token, expires) = open_session(
         &state,
         SessionFor {
@@ -382,11 +393,7 @@ pub(crate) async fn sign_out(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<StatusCode> {
-    sqlx::query("UPDATE token SET used_at = $1 WHERE hash = $2")
-        .bind(state.clock.now_ms())
-        .bind(&auth.token_hash)
-        .execute(state.db.pool())
-        .await?;
+    end_session(&state, &auth.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

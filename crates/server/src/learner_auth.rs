@@ -24,13 +24,15 @@ use classkeys_protocol::credentials::{
 };
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
-use crate::auth::{SessionFor, SubjectKind, bearer_token, open_session, token_hash};
+use crate::auth::{
+    SessionFor, SubjectKind, end_session, open_session, presented_session, unauthenticated,
+};
 use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::password::Work;
 use crate::state::AppState;
-use crate::throttle::{self, Admission, ClientAddress, Guess};
+use crate::throttle::{self, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -63,6 +65,8 @@ pub(crate) async fn learner_sign_in(
     ApiJson(request): ApiJson<LearnerSignInRequest>,
 ) -> Result<ApiJson<LearnerSession>> {
     let refused = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
+    // A place in the hashing queue before anything else: past its bound, nothing more is done.
+    let ticket = state.hasher.ticket(Work::Learner)?;
     let password = Sensitive::new(request.password);
     let username = request.username.trim().to_lowercase();
     let slug = request.school.trim().to_lowercase();
@@ -71,7 +75,7 @@ pub(crate) async fn learner_sign_in(
         .fetch_optional(state.db.pool())
         .await?;
     let Some(school_id) = school_id.filter(|_| username.len() <= Username::MAX_LEN) else {
-        state.hasher.verify(Work::Learner, None, password).await?;
+        state.hasher.verify_with(ticket, None, password).await?;
         return Err(refused());
     };
     let learner: Option<LearnerLogin> = sqlx::query_as(
@@ -82,7 +86,6 @@ pub(crate) async fn learner_sign_in(
     .bind(&username)
     .fetch_optional(state.db.pool())
     .await?;
-    let now = state.clock.now_ms();
     let guess = Guess {
         kind: SubjectKind::Learner,
         school_id: &school_id,
@@ -90,24 +93,12 @@ pub(crate) async fn learner_sign_in(
         address,
         device: request.device_token.as_deref(),
     };
-    let stored = match throttle::admit(&state, &guess, now).await? {
-        Admission::Admitted => learner.as_ref().and_then(|l| l.password_hash.clone()),
-        // Checked against nothing, after the same work: waiting tells nobody it exists.
-        Admission::AccountWaits => None,
-        Admission::TooMany { retry_after } => return Err(Admission::too_many(retry_after)),
-    };
-    let verified = stored.is_some();
-    if !state
-        .hasher
-        .verify(Work::Learner, stored, password.clone())
-        .await?
-    {
-        return Err(refused());
-    }
-    let Some(learner) = learner.as_ref().filter(|_| verified) else {
+    let stored = learner.as_ref().and_then(|l| l.password_hash.clone());
+    let checked =
+        throttle::check_password(&state, ticket, &guess, stored, password.clone()).await?;
+    let (Some(device_token), Some(learner)) = (checked, learner.as_ref()) else {
         return Err(refused());
     };
-    let device_token = throttle::succeeded(&state, &guess, now).await?;
     // Verified above, so there is a hash.
     let stored_hash = learner.password_hash.as_deref().unwrap_or_default();
     let (token, expires) = open_session(
@@ -165,14 +156,7 @@ impl FromRequestParts<AppState> for LearnerAuthenticated {
     /// A session ends when it expires, when the learner signs out or is deactivated, and
     /// when their credential epoch moves on (any reset or password change).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let unauthenticated = || {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "sign in first: this request has no valid session (it may have ended)",
-            )
-        };
-        let token = bearer_token(&parts.headers).ok_or_else(unauthenticated)?;
-        let hash = token_hash(token);
+        let hash = presented_session(&parts.headers)?;
         let row: Option<LearnerSessionRow> = sqlx::query_as(
             "SELECT l.id, l.school_id, l.username, l.given_name, l.family_name, l.password_hash,
                     l.credential_epoch, l.must_change_password
@@ -243,11 +227,7 @@ pub(crate) async fn learner_sign_out(
     State(state): State<AppState>,
     auth: LearnerAuthenticated,
 ) -> Result<StatusCode> {
-    sqlx::query("UPDATE token SET used_at = $1 WHERE hash = $2")
-        .bind(state.clock.now_ms())
-        .bind(&auth.token_hash)
-        .execute(state.db.pool())
-        .await?;
+    end_session(&state, &auth.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -101,12 +101,60 @@ struct Slot {
     _learner: Option<OwnedSemaphorePermit>,
 }
 
-/// Counts a waiter for as long as it waits, including when its request is dropped.
-struct Waiting<'a>(&'a AtomicUsize);
+/// A place in the hashing queue, taken before any other work on a request, so that a
+/// request past the bound costs nothing more than its refusal. Counted as waiting until it
+/// becomes a running slot or is dropped (the request ended).
+pub struct Ticket {
+    slots: Arc<Slots>,
+    work: Work,
+}
 
-impl Drop for Waiting<'_> {
+impl Drop for Ticket {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.slots
+            .waiting(self.work)
+            .0
+            .fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Slots {
+    /// The waiting count of `work` and its bound.
+    fn waiting(&self, work: Work) -> (&AtomicUsize, usize) {
+        match work {
+            Work::Staff => (&self.waiting[0], self.limits.staff_waiting),
+            Work::Learner => (&self.waiting[1], self.limits.learners_waiting),
+        }
+    }
+}
+
+impl Ticket {
+    /// Waits for a running slot. A learner first takes one of the learners' slots, then a
+    /// running slot; so at most that many learners ever stand in the running slots' queue
+    /// ahead of a teacher.
+    async fn into_slot(self) -> Result<Slot, Busy> {
+        let learner = match self.work {
+            Work::Staff => None,
+            Work::Learner => Some(
+                self.slots
+                    .learners
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Busy)?,
+            ),
+        };
+        let running = self
+            .slots
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Busy)?;
+        Ok(Slot {
+            _running: running,
+            _learner: learner,
+        })
     }
 }
 
@@ -220,49 +268,26 @@ impl PasswordHasher {
         }
     }
 
-    /// Waits for a slot for `work`, or answers [`Busy`] at once when too many wait.
-    async fn slot(&self, work: Work) -> Result<Slot, Busy> {
-        let (counter, limit) = match work {
-            Work::Staff => (&self.slots.waiting[0], self.slots.limits.staff_waiting),
-            Work::Learner => (&self.slots.waiting[1], self.slots.limits.learners_waiting),
+    /// A place in the queue for `work`, or [`Busy`] at once when too many wait.
+    pub fn ticket(&self, work: Work) -> Result<Ticket, Busy> {
+        let (waiting, limit) = self.slots.waiting(work);
+        // Counted before the check, so parallel arrivals cannot all slip under the bound;
+        // the ticket gives it back however it ends.
+        let ticket = Ticket {
+            slots: self.slots.clone(),
+            work,
         };
-        // Counted before the check, so parallel arrivals cannot all slip under the bound.
-        let waiting = Waiting(counter);
-        if counter.fetch_add(1, Ordering::SeqCst) >= limit {
+        if waiting.fetch_add(1, Ordering::SeqCst) >= limit {
             return Err(Busy);
         }
-        // A learner first takes one of the learners' slots, then a running slot; so at most
-        // that many learners ever stand in the running slots' queue ahead of a teacher.
-        let learner = match work {
-            Work::Staff => None,
-            Work::Learner => Some(
-                self.slots
-                    .learners
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Busy)?,
-            ),
-        };
-        let running = self
-            .slots
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Busy)?;
-        drop(waiting);
-        Ok(Slot {
-            _running: running,
-            _learner: learner,
-        })
+        Ok(ticket)
     }
 
     /// Hashes a password into a PHC string (algorithm, parameters, salt and hash).
     pub async fn hash(&self, work: Work, password: Sensitive<String>) -> Result<String, HashError> {
         // The slot moves into the blocking task: if the request is dropped (a deadline, a
         // client gone), the hash still running keeps its slot until it really ends.
-        let slot = self.slot(work).await?;
+        let slot = self.ticket(work)?.into_slot().await?;
         let hash = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             hash_blocking(password.expose().as_bytes())
@@ -299,7 +324,17 @@ impl PasswordHasher {
         stored: Option<String>,
         password: Sensitive<String>,
     ) -> Result<bool, Busy> {
-        let slot = self.slot(work).await?;
+        self.verify_with(self.ticket(work)?, stored, password).await
+    }
+
+    /// [`PasswordHasher::verify`] with a place in the queue taken earlier.
+    pub async fn verify_with(
+        &self,
+        ticket: Ticket,
+        stored: Option<String>,
+        password: Sensitive<String>,
+    ) -> Result<bool, Busy> {
+        let slot = ticket.into_slot().await?;
         Ok(tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let real = stored.is_some();

@@ -31,6 +31,7 @@ use classkeys_protocol::ErrorCode;
 
 use crate::auth::{SubjectKind, new_token, token_hash};
 use crate::error::{ApiError, Result};
+use crate::password::Ticket;
 use crate::state::AppState;
 
 const MINUTE_MS: i64 = 60 * 1000;
@@ -151,7 +152,7 @@ pub(crate) struct Guess<'a> {
 
 /// Whether a guess may be checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
+enum Admission {
     /// Check the password.
     Admitted,
     /// The account must wait: answer exactly as for a wrong password.
@@ -162,7 +163,7 @@ pub(crate) enum Admission {
 
 impl Admission {
     /// The `429` for [`Admission::TooMany`].
-    pub(crate) fn too_many(retry_after: Duration) -> ApiError {
+    fn too_many(retry_after: Duration) -> ApiError {
         let minutes = retry_after.as_secs().div_ceil(60).max(1);
         ApiError::new(
             ErrorCode::RateLimited,
@@ -175,8 +176,35 @@ impl Admission {
     }
 }
 
+/// Checks a sign-in's password under the throttle, in the hashing queue's place `ticket`
+/// (taken first thing, so a request past the queue's bound costs nothing more): counted
+/// first, then checked against
+/// `stored` (the account's hash, if it exists) with the same work and the same answer,
+/// `None`, for an unknown account, a waiting one and a wrong password. The device token for
+/// next time when the password is right; `429` when this address or school is over its
+/// limit.
+pub(crate) async fn check_password(
+    state: &AppState,
+    ticket: Ticket,
+    guess: &Guess<'_>,
+    stored: Option<String>,
+    password: Sensitive<String>,
+) -> Result<Option<Sensitive<String>>> {
+    let now = state.clock.now_ms();
+    let stored = match admit(state, guess, now).await? {
+        Admission::Admitted => stored,
+        // Checked against nothing, after the same work: waiting tells nobody it exists.
+        Admission::AccountWaits => None,
+        Admission::TooMany { retry_after } => return Err(Admission::too_many(retry_after)),
+    };
+    if !state.hasher.verify_with(ticket, stored, password).await? {
+        return Ok(None);
+    }
+    succeeded(state, guess, now).await.map(Some)
+}
+
 /// Counts a guess and says whether it may be checked.
-pub(crate) async fn admit(state: &AppState, guess: &Guess<'_>, now: i64) -> Result<Admission> {
+async fn admit(state: &AppState, guess: &Guess<'_>, now: i64) -> Result<Admission> {
     let limits = &state.settings.throttle;
     if let Some(device) = known_device(state, guess, now).await? {
         return Ok(match progressive(state, &device_key(&device), now).await? {
@@ -211,11 +239,7 @@ pub(crate) async fn admit(state: &AppState, guess: &Guess<'_>, now: i64) -> Resu
 
 /// Records a successful sign-in: gives back its attempt, clears the account's failures and
 /// hands out a device token for next time.
-pub(crate) async fn succeeded(
-    state: &AppState,
-    guess: &Guess<'_>,
-    now: i64,
-) -> Result<Sensitive<String>> {
+async fn succeeded(state: &AppState, guess: &Guess<'_>, now: i64) -> Result<Sensitive<String>> {
     let pool = state.db.pool();
     let mut cleared = vec![];
     if let Some(account) = guess.account {
