@@ -5,10 +5,26 @@
 //! sessions, and serves the sync API that the desktop app's offline replica pulls from and
 //! pushes to. It runs on a SQLite file (the embedded default) or on PostgreSQL.
 //!
-//! Layout: [`app`] builds the router from an [`AppState`]; one module per resource
-//! ([`classes`], [`learners`], [`staff`], [`sync`], [`auth`], [`credentials`], [`learner_auth`],
-//! [`audit`]) holds its routes and handlers;
-//! every change goes through [`ops`]; reads that respect visibility live in [`records`].
+//! Where each rule lives:
+//!
+//! - [`app`] builds the router from an [`AppState`]; [`serve`] runs it (HTTP/1 with
+//!   header-read and idle timeouts and a connection cap) and purges what has expired.
+//! - One module per resource holds its routes and handlers: [`classes`], [`learners`],
+//!   [`staff`], [`sync`], [`credentials`] (resets, reveals, parent codes, exports),
+//!   [`audit`] (the log and who may read it).
+//! - Every roster change goes through [`ops`], in one transaction that checks the
+//!   permission policy of `classkeys-domain`; reads that respect visibility live in
+//!   [`records`].
+//! - Signing in: [`auth`] (staff sessions, the session reader), [`learner_auth`] (learners'
+//!   sign-in, sign-out and own password, "must change" enforced), [`throttle`] (limits per
+//!   account, address and school; known devices), [`password`] (argon2id, the bounded
+//!   hashing queue with staff's reserved share).
+//! - Secrets and time: [`keys`] (master and school keys), [`clock`] (the injected clock
+//!   everything that expires reads), [`db`] (SQLite or PostgreSQL, files created private),
+//!   [`bulk`] (whole-school reads straight from the SQLite file).
+//! - The edges: [`error`] (the one JSON error body, `Retry-After` included), [`openapi`]
+//!   (the published API description), [`state`] (settings and shared handles).
+//! - IT admin commands: [`admin`] and [`demo`].
 
 pub mod admin;
 pub mod audit;
