@@ -298,20 +298,29 @@ impl PasswordHasher {
     }
 
     /// Hashes many passwords, in parallel up to the hasher's bound, in the order given.
+    /// It keeps only as many in the queue as can run at once, so a list longer than the
+    /// queue's bound (a large class, a whole school) is never turned away.
     pub async fn hash_many(
         &self,
         work: Work,
         passwords: Vec<Sensitive<String>>,
     ) -> Result<Vec<String>, HashError> {
+        let mut hashes = vec![String::new(); passwords.len()];
+        let mut pending = passwords.into_iter().enumerate();
         let mut tasks = tokio::task::JoinSet::new();
-        for (i, password) in passwords.into_iter().enumerate() {
-            let hasher = self.clone();
-            tasks.spawn(async move { (i, hasher.hash(work, password).await) });
+        let mut spawn_next = |tasks: &mut tokio::task::JoinSet<_>| {
+            if let Some((i, password)) = pending.next() {
+                let hasher = self.clone();
+                tasks.spawn(async move { (i, hasher.hash(work, password).await) });
+            }
+        };
+        for _ in 0..self.slots.limits.running.max(1) {
+            spawn_next(&mut tasks);
         }
-        let mut hashes = vec![String::new(); tasks.len()];
         while let Some(joined) = tasks.join_next().await {
             let (i, hash) = joined.map_err(anyhow::Error::from)?;
             hashes[i] = hash?;
+            spawn_next(&mut tasks);
         }
         Ok(hashes)
     }
@@ -523,5 +532,30 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_list_longer_than_the_queue_is_hashed_whole() {
+        let hasher = PasswordHasher::with_slots(HashSlots {
+            running: 2,
+            learners: 1,
+            learners_waiting: 2,
+            staff_waiting: 3,
+        });
+        let passwords: Vec<Sensitive<String>> =
+            (0..12).map(|i| Sensitive::new(format!("pw-{i}"))).collect();
+        let hashes = hasher
+            .hash_many(Work::Staff, passwords.clone())
+            .await
+            .unwrap();
+        assert_eq!(hashes.len(), 12);
+        for (hash, password) in hashes.into_iter().zip(passwords) {
+            assert!(
+                hasher
+                    .verify(Work::Staff, Some(hash), password)
+                    .await
+                    .unwrap()
+            );
+        }
     }
 }
