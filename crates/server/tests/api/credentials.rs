@@ -11,7 +11,10 @@ use classkeys_protocol::credentials::{
 use classkeys_protocol::roster::{LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
 
-use crate::harness::{self, PASSWORD, World, active_learners, generated, learner_sign_in, reset};
+use crate::harness::{
+    self, PASSWORD, World, active_learners, generated, learner_sign_in, learner_with_password,
+    reset,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -138,17 +141,8 @@ async fn a_weak_typed_password_is_refused_with_its_reason(backend: Backend) {
 
 async fn a_teacher_set_password_is_shown_exactly_while_it_signs_the_learner_in(backend: Backend) {
     let world = World::start(backend).await;
-    let learner = active_learners(&world.teacher1, "3 Badgers")
-        .await
-        .remove(0);
-    let given = generated(PasswordStyle::Words);
-    reset(
-        &world.teacher1,
-        learner.id,
-        &given,
-        PasswordSource::Generated,
-    )
-    .await;
+    let (learner, given) =
+        learner_with_password(&world.teacher1, "3 Badgers", PasswordStyle::Words).await;
     let session = learner_sign_in(&world, &learner.username, &given)
         .await
         .unwrap();

@@ -245,3 +245,16 @@ pub fn write_private_key(path: &std::path::Path) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 }
+
+/// The first active learner of `class`, given a new generated password of `style` by
+/// `teacher` (not to be changed at sign-in): the learner, and the password.
+pub async fn learner_with_password(
+    teacher: &Client,
+    class: &str,
+    style: PasswordStyle,
+) -> (LearnerRecord, String) {
+    let learner = active_learners(teacher, class).await.remove(0);
+    let password = generated(style);
+    reset(teacher, learner.id, &password, PasswordSource::Generated).await;
+    (learner, password)
+}

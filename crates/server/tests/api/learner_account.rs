@@ -8,7 +8,9 @@ use classkeys_protocol::credentials::{
 };
 use classkeys_server::Backend;
 
-use crate::harness::{self, World, active_learners, generated, learner_sign_in, reset};
+use crate::harness::{
+    self, World, active_learners, generated, learner_sign_in, learner_with_password,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -27,17 +29,8 @@ fn change(current: &str, new: &str) -> LearnerPasswordChange {
 
 async fn a_learner_signs_out_and_that_session_ends(backend: Backend) {
     let world = World::start(backend).await;
-    let learner = active_learners(&world.teacher1, "3 Badgers")
-        .await
-        .remove(0);
-    let password = generated(PasswordStyle::Words);
-    reset(
-        &world.teacher1,
-        learner.id,
-        &password,
-        PasswordSource::Generated,
-    )
-    .await;
+    let (learner, password) =
+        learner_with_password(&world.teacher1, "3 Badgers", PasswordStyle::Words).await;
     let phone = learner_sign_in(&world, &learner.username, &password)
         .await
         .unwrap();
@@ -73,17 +66,8 @@ async fn a_learner_chooses_their_own_password_which_ends_their_other_sessions_an
     backend: Backend,
 ) {
     let world = World::start(backend).await;
-    let learner = active_learners(&world.teacher1, "3 Badgers")
-        .await
-        .remove(0);
-    let given = generated(PasswordStyle::Words);
-    reset(
-        &world.teacher1,
-        learner.id,
-        &given,
-        PasswordSource::Generated,
-    )
-    .await;
+    let (learner, given) =
+        learner_with_password(&world.teacher1, "3 Badgers", PasswordStyle::Words).await;
     let phone = learner_sign_in(&world, &learner.username, &given)
         .await
         .unwrap();
@@ -141,17 +125,8 @@ async fn a_password_a_learner_chooses_meets_their_year_groups_rules_and_needs_th
     backend: Backend,
 ) {
     let world = World::start(backend).await;
-    let learner = active_learners(&world.teacher1, "3 Badgers")
-        .await
-        .remove(0);
-    let given = generated(PasswordStyle::Words);
-    reset(
-        &world.teacher1,
-        learner.id,
-        &given,
-        PasswordSource::Generated,
-    )
-    .await;
+    let (learner, given) =
+        learner_with_password(&world.teacher1, "3 Badgers", PasswordStyle::Words).await;
     let session = learner_sign_in(&world, &learner.username, &given)
         .await
         .unwrap();

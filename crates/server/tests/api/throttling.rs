@@ -14,7 +14,7 @@ use classkeys_protocol::credentials::{
 use classkeys_protocol::roster::LearnerQuery;
 use classkeys_server::Backend;
 
-use crate::harness::{PASSWORD, World, active_learners, generated, learner_sign_in, reset};
+use crate::harness::{PASSWORD, World, generated, learner_sign_in, learner_with_password, reset};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -155,15 +155,8 @@ async fn eleven_wrong_passwords_for_the_lead_do_not_lock_out_a_device_that_signe
 
 async fn a_teachers_reset_lifts_a_learners_wait(backend: Backend) {
     let world = World::start(backend).await;
-    let learner = active_learners(&world.teacher1, "1 Owls").await.remove(0);
-    let given = generated(PasswordStyle::Pin);
-    reset(
-        &world.teacher1,
-        learner.id,
-        &given,
-        PasswordSource::Generated,
-    )
-    .await;
+    let (learner, given) =
+        learner_with_password(&world.teacher1, "1 Owls", PasswordStyle::Pin).await;
     for _ in 0..8 {
         assert_eq!(
             learner_sign_in(&world, &learner.username, "000000")
@@ -195,15 +188,8 @@ async fn a_teachers_reset_lifts_a_learners_wait(backend: Backend) {
 
 async fn moving_the_clock_ends_sessions(backend: Backend) {
     let world = World::start(backend).await;
-    let learner = active_learners(&world.teacher1, "1 Owls").await.remove(0);
-    let given = generated(PasswordStyle::Pin);
-    reset(
-        &world.teacher1,
-        learner.id,
-        &given,
-        PasswordSource::Generated,
-    )
-    .await;
+    let (learner, given) =
+        learner_with_password(&world.teacher1, "1 Owls", PasswordStyle::Pin).await;
     let session = learner_sign_in(&world, &learner.username, &given)
         .await
         .unwrap();
