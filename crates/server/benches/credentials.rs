@@ -179,40 +179,8 @@ async fn class_reset(one_hash: Duration) {
     seed_large_school(&server, "reset", 10, 300).await;
     let lead = sign_in_lead(&server, "reset").await;
     let classes = lead.classes().await.unwrap();
-    let mut samples = Vec::new();
-    for class in classes.iter().take(RUNS) {
-        let learners = lead
-            .learners(&LearnerQuery {
-                class_id: Some(class.id),
-                limit: Some(500),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .items;
-        assert_eq!(learners.len(), 30);
-        let passwords = learners
-            .iter()
-            .map(|l| LearnerPassword {
-                learner_id: l.id,
-                password: generator::generate(PasswordStyle::Words, &mut rand::rng())
-                    .expose()
-                    .clone(),
-            })
-            .collect();
-        let start = Instant::now();
-        lead.class_passwords_reset(
-            class.id,
-            &ClassPasswordReset::Individual {
-                passwords,
-                must_change: false,
-            },
-        )
-        .await
-        .unwrap();
-        samples.push(start.elapsed());
-    }
-    let took = median(samples);
+    let took =
+        median(futures_in_order(classes.iter().take(RUNS).map(|c| timed_reset(&lead, c))).await);
     let ideal = one_hash.mul_f64(30.0 / cores() as f64);
     println!(
         "class of 30, individual passwords, loopback: {} · ideal 30 × {} ÷ {} cores = {} · ratio {:.2} (target ≤ 1.30)",
@@ -250,6 +218,7 @@ async fn new_passwords(
 
 async fn timed_reset(lead: &Client, class: &classkeys_protocol::roster::ClassRecord) -> Duration {
     let passwords = new_passwords(lead, class).await;
+    assert_eq!(passwords.len(), 30, "every benchmark class has 30 learners");
     let start = Instant::now();
     lead.class_passwords_reset(
         class.id,

@@ -5,8 +5,9 @@
 //! - **Per account** (learner or staff, only accounts that exist, so unknown usernames
 //!   leave no row behind): [`Limits::free_failures`] wrong passwords cost nothing; after
 //!   that each further try must wait, one minute after the sixth failure and twice as long
-//!   after each one more, up to [`Limits::max_delay`]. A successful sign-in or a teacher's
-//!   reset clears it. While an account waits, a guess is answered exactly like a wrong
+//!   after each one more, up to [`Limits::max_delay`]. A successful sign-in from a new
+//!   device or a teacher's reset clears it; one from a known device does not, so the owner
+//!   signing in every day gives an attacker no fresh guesses. While an account waits, a guess is answered exactly like a wrong
 //!   password after the same hashing work, so the wait tells nobody the account exists.
 //! - **Per client address** (the socket's, or `X-Forwarded-For`'s when the socket is a
 //!   proxy named with `--trusted-proxy`): at most [`Limits::per_address`] failures per
@@ -191,7 +192,8 @@ pub(crate) async fn check_password(
     password: Sensitive<String>,
 ) -> Result<Option<Sensitive<String>>> {
     let now = state.clock.now_ms();
-    let stored = match admit(state, guess, now).await? {
+    let device = known_device(state, guess, now).await?;
+    let stored = match admit(state, guess, device.as_deref(), now).await? {
         Admission::Admitted => stored,
         // Checked against nothing, after the same work: waiting tells nobody it exists.
         Admission::AccountWaits => None,
@@ -200,14 +202,20 @@ pub(crate) async fn check_password(
     if !state.hasher.verify_with(ticket, stored, password).await? {
         return Ok(None);
     }
-    succeeded(state, guess, now).await.map(Some)
+    succeeded(state, guess, device, now).await.map(Some)
 }
 
-/// Counts a guess and says whether it may be checked.
-async fn admit(state: &AppState, guess: &Guess<'_>, now: i64) -> Result<Admission> {
+/// Counts a guess and says whether it may be checked. From a known device (`device`, its
+/// stored hash) it counts against that device alone.
+async fn admit(
+    state: &AppState,
+    guess: &Guess<'_>,
+    device: Option<&str>,
+    now: i64,
+) -> Result<Admission> {
     let limits = &state.settings.throttle;
-    if let Some(device) = known_device(state, guess, now).await? {
-        return Ok(match progressive(state, &device_key(&device), now).await? {
+    if let Some(device) = device {
+        return Ok(match progressive(state, &device_key(device), now).await? {
             true => Admission::Admitted,
             false => Admission::AccountWaits,
         });
@@ -237,19 +245,31 @@ async fn admit(state: &AppState, guess: &Guess<'_>, now: i64) -> Result<Admissio
     Ok(Admission::Admitted)
 }
 
-/// Records a successful sign-in: gives back its attempt, clears the account's failures and
-/// hands out a device token for next time.
-async fn succeeded(state: &AppState, guess: &Guess<'_>, now: i64) -> Result<Sensitive<String>> {
+/// Records a successful sign-in and returns the device token for next time.
+///
+/// From a known device (`device`, its stored hash) only that device's failures are cleared
+/// and its token kept for another lifetime: the account's count, which holds what other
+/// devices tried, goes on growing, and nothing is given back to the address's or school's
+/// windows, which this sign-in never counted in. From a new device the sign-in gives its
+/// attempt back, clears the account's failures and gets a token of its own.
+async fn succeeded(
+    state: &AppState,
+    guess: &Guess<'_>,
+    device: Option<String>,
+    now: i64,
+) -> Result<Sensitive<String>> {
     let pool = state.db.pool();
-    let mut cleared = vec![];
+    if let (Some(hash), Some(token)) = (device, guess.device) {
+        clear(state, &device_key(&hash)).await?;
+        sqlx::query("UPDATE known_device SET expires_at = $1 WHERE hash = $2")
+            .bind(now.saturating_add(ms(state.settings.throttle.device_lifetime)))
+            .bind(&hash)
+            .execute(pool)
+            .await?;
+        return Ok(Sensitive::new(token.to_owned()));
+    }
     if let Some(account) = guess.account {
-        cleared.push(account_key(guess.kind, account));
-    }
-    if let Some(device) = guess.device {
-        cleared.push(device_key(&token_hash(device)));
-    }
-    for key in cleared {
-        clear(state, &key).await?;
+        clear(state, &account_key(guess.kind, account)).await?;
     }
     for key in [
         format!("address:{}", guess.address),

@@ -4,16 +4,15 @@
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::credentials::{
-    AccessCode, AuditAction, AuditQuery, ClassPasswordReset, CodesPurpose, LearnerPassword,
-    LearnerPasswordReset, LearnerSignInRequest, PasswordSource, PasswordState, SchoolExportKind,
-    SchoolExportRequest,
+    AccessCode, AuditAction, AuditQuery, ClassPasswordReset, CodesPurpose, LearnerPasswordReset,
+    LearnerSignInRequest, PasswordSource, PasswordState, SchoolExportKind, SchoolExportRequest,
 };
 use classkeys_protocol::roster::{LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
 
 use crate::harness::{
     self, PASSWORD, World, active_learners, generated, learner_sign_in, learner_with_password,
-    reset,
+    new_passwords, reset,
 };
 use crate::on_both_backends;
 
@@ -277,13 +276,7 @@ async fn an_individual_class_reset_gives_every_learner_their_own_working_passwor
     let world = World::start(backend).await;
     let class = harness::class(&world.teacher1, "1 Owls").await;
     let learners = active_learners(&world.teacher1, "1 Owls").await;
-    let passwords: Vec<LearnerPassword> = learners
-        .iter()
-        .map(|l| LearnerPassword {
-            learner_id: l.id,
-            password: generated(PasswordStyle::Words),
-        })
-        .collect();
+    let passwords = new_passwords(&learners, PasswordStyle::Words);
     let codes = world
         .teacher1
         .class_passwords_reset(
@@ -340,14 +333,7 @@ async fn a_class_reset_is_refused_whole_when_the_class_changed_since_the_preview
         .await
         .unwrap();
     // The preview misses one learner (as if they joined after it was made).
-    let passwords: Vec<LearnerPassword> = learners
-        .iter()
-        .skip(1)
-        .map(|l| LearnerPassword {
-            learner_id: l.id,
-            password: generated(PasswordStyle::Words),
-        })
-        .collect();
+    let passwords = new_passwords(&learners[1..], PasswordStyle::Words);
     let err = world
         .teacher1
         .class_passwords_reset(
@@ -614,13 +600,7 @@ async fn no_password_or_parent_code_is_stored_in_the_clear(backend: Backend) {
     let class = harness::class(&world.teacher1, "1 Owls").await;
     let learners = active_learners(&world.teacher1, "1 Owls").await;
     let mut secrets: Vec<String> = Vec::new();
-    let passwords: Vec<LearnerPassword> = learners
-        .iter()
-        .map(|l| LearnerPassword {
-            learner_id: l.id,
-            password: generated(PasswordStyle::Random),
-        })
-        .collect();
+    let passwords = new_passwords(&learners, PasswordStyle::Random);
     secrets.extend(passwords.iter().map(|p| p.password.clone()));
     let codes = world
         .teacher1

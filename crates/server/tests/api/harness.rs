@@ -10,7 +10,7 @@ use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::credentials::{
-    AccessCode, LearnerPasswordReset, LearnerSignInRequest, PasswordSource,
+    AccessCode, LearnerPassword, LearnerPasswordReset, LearnerSignInRequest, PasswordSource,
 };
 use classkeys_protocol::roster::{ClassRecord, LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
@@ -257,4 +257,15 @@ pub async fn learner_with_password(
     let password = generated(style);
     reset(teacher, learner.id, &password, PasswordSource::Generated).await;
     (learner, password)
+}
+
+/// A new generated password of `style` for each of `learners`, as a class reset sends them.
+pub fn new_passwords(learners: &[LearnerRecord], style: PasswordStyle) -> Vec<LearnerPassword> {
+    learners
+        .iter()
+        .map(|l| LearnerPassword {
+            learner_id: l.id,
+            password: generated(style),
+        })
+        .collect()
 }

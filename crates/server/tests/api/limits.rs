@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use classkeys_domain::generator::PasswordStyle;
-use classkeys_protocol::credentials::{ClassPasswordReset, LearnerPassword};
+use classkeys_protocol::credentials::ClassPasswordReset;
 use classkeys_server::{Backend, Settings};
 use classkeys_testsupport::{TestServer, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::{self, World, active_learners, generated};
+use crate::harness::{self, World, active_learners, new_passwords};
 use crate::on_both_backends;
 
 on_both_backends!(a_flood_of_learner_sign_ins_is_turned_away_while_a_teacher_resets_a_class);
@@ -124,13 +124,7 @@ async fn a_flood_of_learner_sign_ins_is_turned_away_while_a_teacher_resets_a_cla
     let world = World::start(backend).await;
     let class = harness::class(&world.teacher1, "1 Owls").await;
     let learners = active_learners(&world.teacher1, "1 Owls").await;
-    let passwords: Vec<LearnerPassword> = learners
-        .iter()
-        .map(|l| LearnerPassword {
-            learner_id: l.id,
-            password: generated(PasswordStyle::Words),
-        })
-        .collect();
+    let passwords = new_passwords(&learners, PasswordStyle::Words);
 
     let body = |i: usize| {
         serde_json::json!({

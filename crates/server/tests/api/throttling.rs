@@ -126,12 +126,40 @@ async fn eleven_wrong_passwords_for_the_lead_do_not_lock_out_a_device_that_signe
             .code(),
         Some(ErrorCode::InvalidCredentials)
     );
+    let address_failures = async || -> i64 {
+        sqlx::query_scalar(
+            "SELECT failures FROM login_throttle WHERE throttle_key LIKE 'address:%'",
+        )
+        .fetch_one(world.server.state().db.pool())
+        .await
+        .unwrap()
+    };
+    let counted = address_failures().await;
+    let devices_before = known_devices(&world).await;
     // From the known device the lead signs in at once, and exports the school.
-    let (lead, _) = world
+    let (lead, session) = world
         .anon
         .sign_in(&staff("lead", PASSWORD, Some(&device)))
         .await
         .expect("the lead's own device is not locked out");
+    assert_eq!(session.device_token, device, "the device keeps its token");
+    assert_eq!(
+        known_devices(&world).await,
+        devices_before,
+        "no new device row"
+    );
+    // That sign-in neither gives the guessers back their failures nor their free tries.
+    assert_eq!(address_failures().await, counted);
+    assert_eq!(
+        world
+            .anon
+            .sign_in(&staff("lead", PASSWORD, None))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::InvalidCredentials),
+        "a new device still waits after the lead signed in on a known one"
+    );
     let csv = lead
         .school_export(&SchoolExportRequest {
             kind: SchoolExportKind::AccessCodes,
@@ -151,6 +179,13 @@ async fn eleven_wrong_passwords_for_the_lead_do_not_lock_out_a_device_that_signe
         Some(ErrorCode::InvalidCredentials)
     );
     world.stop().await;
+}
+
+async fn known_devices(world: &World) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM known_device")
+        .fetch_one(world.server.state().db.pool())
+        .await
+        .unwrap()
 }
 
 async fn a_teachers_reset_lifts_a_learners_wait(backend: Backend) {
