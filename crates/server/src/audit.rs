@@ -8,16 +8,17 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::get;
 use classkeys_domain::ids::LearnerId;
-use classkeys_domain::policy::{Action, Actor, Resource, authorize};
+use classkeys_domain::policy::{Action, Actor};
 use classkeys_protocol::credentials::{
     AuditAction, AuditEntry, AuditLearner, AuditPage, AuditQuery, DEVICE_HEADER, MAX_DEVICE_CHARS,
 };
 use classkeys_protocol::{ErrorBody, paths};
 use sqlx::AnyConnection;
 
+use crate::access;
 use crate::auth::Authenticated;
 use crate::db::{self, from_ms, parse_id};
-use crate::error::{ApiError, ApiJson, ApiQuery, Result, denied, page_limit};
+use crate::error::{ApiError, ApiJson, ApiQuery, Result, page_limit};
 use crate::records::lead_flag;
 use crate::state::AppState;
 
@@ -148,10 +149,7 @@ pub(crate) async fn audit_list(
     auth: Authenticated,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<ApiJson<AuditPage>> {
-    let school = Resource::School {
-        school: auth.actor.school_id,
-    };
-    authorize(&auth.actor, Action::AuditView, &school).map_err(|d| denied(d, "audit log"))?;
+    access::school(&auth.actor, Action::AuditView, "audit log")?;
     let limit = page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mut conn = state.db.pool().acquire().await?;
     let page = read_page(&mut conn, &auth.actor, &query, limit).await?;

@@ -5,13 +5,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use classkeys_domain::ids::{ClassId, StaffId};
-use classkeys_domain::policy::{Action, Resource, authorize};
+use classkeys_domain::policy::Action;
 use classkeys_protocol::roster::{ClassPatch, ClassRecord, NewClass};
 use classkeys_protocol::sync::{OpKind, Record};
 use classkeys_protocol::{ErrorBody, paths};
 
+use crate::access;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ApiJson, ApiPath, Result, denied};
+use crate::error::{ApiError, ApiJson, ApiPath, Result};
 use crate::ops;
 use crate::records;
 use crate::state::AppState;
@@ -54,10 +55,7 @@ pub(crate) async fn class_list(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<ApiJson<Vec<ClassRecord>>> {
-    let school = Resource::School {
-        school: auth.actor.school_id,
-    };
-    authorize(&auth.actor, Action::ClassView, &school).map_err(|d| denied(d, "class"))?;
+    access::school(&auth.actor, Action::ClassView, "class")?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(ApiJson(
         records::visible_classes(&mut conn, &auth.actor).await?,

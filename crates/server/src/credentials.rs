@@ -21,7 +21,7 @@ use classkeys_domain::access_codes::{AccessCodeRow, CsvWriter, to_csv};
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::password_policy::{AgeBand, PasswordSettings, check_generated, check_typed};
-use classkeys_domain::policy::{Action, Actor, Resource, authorize};
+use classkeys_domain::policy::{Action, Actor};
 use classkeys_domain::sealing::{self, Field, Scope, SealContext, SealedSecret, SealingKey};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::credentials::{
@@ -31,9 +31,10 @@ use classkeys_protocol::credentials::{
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 use sqlx::AnyConnection;
 
+use crate::access;
 use crate::audit::{self, Device};
 use crate::auth::{Authenticated, SubjectKind};
-use crate::error::{ApiError, ApiJson, ApiPath, Result, denied};
+use crate::error::{ApiError, ApiJson, ApiPath, Result};
 use crate::password::Work;
 use crate::records::{self, bytewise, password_state, placeholders};
 use crate::state::AppState;
@@ -208,57 +209,13 @@ async fn learner_row(
         .await
 }
 
-/// A class the actor may do `action` to: its name and age band.
-struct ClassFacts {
-    id: String,
-    name: String,
-    band: AgeBand,
+impl access::LearnerColumns for CredRow {
+    const COLUMNS: &'static str = CRED_COLUMNS;
 }
 
-async fn class_for(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    id: ClassId,
-    action: Action,
-) -> Result<ClassFacts> {
-    let id = id.to_string();
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT name, year_group FROM class WHERE id = $1 AND school_id = $2")
-            .bind(&id)
-            .bind(actor.school_id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((name, year_group)) = row else {
-        return Err(ApiError::not_found("class"));
-    };
-    let resource = Resource::Class {
-        school: actor.school_id,
-        taught_by_actor: records::taught_by(conn, actor, &id).await?,
-    };
-    authorize(actor, action, &resource).map_err(|d| denied(d, "class"))?;
-    Ok(ClassFacts {
-        id,
-        name,
-        band: AgeBand::for_year_group(year_group.as_deref()),
-    })
-}
-
-async fn learner_for(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    id: LearnerId,
-    action: Action,
-) -> Result<CredRow> {
-    let school = actor.school_id.to_string();
-    let Some(row) = learner_row(conn, &school, &id.to_string()).await? else {
-        return Err(ApiError::not_found("learner"));
-    };
-    let resource = Resource::Learner {
-        school: actor.school_id,
-        in_actor_class: records::learner_in_actor_class(conn, actor, &row.id).await?,
-    };
-    authorize(actor, action, &resource).map_err(|d| denied(d, "learner"))?;
-    Ok(row)
+/// The age band of a class's learners.
+fn class_band(class: &access::Class) -> AgeBand {
+    AgeBand::for_year_group(class.year_group.as_deref())
 }
 
 /// A learner's age band: that of the youngest of their classes (Primary with none).
@@ -576,7 +533,10 @@ pub(crate) async fn learner_password_reset(
 ) -> Result<ApiJson<AccessCodes>> {
     let password = Sensitive::new(request.password);
     let mut conn = state.db.pool().acquire().await?;
-    let learner = learner_for(&mut conn, &auth.actor, id, Action::PasswordReset).await?;
+    // Checked first so that a caller who may not reset this learner costs no hashing; the
+    // check that counts is repeated under the school's write lock below.
+    let learner: CredRow =
+        access::learner(&mut conn, &auth.actor, id, Action::PasswordReset).await?;
     let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
     let band = learner_band(&mut conn, &learner.id).await?;
     check_password(
@@ -591,6 +551,7 @@ pub(crate) async fn learner_password_reset(
     let hash = state.hasher.hash(Work::Staff, password.clone()).await?;
     let new = seal_new(&school, &[&learner], &[password.expose()], vec![hash]);
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
+    let _: CredRow = access::learner(&mut tx, &auth.actor, id, Action::PasswordReset).await?;
     store_passwords(
         &mut tx,
         seq,
@@ -646,7 +607,9 @@ pub(crate) async fn class_passwords_reset(
     ApiJson(request): ApiJson<ClassPasswordReset>,
 ) -> Result<ApiJson<AccessCodes>> {
     let mut conn = state.db.pool().acquire().await?;
-    let class = class_for(&mut conn, &auth.actor, id, Action::PasswordReset).await?;
+    // Checked first so that a caller who may not reset this class costs no hashing; the
+    // check that counts is repeated under the school's write lock below.
+    let class = access::class(&mut conn, &auth.actor, id, Action::PasswordReset).await?;
     let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
     let learners: Vec<CredRow> = class_learners(&mut conn, &class.id)
         .await?
@@ -673,7 +636,7 @@ pub(crate) async fn class_passwords_reset(
                 for learner in &targets {
                     check_password(
                         &school.settings,
-                        class.band,
+                        class_band(&class),
                         learner,
                         password.expose(),
                         source,
@@ -700,7 +663,7 @@ pub(crate) async fn class_passwords_reset(
                     let password = by_learner[&learner.id].clone();
                     check_password(
                         &school.settings,
-                        class.band,
+                        class_band(&class),
                         learner,
                         password.expose(),
                         PasswordSource::Generated,
@@ -720,6 +683,7 @@ pub(crate) async fn class_passwords_reset(
     let new = seal_new(&school, &targets, &plain, hashes);
 
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
+    access::class(&mut tx, &auth.actor, id, Action::PasswordReset).await?;
     // The class as it is now, under the write lock: the same active learners as previewed.
     let now_active: Vec<String> = class_learners(&mut tx, &class.id)
         .await?
@@ -817,7 +781,7 @@ pub(crate) async fn class_access_codes(
         CodesPurpose::View | CodesPurpose::Reveal => Action::CodesView,
     };
     let mut conn = state.db.pool().acquire().await?;
-    let class = class_for(&mut conn, &auth.actor, id, action).await?;
+    let class = access::class(&mut conn, &auth.actor, id, action).await?;
     let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
     let mut rows = class_learners(&mut conn, &class.id).await?;
     drop(conn);
@@ -863,7 +827,7 @@ pub(crate) async fn learner_access_codes(
     ApiJson(request): ApiJson<CodesRequest>,
 ) -> Result<ApiJson<AccessCodes>> {
     let mut conn = state.db.pool().acquire().await?;
-    let learner = learner_for(&mut conn, &auth.actor, id, Action::CodesView).await?;
+    let learner: CredRow = access::learner(&mut conn, &auth.actor, id, Action::CodesView).await?;
     let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
     drop(conn);
     let mut rows = vec![learner];
@@ -899,11 +863,11 @@ pub(crate) async fn learner_parent_code_rotate(
     device: Device,
     ApiPath(id): ApiPath<LearnerId>,
 ) -> Result<ApiJson<AccessCodes>> {
-    let mut conn = state.db.pool().acquire().await?;
-    let learner = learner_for(&mut conn, &auth.actor, id, Action::ParentCodeRotate).await?;
-    let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
-    drop(conn);
-    let (mut tx, _seq) = state.db.begin_change(&school.id).await?;
+    let school_id = auth.actor.school_id.to_string();
+    let (mut tx, _seq) = state.db.begin_change(&school_id).await?;
+    let learner: CredRow =
+        access::learner(&mut tx, &auth.actor, id, Action::ParentCodeRotate).await?;
+    let school = SchoolContext::load(&mut tx, &state, &school_id).await?;
     set_parent_code(&mut tx, &school, &learner.id).await?;
     audit::record(
         &mut tx,
@@ -1082,7 +1046,7 @@ pub(crate) async fn class_access_codes_export(
     ApiPath(id): ApiPath<ClassId>,
 ) -> Result<Response> {
     let mut conn = state.db.pool().acquire().await?;
-    let class = class_for(&mut conn, &auth.actor, id, Action::CodesExport).await?;
+    let class = access::class(&mut conn, &auth.actor, id, Action::CodesExport).await?;
     let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
     let mut rows = class_learners(&mut conn, &class.id).await?;
     drop(conn);
@@ -1132,11 +1096,7 @@ pub(crate) async fn school_export(
     device: Device,
     ApiJson(request): ApiJson<SchoolExportRequest>,
 ) -> Result<Response> {
-    let school_resource = Resource::School {
-        school: auth.actor.school_id,
-    };
-    authorize(&auth.actor, Action::SchoolExport, &school_resource)
-        .map_err(|d| denied(d, "school"))?;
+    access::school(&auth.actor, Action::SchoolExport, "school")?;
     crate::auth::confirm_password(&state, &auth, Sensitive::new(request.password)).await?;
 
     let school_id = auth.actor.school_id.to_string();

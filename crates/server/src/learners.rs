@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use classkeys_domain::ids::{ClassId, LearnerId};
-use classkeys_domain::policy::{Action, Resource, authorize};
+use classkeys_domain::policy::Action;
 use classkeys_domain::text::{like_contains, search_fold};
 use classkeys_protocol::roster::{
     ActiveChange, Enrolment, LearnerMove, LearnerPage, LearnerPatch, LearnerQuery, LearnerRecord,
@@ -14,8 +14,9 @@ use classkeys_protocol::roster::{
 use classkeys_protocol::sync::{OpKind, Record};
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
+use crate::access;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Result, denied, page_limit};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Result, page_limit};
 use crate::ops;
 use crate::records::{self, LEARNER_COLUMNS, LEARNER_VISIBLE, LearnerRow, lead_flag};
 use crate::state::AppState;
@@ -85,10 +86,7 @@ pub(crate) async fn learner_search(
     auth: Authenticated,
     ApiQuery(query): ApiQuery<LearnerQuery>,
 ) -> Result<ApiJson<LearnerPage>> {
-    let school = Resource::School {
-        school: auth.actor.school_id,
-    };
-    authorize(&auth.actor, Action::LearnerView, &school).map_err(|d| denied(d, "learner"))?;
+    access::school(&auth.actor, Action::LearnerView, "learner")?;
     let limit = page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = query.offset.unwrap_or(0);
     let text = query.q.as_deref().unwrap_or_default();

@@ -12,9 +12,11 @@
 //! - One module per resource holds its routes and handlers: [`classes`], [`learners`],
 //!   [`staff`], [`sync`], [`credentials`] (resets, reveals, parent codes, exports),
 //!   [`audit`] (the log and who may read it).
-//! - Every roster change goes through [`ops`], in one transaction that checks the
-//!   permission policy of `classkeys-domain`; reads that respect visibility live in
-//!   [`records`].
+//! - "May this caller touch this?" is answered in [`access`], the one place that loads a
+//!   class or learner and puts it to the permission policy of `classkeys-domain`; changes
+//!   call it inside their write transaction.
+//! - Every roster change goes through [`ops`], in one transaction; reads that respect
+//!   visibility live in [`records`].
 //! - Signing in: [`auth`] (staff sessions, the session reader), [`learner_auth`] (learners'
 //!   sign-in, sign-out and own password, "must change" enforced), [`throttle`] (limits per
 //!   account, address and school; known devices), [`password`] (argon2id, the bounded
@@ -26,6 +28,7 @@
 //!   (the published API description), [`state`] (settings and shared handles).
 //! - IT admin commands: [`admin`] and [`demo`].
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;

@@ -9,15 +9,16 @@
 
 use classkeys_domain::identity::{ClassName, Email, FamilyName, GivenName, Username, YearGroup};
 use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
-use classkeys_domain::policy::{Action, Actor, Resource, authorize};
+use classkeys_domain::policy::{Action, Actor};
 use classkeys_domain::text::{identity_key, search_fold};
 use classkeys_protocol::sync::{OpKind, Outcome, Record};
 use classkeys_protocol::{ErrorBody, ErrorCode};
 use sqlx::AnyConnection;
 
+use crate::access;
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::error::{ApiError, Result, denied};
+use crate::error::{ApiError, Result};
 use crate::records;
 
 /// The context of one change: who makes it, and the change number and time it is stamped with.
@@ -264,38 +265,6 @@ pub async fn apply(
 // ---------------------------------------------------------------------------------------
 // Facts and checks shared by the operations.
 
-struct ClassFacts {
-    id: String,
-    name: String,
-    version: i64,
-}
-
-/// Loads a class of the actor's school and checks that the actor may do `action` to it.
-async fn class_for(
-    conn: &mut AnyConnection,
-    cx: &ChangeCtx,
-    id: ClassId,
-    action: Action,
-) -> Result<ClassFacts> {
-    let id = id.to_string();
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT name, version FROM class WHERE id = $1 AND school_id = $2")
-            .bind(&id)
-            .bind(&cx.school)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((name, version)) = row else {
-        return Err(ApiError::not_found("class"));
-    };
-    let taught_by_actor = records::taught_by(conn, &cx.actor, &id).await?;
-    let resource = Resource::Class {
-        school: cx.actor.school_id,
-        taught_by_actor,
-    };
-    authorize(&cx.actor, action, &resource).map_err(|d| denied(d, "class"))?;
-    Ok(ClassFacts { id, name, version })
-}
-
 #[derive(sqlx::FromRow)]
 struct LearnerFacts {
     id: String,
@@ -306,6 +275,21 @@ struct LearnerFacts {
     version: i64,
 }
 
+impl access::LearnerColumns for LearnerFacts {
+    const COLUMNS: &'static str =
+        "l.id, l.username, l.given_name, l.family_name, l.email, l.version";
+}
+
+/// Loads a class of the actor's school and checks that the actor may do `action` to it.
+async fn class_for(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: ClassId,
+    action: Action,
+) -> Result<access::Class> {
+    access::class(conn, &cx.actor, id, action).await
+}
+
 /// Loads a learner of the actor's school and checks that the actor may do `action`.
 async fn learner_for(
     conn: &mut AnyConnection,
@@ -313,24 +297,7 @@ async fn learner_for(
     id: LearnerId,
     action: Action,
 ) -> Result<LearnerFacts> {
-    let row: Option<LearnerFacts> = sqlx::query_as(
-        "SELECT id, username, given_name, family_name, email, version FROM learner
-         WHERE id = $1 AND school_id = $2",
-    )
-    .bind(id.to_string())
-    .bind(&cx.school)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(facts) = row else {
-        return Err(ApiError::not_found("learner"));
-    };
-    let in_actor_class = records::learner_in_actor_class(conn, &cx.actor, &facts.id).await?;
-    let resource = Resource::Learner {
-        school: cx.actor.school_id,
-        in_actor_class,
-    };
-    authorize(&cx.actor, action, &resource).map_err(|d| denied(d, "learner"))?;
-    Ok(facts)
+    access::learner(conn, &cx.actor, id, action).await
 }
 
 async fn check_learner_version(
@@ -353,7 +320,7 @@ async fn check_learner_version(
 async fn check_class_version(
     conn: &mut AnyConnection,
     cx: &ChangeCtx,
-    facts: &ClassFacts,
+    facts: &access::Class,
     base: Option<i64>,
 ) -> Result<()> {
     match base {
@@ -459,7 +426,7 @@ async fn identity_taken(
     .await?;
     let described = match learner {
         Some((given, family, username, status)) => {
-            let visible = records::learner_in_actor_class(conn, &cx.actor, holder).await?;
+            let visible = access::sees_learner(conn, &cx.actor, holder).await?;
             visible.then(|| (format!("{given} {family} ({username})"), status))
         }
         None if cx.actor.is_lead() => {
@@ -672,14 +639,7 @@ async fn class_create(
     name: &str,
     year_group: Option<&str>,
 ) -> Result<Option<Record>> {
-    authorize(
-        &cx.actor,
-        Action::ClassCreate,
-        &Resource::School {
-            school: cx.actor.school_id,
-        },
-    )
-    .map_err(|d| denied(d, "class"))?;
+    access::school(&cx.actor, Action::ClassCreate, "class")?;
     let name = ClassName::parse(name)?;
     let year_group = year_group
         .filter(|y| !y.trim().is_empty())

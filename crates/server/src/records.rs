@@ -21,45 +21,6 @@ pub const LEARNER_VISIBLE: &str = "($3 = 1 OR EXISTS (SELECT 1 FROM enrollment v
      JOIN class_teacher vct ON vct.class_id = ve.class_id
      WHERE ve.learner_id = l.id AND vct.staff_id = $2))";
 
-/// Whether the actor teaches the class (lead teachers count as teaching every class).
-pub async fn taught_by(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    class_id: &str,
-) -> sqlx::Result<bool> {
-    if actor.is_lead() {
-        return Ok(true);
-    }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM class_teacher WHERE class_id = $1 AND staff_id = $2")
-            .bind(class_id)
-            .bind(actor.staff_id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(found.is_some())
-}
-
-/// Whether the actor may see this learner: a lead teacher, or a teacher of one of the
-/// learner's classes.
-pub async fn learner_in_actor_class(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    learner_id: &str,
-) -> sqlx::Result<bool> {
-    if actor.is_lead() {
-        return Ok(true);
-    }
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM enrollment e JOIN class_teacher ct ON ct.class_id = e.class_id
-         WHERE e.learner_id = $1 AND ct.staff_id = $2 LIMIT 1",
-    )
-    .bind(learner_id)
-    .bind(actor.staff_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(found.is_some())
-}
-
 /// `1` for lead teachers, bound as `$3` in the visibility conditions.
 pub fn lead_flag(actor: &Actor) -> i64 {
     i64::from(actor.role == Role::LeadTeacher)

@@ -3,12 +3,13 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use classkeys_domain::policy::{Action, Resource, authorize};
+use classkeys_domain::policy::Action;
 use classkeys_protocol::roster::StaffRecord;
 use classkeys_protocol::{ErrorBody, paths};
 
+use crate::access;
 use crate::auth::Authenticated;
-use crate::error::{ApiJson, Result, denied};
+use crate::error::{ApiJson, Result};
 use crate::records;
 use crate::state::AppState;
 
@@ -27,10 +28,7 @@ pub(crate) async fn staff_list(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<ApiJson<Vec<StaffRecord>>> {
-    let school = Resource::School {
-        school: auth.actor.school_id,
-    };
-    authorize(&auth.actor, Action::StaffView, &school).map_err(|d| denied(d, "staff"))?;
+    access::school(&auth.actor, Action::StaffView, "staff")?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(ApiJson(records::staff(&mut conn, &auth.actor, None).await?))
 }
