@@ -15,6 +15,7 @@ use classkeys_app::{
     SyncStatus,
 };
 use classkeys_cards::Paper;
+use classkeys_domain::downloads;
 use classkeys_domain::generator::PasswordStyle;
 use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::secret::Sensitive;
@@ -352,7 +353,7 @@ async fn class_access_codes_export(
     class_id: ClassId,
 ) -> Result<Option<SavedFile>> {
     let class = app.class(class_id).await?;
-    let name = format!("access-codes-{}.csv", file_stem(&class.name));
+    let name = downloads::class_access_codes(&class.name);
     let Some(path) = save_dialog::choose(&window, &settings, &name, "CSV", "csv").await else {
         return Ok(None);
     };
@@ -367,11 +368,8 @@ async fn school_export(
     kind: SchoolExportKind,
     password: String,
 ) -> Result<Option<SavedFile>> {
-    let name = match kind {
-        SchoolExportKind::AccessCodes => "school-access-codes.csv",
-        SchoolExportKind::Students => "school-students.csv",
-    };
-    let Some(path) = save_dialog::choose(&window, &settings, name, "CSV", "csv").await else {
+    let name = app.school_export_file_name(kind)?;
+    let Some(path) = save_dialog::choose(&window, &settings, &name, "CSV", "csv").await else {
         return Ok(None);
     };
     app.school_export(kind, Sensitive::new(password), &path)
@@ -388,7 +386,7 @@ async fn class_login_cards(
     paper: Paper,
 ) -> Result<Option<SavedFile>> {
     let class = app.class(class_id).await?;
-    let name = format!("login-cards-{}.pdf", file_stem(&class.name));
+    let name = downloads::login_cards(&class.name);
     let Some(path) = save_dialog::choose(&window, &settings, &name, "PDF", "pdf").await else {
         return Ok(None);
     };
@@ -402,20 +400,6 @@ async fn audit_list(
     learner_id: Option<LearnerId>,
 ) -> Result<AuditPage> {
     app.audit(before, learner_id).await
-}
-
-/// A file name made of the safe characters of a class name.
-fn file_stem(name: &str) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '-' })
-        .collect();
-    let stem = stem.trim_matches('-');
-    if stem.is_empty() {
-        "class".into()
-    } else {
-        stem.to_owned()
-    }
 }
 
 #[cfg(test)]

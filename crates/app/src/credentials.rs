@@ -466,6 +466,18 @@ impl App {
         save_csv(path, &bytes)
     }
 
+    /// The name the whole school's export of `kind` is offered under.
+    pub fn school_export_file_name(&self, kind: SchoolExportKind) -> Result<String> {
+        let session = self.signed_in()?;
+        let school = &session.account.staff.school_name;
+        Ok(match kind {
+            SchoolExportKind::AccessCodes => {
+                classkeys_domain::downloads::school_access_codes(school)
+            }
+            SchoolExportKind::Students => classkeys_domain::downloads::school_students(school),
+        })
+    }
+
     /// Downloads the whole school's access codes or student database into `path` (lead
     /// teachers, after entering their password again).
     pub async fn school_export(

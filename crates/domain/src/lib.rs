@@ -16,6 +16,7 @@
 //! - [`access_codes`]: access-code rows and their spreadsheet-safe CSV form.
 
 pub mod access_codes;
+pub mod downloads;
 pub mod error;
 pub mod generator;
 pub mod identity;

@@ -371,13 +371,7 @@ pub fn fingerprint(key: &SealingKey, field: Field, value: &str) -> String {
     mac.update(&[0]);
     mac.update(value.as_bytes());
     let digest = mac.finalize().into_bytes();
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(digest.len() * 2);
-    for byte in digest {
-        out.push(HEX[usize::from(byte >> 4)] as char);
-        out.push(HEX[usize::from(byte & 0x0f)] as char);
-    }
-    out
+    crate::text::hex(&digest)
 }
 
 fn new_hmac(key: &[u8]) -> HmacSha256 {

@@ -6,6 +6,8 @@
 //! - [`search_fold`] decides whether a query finds a record: accents, case, apostrophes and
 //!   punctuation do not count, and Cyrillic and Greek letters are transliterated, so
 //!   `lukasz` finds Łukasz and `aleksandr` finds Александр.
+//!
+//! And [`hex`], the one spelling of digests and fingerprints as text.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -142,8 +144,25 @@ fn transliterate(c: char) -> Option<&'static str> {
     })
 }
 
+/// Bytes as lower-case hexadecimal: how digests, fingerprints and token hashes are stored.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(super::hex(&[]), "");
+    }
+
     use super::*;
 
     #[test]

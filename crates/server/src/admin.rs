@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 use crate::db::{self, Db};
 use crate::keys::MasterKey;
 use crate::password::{PasswordHasher, Work};
+use crate::stored::{Sql, Status};
 
 /// Shortest staff password accepted.
 pub const MIN_STAFF_PASSWORD_CHARS: usize = 10;
@@ -112,16 +113,17 @@ pub async fn create_staff(
     sqlx::query(
         "INSERT INTO staff (id, school_id, username, display_name, role, password_hash, status,
                             credential_epoch, seq, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7, $8, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $9, 0, $7, $8, $8)",
     )
     .bind(id.to_string())
     .bind(&school)
     .bind(username.as_str())
     .bind(display.as_str())
-    .bind(new.role.as_str())
+    .bind(Sql(new.role))
     .bind(hash)
     .bind(seq)
     .bind(now)
+    .bind(Sql(Status::Active))
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -164,7 +166,7 @@ pub async fn deactivate_staff(db: &Db, school_slug: &str, username: &str) -> any
     let (mut tx, seq) = db.begin_change(&school.to_string()).await?;
     let now = db::now_ms();
     let id: Option<String> = sqlx::query_scalar(
-        "UPDATE staff SET status = 'deactivated', credential_epoch = credential_epoch + 1,
+        "UPDATE staff SET status = $5, credential_epoch = credential_epoch + 1,
                 seq = $1, updated_at = $2
          WHERE school_id = $3 AND username = $4 RETURNING id",
     )
@@ -172,6 +174,7 @@ pub async fn deactivate_staff(db: &Db, school_slug: &str, username: &str) -> any
     .bind(now)
     .bind(school.to_string())
     .bind(username.trim().to_lowercase())
+    .bind(Sql(Status::Deactivated))
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else {

@@ -23,6 +23,7 @@ use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::password::Work;
 use crate::state::AppState;
+use crate::stored::{Sql, Status, TokenPurpose};
 use crate::throttle::{self, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -43,8 +44,7 @@ pub fn new_token() -> (Sensitive<String>, String) {
 
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    classkeys_domain::text::hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// The token of an `Authorization: Bearer …` header, if there is a non-empty one.
@@ -82,23 +82,9 @@ pub(crate) async fn end_session(state: &AppState, hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whose session a token is: staff requests accept only staff sessions, learner pages only
-/// learner sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SubjectKind {
-    Staff,
-    Learner,
-}
+pub(crate) use crate::stored::SubjectKind;
 
 impl SubjectKind {
-    /// As stored.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            SubjectKind::Staff => "staff",
-            SubjectKind::Learner => "learner",
-        }
-    }
-
     /// Whose work hashing their password is.
     pub(crate) fn work(self) -> Work {
         match self {
@@ -155,12 +141,13 @@ pub(crate) async fn open_session(
     sqlx::query(
         "INSERT INTO token (hash, purpose, school_id, subject_id, subject_kind, epoch,
                             created_at, expires_at)
-         VALUES ($1, 'session', $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&hash)
+    .bind(Sql(TokenPurpose::Session))
     .bind(who.school_id)
     .bind(who.subject_id)
-    .bind(who.kind.as_str())
+    .bind(Sql(who.kind))
     .bind(who.epoch)
     .bind(now)
     .bind(expires)
@@ -183,7 +170,7 @@ pub struct Authenticated {
 struct SessionRow {
     staff_id: String,
     school_id: String,
-    role: String,
+    role: Sql<Role>,
     username: String,
     display_name: String,
     school_name: String,
@@ -201,16 +188,19 @@ impl FromRequestParts<AppState> for Authenticated {
              FROM token t
              JOIN staff s ON s.id = t.subject_id
              JOIN school sc ON sc.id = s.school_id
-             WHERE t.hash = $1 AND t.purpose = 'session' AND t.subject_kind = 'staff'
+             WHERE t.hash = $1 AND t.purpose = $3 AND t.subject_kind = $4
                AND t.used_at IS NULL
-               AND t.expires_at > $2 AND s.status = 'active' AND s.credential_epoch = t.epoch",
+               AND t.expires_at > $2 AND s.status = $5 AND s.credential_epoch = t.epoch",
         )
         .bind(&hash)
         .bind(state.clock.now_ms())
+        .bind(Sql(TokenPurpose::Session))
+        .bind(Sql(SubjectKind::Staff))
+        .bind(Sql(Status::Active))
         .fetch_optional(state.db.pool())
         .await?;
         let row = row.ok_or_else(unauthenticated)?;
-        let role = Role::parse(&row.role).map_err(ApiError::internal)?;
+        let role = *row.role;
         let staff_id = parse_id(&row.staff_id)?;
         let school_id = parse_id(&row.school_id)?;
         Ok(Self {
@@ -266,10 +256,11 @@ pub(crate) async fn sign_in(
     };
     let staff: Option<StaffLogin> = sqlx::query_as(
         "SELECT id, password_hash, credential_epoch FROM staff
-         WHERE school_id = $1 AND username = $2 AND status = 'active'",
+         WHERE school_id = $1 AND username = $2 AND status = $3",
     )
     .bind(&school_id)
     .bind(&username)
+    .bind(Sql(Status::Active))
     .fetch_optional(state.db.pool())
     .await?;
     let guess = Guess {
@@ -375,7 +366,7 @@ async fn load_me(state: &AppState, staff_id: &str) -> Result<Me> {
         id: parse_id(&row.staff_id)?,
         username: row.username,
         display_name: row.display_name,
-        role: Role::parse(&row.role).map_err(ApiError::internal)?,
+        role: *row.role,
         school_id: parse_id(&row.school_id)?,
         school_name: row.school_name,
         school_slug: row.school_slug,

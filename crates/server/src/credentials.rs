@@ -18,6 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use classkeys_domain::access_codes::{AccessCodeRow, CsvWriter, to_csv};
+use classkeys_domain::downloads;
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::password_policy::{AgeBand, PasswordSettings, check_generated, check_typed};
@@ -34,10 +35,12 @@ use sqlx::AnyConnection;
 use crate::access;
 use crate::audit::{self, Device};
 use crate::auth::{Authenticated, SubjectKind};
+use crate::db::parse_id;
 use crate::error::{ApiError, ApiJson, ApiPath, Result};
 use crate::password::Work;
-use crate::records::{self, bytewise, password_state, placeholders};
+use crate::records::{self, bytewise, placeholders};
 use crate::state::AppState;
+use crate::stored::{SetBy, Spelled, Sql, Status, password_state};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -85,10 +88,13 @@ struct StoredSettings {
 }
 
 impl StoredSettings {
-    fn read(school_id: &str, stored: &str) -> Self {
-        serde_json::from_str(stored).unwrap_or_else(|e| {
-            tracing::warn!(school = school_id, error = %e, "unreadable school settings: using defaults");
-            StoredSettings::default()
+    /// The school's settings, or an error: settings that cannot be read refuse the work
+    /// rather than fall back to defaults, which could be weaker than the school's own rules.
+    fn read(school_id: &str, stored: &str) -> Result<Self> {
+        serde_json::from_str(stored).map_err(|e| {
+            ApiError::internal(anyhow::anyhow!(
+                "the settings of school {school_id} cannot be read ({e}): fix them before changing passwords"
+            ))
         })
     }
 }
@@ -97,12 +103,12 @@ impl StoredSettings {
 pub(crate) async fn password_settings(
     conn: &mut AnyConnection,
     school_id: &str,
-) -> sqlx::Result<PasswordSettings> {
+) -> Result<PasswordSettings> {
     let stored: String = sqlx::query_scalar("SELECT settings FROM school WHERE id = $1")
         .bind(school_id)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(StoredSettings::read(school_id, &stored).passwords)
+    Ok(StoredSettings::read(school_id, &stored)?.passwords)
 }
 
 impl SchoolContext {
@@ -122,7 +128,7 @@ impl SchoolContext {
             id: school_id.to_owned(),
             name,
             key,
-            settings: StoredSettings::read(school_id, &settings).passwords,
+            settings: StoredSettings::read(school_id, &settings)?.passwords,
             sign_in_url: sign_in_url(&state.settings.public_url, &slug),
         })
     }
@@ -133,9 +139,9 @@ impl SchoolContext {
         class: Option<(ClassId, String)>,
         rows: &[CredRow],
         with_passwords: bool,
-    ) -> AccessCodes {
+    ) -> Result<AccessCodes> {
         let (class_id, class_name) = class.unzip();
-        AccessCodes {
+        Ok(AccessCodes {
             class_id,
             class_name,
             school_name: self.name.clone(),
@@ -143,8 +149,8 @@ impl SchoolContext {
             codes: rows
                 .iter()
                 .map(|r| open_code(self, r, with_passwords))
-                .collect(),
-        }
+                .collect::<Result<_>>()?,
+        })
     }
 
     fn context<'a>(&'a self, learner: &'a str, epoch: i64, field: Field) -> SealContext<'a> {
@@ -171,8 +177,8 @@ struct CredRow {
     given_name: String,
     family_name: String,
     email: Option<String>,
-    status: String,
-    password_set_by: Option<String>,
+    status: Sql<Status>,
+    password_set_by: Option<Sql<SetBy>>,
     password_sealed: Option<String>,
     must_change_password: i64,
     credential_epoch: i64,
@@ -311,7 +317,7 @@ async fn store_passwords(
     for password in new {
         let updated = sqlx::query(
             "UPDATE learner SET password_hash = $1, password_sealed = $2,
-                password_set_by = 'teacher', password_set_at = $3, must_change_password = $4,
+                password_set_by = $8, password_set_at = $3, must_change_password = $4,
                 credential_epoch = credential_epoch + 1, seq = $5, updated_at = $3
              WHERE id = $6 AND credential_epoch = $7",
         )
@@ -322,6 +328,7 @@ async fn store_passwords(
         .bind(seq)
         .bind(&password.learner)
         .bind(password.old_epoch)
+        .bind(Sql(SetBy::Teacher))
         .execute(&mut *conn)
         .await?;
         if updated.rows_affected() != 1 {
@@ -342,7 +349,7 @@ async fn store_passwords(
 
 /// Opens a learner's access codes. A sealed value that does not open (a damaged row) is
 /// logged and shown as not retrievable, never as an error page for the whole class.
-fn open_code(school: &SchoolContext, row: &CredRow, with_password: bool) -> AccessCode {
+fn open_code(school: &SchoolContext, row: &CredRow, with_password: bool) -> Result<AccessCode> {
     let open = |sealed: &str, epoch: i64, field: Field| -> Option<String> {
         let sealed = SealedSecret::parse(sealed.to_owned()).ok()?;
         match sealing::open(&school.key, &school.context(&row.id, epoch, field), &sealed) {
@@ -353,18 +360,18 @@ fn open_code(school: &SchoolContext, row: &CredRow, with_password: bool) -> Acce
             }
         }
     };
-    let state = password_state(row.password_set_by.as_deref());
+    let state = password_state(row.password_set_by);
     // Shown exactly while it signs the learner in: set by a teacher, and the learner active.
-    let active = row.status == "active";
-    let password = if with_password && active && row.password_set_by.as_deref() == Some("teacher") {
+    let active = *row.status == Status::Active;
+    let password = if with_password && active && row.password_set_by == Some(Sql(SetBy::Teacher)) {
         row.password_sealed
             .as_deref()
             .and_then(|s| open(s, row.credential_epoch, Field::Password))
     } else {
         None
     };
-    AccessCode {
-        learner_id: row.id.parse().unwrap_or_else(|_| LearnerId::generate()),
+    Ok(AccessCode {
+        learner_id: parse_id(&row.id)?,
         given_name: row.given_name.clone(),
         family_name: row.family_name.clone(),
         username: row.username.clone(),
@@ -377,7 +384,7 @@ fn open_code(school: &SchoolContext, row: &CredRow, with_password: bool) -> Acce
             .as_deref()
             .and_then(|s| open(s, PARENT_CODE_EPOCH, Field::ParentCode))
             .unwrap_or_default(),
-    }
+    })
 }
 
 /// Parent access codes are not bound to the credential epoch: a password reset must not
@@ -446,9 +453,10 @@ async fn ensure_parent_codes(
 async fn backfill_parent_codes(state: &AppState, school: &SchoolContext) -> Result<()> {
     let missing: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM learner
-         WHERE school_id = $1 AND parent_code_sealed IS NULL AND status = 'active'",
+         WHERE school_id = $1 AND parent_code_sealed IS NULL AND status = $2",
     )
     .bind(&school.id)
+    .bind(Sql(Status::Active))
     .fetch_all(state.db.pool())
     .await?;
     fill_parent_codes(state, school, &missing).await?;
@@ -585,7 +593,7 @@ pub(crate) async fn learner_password_reset(
         .collect();
     drop(conn);
     ensure_parent_codes(&state, &school, &mut rows).await?;
-    Ok(ApiJson(school.answer(None, &rows, true)))
+    Ok(ApiJson(school.answer(None, &rows, true)?))
 }
 
 /// Resets every active learner of a class: one password for all, or one each.
@@ -614,7 +622,7 @@ pub(crate) async fn class_passwords_reset(
     let learners: Vec<CredRow> = class_learners(&mut conn, &class.id)
         .await?
         .into_iter()
-        .filter(|l| l.status == "active")
+        .filter(|l| *l.status == Status::Active)
         .collect();
     drop(conn);
     if learners.is_empty() {
@@ -688,7 +696,7 @@ pub(crate) async fn class_passwords_reset(
     let now_active: Vec<String> = class_learners(&mut tx, &class.id)
         .await?
         .into_iter()
-        .filter(|l| l.status == "active")
+        .filter(|l| *l.status == Status::Active)
         .map(|l| l.id)
         .collect();
     let previewed: Vec<&String> = targets.iter().map(|l| &l.id).collect();
@@ -720,7 +728,11 @@ pub(crate) async fn class_passwords_reset(
     let mut rows = class_learners(&mut conn, &class.id).await?;
     drop(conn);
     ensure_parent_codes(&state, &school, &mut rows).await?;
-    Ok(ApiJson(school.answer(Some((id, class.name)), &rows, true)))
+    Ok(ApiJson(school.answer(
+        Some((id, class.name)),
+        &rows,
+        true,
+    )?))
 }
 
 /// Gives learners new generated passwords inside the caller's transaction (demo seeding and
@@ -786,7 +798,7 @@ pub(crate) async fn class_access_codes(
     let mut rows = class_learners(&mut conn, &class.id).await?;
     drop(conn);
     if request.purpose == CodesPurpose::Cards {
-        rows.retain(|r| r.status == "active");
+        rows.retain(|r| *r.status == Status::Active);
     }
     ensure_parent_codes(&state, &school, &mut rows).await?;
     let with_passwords = request.purpose != CodesPurpose::View;
@@ -807,7 +819,7 @@ pub(crate) async fn class_access_codes(
         Some((id, class.name)),
         &rows,
         with_passwords,
-    )))
+    )?))
 }
 
 /// One learner's access codes (revealing one password).
@@ -845,7 +857,7 @@ pub(crate) async fn learner_access_codes(
     )
     .await?;
     let with_passwords = request.purpose != CodesPurpose::View;
-    Ok(ApiJson(school.answer(None, &rows, with_passwords)))
+    Ok(ApiJson(school.answer(None, &rows, with_passwords)?))
 }
 
 /// Replaces a learner's parent access code: parents already linked stay linked, the old
@@ -889,7 +901,7 @@ pub(crate) async fn learner_parent_code_rotate(
         None,
         std::slice::from_ref(&row),
         false,
-    )))
+    )?))
 }
 
 /// A CSV file as a download that no cache keeps.
@@ -899,33 +911,13 @@ fn csv_download(file_name: &str, body: Vec<u8>) -> Response {
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
+                downloads::content_disposition(file_name),
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         body,
     )
         .into_response()
-}
-
-/// A file name made of the safe characters of `text`.
-fn file_stem(text: &str) -> String {
-    let stem: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let stem = stem.trim_matches('-').to_owned();
-    if stem.is_empty() {
-        "class".into()
-    } else {
-        stem
-    }
 }
 
 /// Learners handed to a CSV worker at a time: enough to keep the hand-over cheap, few
@@ -949,7 +941,7 @@ fn access_codes_csv(
         let mut writer = CsvWriter::new(Vec::with_capacity(preamble.len() + chunk.len() * 110))
             .map_err(ApiError::internal)?;
         for (class, row) in chunk {
-            let code = open_code(school, row, true);
+            let code = open_code(school, row, true)?;
             writer
                 .write_row(&AccessCodeRow {
                     class: class.clone(),
@@ -1050,7 +1042,7 @@ pub(crate) async fn class_access_codes_export(
     let school = SchoolContext::load(&mut conn, &state, &auth.actor.school_id.to_string()).await?;
     let mut rows = class_learners(&mut conn, &class.id).await?;
     drop(conn);
-    rows.retain(|r| r.status == "active");
+    rows.retain(|r| *r.status == Status::Active);
     ensure_parent_codes(&state, &school, &mut rows).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     audit_now(
@@ -1075,7 +1067,7 @@ pub(crate) async fn class_access_codes_export(
     .await
     .map_err(ApiError::internal)??;
     Ok(csv_download(
-        &format!("access-codes-{}.csv", file_stem(&class.name)),
+        &downloads::class_access_codes(&class.name),
         body,
     ))
 }
@@ -1105,11 +1097,18 @@ pub(crate) async fn school_export(
     drop(conn);
     backfill_parent_codes(&state, &school).await?;
     let kind = request.kind;
-    let (action, name) = match kind {
-        SchoolExportKind::AccessCodes => (AuditAction::SchoolAccessCodesExported, "access-codes"),
-        SchoolExportKind::Students => (AuditAction::SchoolStudentsExported, "students"),
+    let (action, name, file_name) = match kind {
+        SchoolExportKind::AccessCodes => (
+            AuditAction::SchoolAccessCodesExported,
+            "access-codes",
+            downloads::school_access_codes(&school.name),
+        ),
+        SchoolExportKind::Students => (
+            AuditAction::SchoolStudentsExported,
+            "students",
+            downloads::school_students(&school.name),
+        ),
     };
-    let file_name = format!("{}-{}.csv", file_stem(&school.name), name);
     let (body, count) = school_csv(&state, school, kind).await?;
     // Recorded before the file leaves the server, with the exact number of learners in it.
     audit_now(
@@ -1200,7 +1199,7 @@ async fn school_csv(
         "SELECT {CRED_COLUMNS}, c.name AS class_name FROM learner l
          LEFT JOIN enrollment e ON e.learner_id = l.id
          LEFT JOIN class c ON c.id = e.class_id
-         WHERE l.school_id = $1 AND l.status = 'active'
+         WHERE l.school_id = $1 AND l.status = $2
          ORDER BY l.sort_key{collate}, l.id, c.name_key{collate}"
     );
     let school_id = school.id.clone();
@@ -1223,7 +1222,7 @@ async fn school_csv(
                 crate::bulk::query_each(
                     &file,
                     &sql,
-                    &[school_id],
+                    &[school_id, Status::Active.spelling().to_owned()],
                     CredClassRow::from_sqlite,
                     |rows| write(&mut rows.map(|r| r.map_err(ApiError::internal))),
                 )
@@ -1235,6 +1234,7 @@ async fn school_csv(
         None => {
             let rows: Vec<CredClassRow> = sqlx::query_as(&sql)
                 .bind(&school_id)
+                .bind(Sql(Status::Active))
                 .fetch_all(state.db.pool())
                 .await?;
             tokio::task::spawn_blocking(move || write(&mut rows.into_iter().map(Ok)))
@@ -1253,7 +1253,7 @@ fn students_csv(rows: &[(String, CredRow)]) -> Result<Vec<u8>> {
             row.family_name.clone(),
             row.username.clone(),
             row.email.clone().unwrap_or_default(),
-            match password_state(row.password_set_by.as_deref()) {
+            match password_state(row.password_set_by) {
                 classkeys_protocol::credentials::PasswordState::NotSet => "not set".to_owned(),
                 classkeys_protocol::credentials::PasswordState::SetByTeacher => {
                     "teacher".to_owned()
@@ -1288,14 +1288,6 @@ fn students_csv(rows: &[(String, CredRow)]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn download_names_keep_only_safe_characters() {
-        assert_eq!(file_stem("3 Badgers"), "3-badgers");
-        assert_eq!(file_stem("../../etc/passwd"), "etc-passwd");
-        assert_eq!(file_stem("\"; rm -rf"), "rm--rf");
-        assert_eq!(file_stem("Ωμέγα"), "class");
-    }
 
     #[test]
     fn sign_in_address_ignores_a_trailing_slash() {

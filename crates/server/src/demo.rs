@@ -20,6 +20,7 @@ use crate::credentials;
 use crate::db;
 use crate::ops::{self, ChangeCtx};
 use crate::state::AppState;
+use crate::stored::{SetBy, Sql};
 
 /// The demo school's slug.
 pub const SLUG: &str = "demo";
@@ -348,12 +349,11 @@ async fn create(
     )
     .await
     .map_err(|e| anyhow::anyhow!("seeding demo passwords: {}", e.into_body()))?;
-    sqlx::query(
-        "UPDATE learner SET password_set_by = 'learner', password_sealed = NULL WHERE id = $1",
-    )
-    .bind(&learners[learners.len() / 2])
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("UPDATE learner SET password_set_by = $2, password_sealed = NULL WHERE id = $1")
+        .bind(&learners[learners.len() / 2])
+        .bind(Sql(SetBy::Learner))
+        .execute(&mut *conn)
+        .await?;
     if let Some(learner_id) = deactivate {
         run(
             conn,

@@ -32,6 +32,7 @@ use crate::db::{self, parse_id};
 use crate::error::{ApiError, ApiJson, Result};
 use crate::password::Work;
 use crate::state::AppState;
+use crate::stored::{SetBy, Sql, Status, TokenPurpose};
 use crate::throttle::{self, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -80,10 +81,11 @@ pub(crate) async fn learner_sign_in(
     };
     let learner: Option<LearnerLogin> = sqlx::query_as(
         "SELECT id, username, given_name, password_hash, credential_epoch, must_change_password
-         FROM learner WHERE school_id = $1 AND username = $2 AND status = 'active'",
+         FROM learner WHERE school_id = $1 AND username = $2 AND status = $3",
     )
     .bind(&school_id)
     .bind(&username)
+    .bind(Sql(Status::Active))
     .fetch_optional(state.db.pool())
     .await?;
     let guess = Guess {
@@ -161,12 +163,15 @@ impl FromRequestParts<AppState> for LearnerAuthenticated {
             "SELECT l.id, l.school_id, l.username, l.given_name, l.family_name, l.password_hash,
                     l.credential_epoch, l.must_change_password
              FROM token t JOIN learner l ON l.id = t.subject_id
-             WHERE t.hash = $1 AND t.purpose = 'session' AND t.subject_kind = 'learner'
+             WHERE t.hash = $1 AND t.purpose = $3 AND t.subject_kind = $4
                AND t.used_at IS NULL AND t.expires_at > $2
-               AND l.status = 'active' AND l.credential_epoch = t.epoch",
+               AND l.status = $5 AND l.credential_epoch = t.epoch",
         )
         .bind(&hash)
         .bind(state.clock.now_ms())
+        .bind(Sql(TokenPurpose::Session))
+        .bind(Sql(SubjectKind::Learner))
+        .bind(Sql(Status::Active))
         .fetch_optional(state.db.pool())
         .await?;
         let row = row.ok_or_else(unauthenticated)?;
@@ -299,15 +304,17 @@ pub(crate) async fn learner_password_change(
     // session has ended with it.
     let updated = sqlx::query(
         "UPDATE learner SET password_hash = $1, password_sealed = NULL,
-            password_set_by = 'learner', password_set_at = $2, must_change_password = 0,
+            password_set_by = $6, password_set_at = $2, must_change_password = 0,
             credential_epoch = credential_epoch + 1, seq = $3, updated_at = $2
-         WHERE id = $4 AND credential_epoch = $5 AND status = 'active'",
+         WHERE id = $4 AND credential_epoch = $5 AND status = $7",
     )
     .bind(&hash)
     .bind(now)
     .bind(seq)
     .bind(&auth.id)
     .bind(auth.credential_epoch)
+    .bind(Sql(SetBy::Learner))
+    .bind(Sql(Status::Active))
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {

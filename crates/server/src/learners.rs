@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Result, page_limit};
 use crate::ops;
 use crate::records::{self, LEARNER_COLUMNS, LEARNER_VISIBLE, LearnerRow, lead_flag};
 use crate::state::AppState;
+use crate::stored::{Spelled, Status};
 
 /// Default page size of a learner search.
 const DEFAULT_LIMIT: u32 = 100;
@@ -135,7 +136,8 @@ pub(crate) async fn learner_search(
         ));
     }
     if query.include_inactive == Some(false) {
-        filter.push_str(" AND l.status = 'active'");
+        binds.push(Status::Active.spelling().to_owned());
+        filter.push_str(&format!(" AND l.status = ${}", 3 + binds.len()));
     }
     for word in &words {
         binds.push(like_contains(word));

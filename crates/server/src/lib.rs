@@ -49,6 +49,7 @@ pub mod records;
 pub mod serve;
 pub mod staff;
 pub mod state;
+pub mod stored;
 pub mod sync;
 pub mod throttle;
 

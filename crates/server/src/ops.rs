@@ -7,11 +7,13 @@
 //! between check and write), then writes, stamping every record it touches with that number
 //! so sync pulls pick the change up.
 
-use classkeys_domain::identity::{ClassName, Email, FamilyName, GivenName, Username, YearGroup};
+use classkeys_domain::identity::{
+    ClassName, Email, FamilyName, GivenName, Role, Username, YearGroup,
+};
 use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::policy::{Action, Actor};
-use classkeys_domain::text::{identity_key, search_fold};
-use classkeys_protocol::sync::{OpKind, Outcome, Record};
+use classkeys_domain::text::{hex, identity_key, search_fold};
+use classkeys_protocol::sync::{EntityKind, OpKind, Outcome, Record, RemovalReason};
 use classkeys_protocol::{ErrorBody, ErrorCode};
 use sqlx::AnyConnection;
 
@@ -20,6 +22,7 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::{ApiError, Result};
 use crate::records;
+use crate::stored::{Sql, Status, SubjectKind};
 
 /// The context of one change: who makes it, and the change number and time it is stamped with.
 #[derive(Debug, Clone)]
@@ -107,10 +110,7 @@ pub async fn execute(
 fn fingerprint(op: &OpKind, base_version: Option<i64>) -> String {
     use sha2::{Digest, Sha256};
     let json = serde_json::to_vec(&(op, base_version)).unwrap_or_default();
-    Sha256::digest(json)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(json))
 }
 
 async fn stored_outcome(
@@ -418,7 +418,7 @@ async fn identity_taken(
     shown: &str,
     holder: &str,
 ) -> Result<ApiError> {
-    let learner: Option<(String, String, String, String)> = sqlx::query_as(
+    let learner: Option<(String, String, String, Sql<Status>)> = sqlx::query_as(
         "SELECT given_name, family_name, username, status FROM learner WHERE id = $1",
     )
     .bind(holder)
@@ -430,7 +430,7 @@ async fn identity_taken(
             visible.then(|| (format!("{given} {family} ({username})"), status))
         }
         None if cx.actor.is_lead() => {
-            let staff: Option<(String, String, String)> =
+            let staff: Option<(String, String, Sql<Status>)> =
                 sqlx::query_as("SELECT display_name, username, status FROM staff WHERE id = $1")
                     .bind(holder)
                     .fetch_optional(&mut *conn)
@@ -442,7 +442,7 @@ async fn identity_taken(
         None => None,
     };
     let owner = match described {
-        Some((who, status)) if status == "deactivated" => {
+        Some((who, status)) if *status == Status::Deactivated => {
             format!("the deactivated account of {who}")
         }
         Some((who, _)) => who,
@@ -568,17 +568,26 @@ async fn revoke_learner_for_teachers_of(
 ) -> Result<()> {
     let teachers: Vec<String> = sqlx::query_scalar(
         "SELECT ct.staff_id FROM class_teacher ct JOIN staff s ON s.id = ct.staff_id
-         WHERE ct.class_id = $1 AND s.role = 'teacher'
+         WHERE ct.class_id = $1 AND s.role = $3
            AND NOT EXISTS (SELECT 1 FROM enrollment e
                            JOIN class_teacher ct2 ON ct2.class_id = e.class_id
                            WHERE e.learner_id = $2 AND ct2.staff_id = ct.staff_id)",
     )
     .bind(class_id)
     .bind(learner_id)
+    .bind(Sql(Role::Teacher))
     .fetch_all(&mut *conn)
     .await?;
     for staff in teachers {
-        insert_removal(conn, cx, &staff, "learner", learner_id, "no_longer_visible").await?;
+        insert_removal(
+            conn,
+            cx,
+            &staff,
+            EntityKind::Learner,
+            learner_id,
+            RemovalReason::NoLongerVisible,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -587,9 +596,9 @@ async fn insert_removal(
     conn: &mut AnyConnection,
     cx: &ChangeCtx,
     audience: &str,
-    kind: &str,
+    kind: EntityKind,
     entity_id: &str,
-    reason: &str,
+    reason: RemovalReason,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO removal (id, school_id, seq, audience_id, kind, entity_id, reason)
@@ -599,9 +608,9 @@ async fn insert_removal(
     .bind(&cx.school)
     .bind(cx.seq)
     .bind(audience)
-    .bind(kind)
+    .bind(Sql(kind))
     .bind(entity_id)
-    .bind(reason)
+    .bind(Sql(reason))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -746,11 +755,12 @@ async fn class_delete(
     // lead teachers. Nobody else learns that it existed.
     let audience: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM staff WHERE school_id = $1
-           AND (role = 'lead_teacher'
+           AND (role = $3
                 OR id IN (SELECT staff_id FROM class_teacher WHERE class_id = $2))",
     )
     .bind(&cx.school)
     .bind(&facts.id)
+    .bind(Sql(Role::LeadTeacher))
     .fetch_all(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM class_teacher WHERE class_id = $1")
@@ -762,24 +772,28 @@ async fn class_delete(
         .execute(&mut *conn)
         .await?;
     for staff in audience {
-        insert_removal(conn, cx, &staff, "class", &facts.id, "deleted").await?;
+        insert_removal(
+            conn,
+            cx,
+            &staff,
+            EntityKind::Class,
+            &facts.id,
+            RemovalReason::Deleted,
+        )
+        .await?;
     }
     Ok(None)
 }
 
 /// Loads a member of staff of the actor's school.
-async fn staff_of_school(
-    conn: &mut AnyConnection,
-    cx: &ChangeCtx,
-    id: StaffId,
-) -> Result<(String, String)> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT id, role FROM staff WHERE id = $1 AND school_id = $2 AND status = 'active'",
-    )
-    .bind(id.to_string())
-    .bind(&cx.school)
-    .fetch_optional(&mut *conn)
-    .await?;
+async fn staff_of_school(conn: &mut AnyConnection, cx: &ChangeCtx, id: StaffId) -> Result<String> {
+    let row: Option<String> =
+        sqlx::query_scalar("SELECT id FROM staff WHERE id = $1 AND school_id = $2 AND status = $3")
+            .bind(id.to_string())
+            .bind(&cx.school)
+            .bind(Sql(Status::Active))
+            .fetch_optional(&mut *conn)
+            .await?;
     row.ok_or_else(|| ApiError::not_found("member of staff"))
 }
 
@@ -790,7 +804,7 @@ async fn class_assign(
     staff: StaffId,
 ) -> Result<Option<Record>> {
     let facts = class_for(conn, cx, id, Action::ClassAssignTeachers).await?;
-    let (staff_id, _role) = staff_of_school(conn, cx, staff).await?;
+    let staff_id = staff_of_school(conn, cx, staff).await?;
     let inserted = sqlx::query(
         "INSERT INTO class_teacher (class_id, staff_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -816,7 +830,7 @@ async fn class_unassign(
 ) -> Result<Option<Record>> {
     let facts = class_for(conn, cx, id, Action::ClassAssignTeachers).await?;
     let staff_id = staff.to_string();
-    let role: Option<String> =
+    let role: Option<Sql<Role>> =
         sqlx::query_scalar("SELECT role FROM staff WHERE id = $1 AND school_id = $2")
             .bind(&staff_id)
             .bind(&cx.school)
@@ -838,8 +852,16 @@ async fn class_unassign(
         touch_learners_of(conn, cx, &facts.id).await?;
         // Lead teachers keep seeing everything; a teacher loses the class and the learners
         // they no longer reach through another of their classes.
-        if role == "teacher" {
-            insert_removal(conn, cx, &staff_id, "class", &facts.id, "no_longer_visible").await?;
+        if *role == Role::Teacher {
+            insert_removal(
+                conn,
+                cx,
+                &staff_id,
+                EntityKind::Class,
+                &facts.id,
+                RemovalReason::NoLongerVisible,
+            )
+            .await?;
             let gone: Vec<String> = sqlx::query_scalar(
                 "SELECT e.learner_id FROM enrollment e WHERE e.class_id = $1
                    AND NOT EXISTS (SELECT 1 FROM enrollment e2
@@ -855,9 +877,9 @@ async fn class_unassign(
                     conn,
                     cx,
                     &staff_id,
-                    "learner",
+                    EntityKind::Learner,
                     &learner,
-                    "no_longer_visible",
+                    RemovalReason::NoLongerVisible,
                 )
                 .await?;
             }
@@ -941,7 +963,7 @@ async fn learner_create(
     sqlx::query(
         "INSERT INTO learner (id, school_id, username, given_name, family_name, email, status,
                               search_key, sort_key, version, seq, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, 1, $9, $10, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $11, $7, $8, 1, $9, $10, $10)",
     )
     .bind(&id)
     .bind(&cx.school)
@@ -958,6 +980,7 @@ async fn learner_create(
     .bind(sort_key(given.as_str(), family.as_str()))
     .bind(cx.seq)
     .bind(cx.now)
+    .bind(Sql(Status::Active))
     .execute(&mut *conn)
     .await?;
     for class in &classes {
@@ -1159,7 +1182,11 @@ async fn learner_set_active(
     let facts = learner_for(conn, cx, id, Action::LearnerSetActive).await?;
     check_learner_version(conn, cx, &facts, base).await?;
     sqlx::query("UPDATE learner SET status = $1 WHERE id = $2")
-        .bind(if active { "active" } else { "deactivated" })
+        .bind(Sql(if active {
+            Status::Active
+        } else {
+            Status::Deactivated
+        }))
         .bind(&facts.id)
         .execute(&mut *conn)
         .await?;
@@ -1169,10 +1196,11 @@ async fn learner_set_active(
     if !active {
         sqlx::query(
             "UPDATE token SET used_at = $1
-             WHERE subject_kind = 'learner' AND subject_id = $2 AND used_at IS NULL",
+             WHERE subject_kind = $3 AND subject_id = $2 AND used_at IS NULL",
         )
         .bind(cx.now)
         .bind(&facts.id)
+        .bind(Sql(SubjectKind::Learner))
         .execute(&mut *conn)
         .await?;
     }

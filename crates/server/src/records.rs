@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use classkeys_domain::identity::Role;
 use classkeys_domain::policy::Actor;
-use classkeys_protocol::credentials::PasswordState;
 use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord, StaffRef};
 use sqlx::AnyConnection;
 
 use crate::db::{from_ms, parse_id};
+use crate::stored::{SetBy, Sql, Status, password_state};
 
 /// SQL condition: class `c` is visible to the actor (`$2` = staff id, `$3` = 1 for leads).
 pub const CLASS_VISIBLE: &str = "($3 = 1 OR EXISTS (SELECT 1 FROM class_teacher ct
@@ -170,8 +170,8 @@ pub(crate) struct LearnerRow {
     given_name: String,
     family_name: String,
     email: Option<String>,
-    status: String,
-    password_set_by: Option<String>,
+    status: Sql<Status>,
+    password_set_by: Option<Sql<SetBy>>,
     must_change_password: i64,
     version: i64,
     updated_at: i64,
@@ -263,8 +263,8 @@ pub(crate) async fn learner_records(
                 given_name: row.given_name,
                 family_name: row.family_name,
                 email: row.email,
-                active: row.status == "active",
-                password: password_state(row.password_set_by.as_deref()),
+                active: *row.status == Status::Active,
+                password: password_state(row.password_set_by),
                 must_change_password: row.must_change_password != 0,
                 version: row.version,
                 updated_at: from_ms(row.updated_at),
@@ -278,8 +278,8 @@ struct StaffRow {
     id: String,
     username: String,
     display_name: String,
-    role: String,
-    status: String,
+    role: Sql<Role>,
+    status: Sql<Status>,
 }
 
 /// Staff of the actor's school, all of them or those with the given ids.
@@ -311,19 +311,9 @@ pub async fn staff(
                 id: parse_id(&row.id)?,
                 username: row.username,
                 display_name: row.display_name,
-                role: Role::parse(&row.role)
-                    .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
-                active: row.status == "active",
+                role: *row.role,
+                active: *row.status == Status::Active,
             })
         })
         .collect()
-}
-
-/// A learner's stored `password_set_by` as the API shows it.
-pub fn password_state(set_by: Option<&str>) -> PasswordState {
-    match set_by {
-        Some("teacher") => PasswordState::SetByTeacher,
-        Some("learner") => PasswordState::SetByLearner,
-        _ => PasswordState::NotSet,
-    }
 }

@@ -23,6 +23,7 @@ use crate::error::{ApiError, ApiJson, ApiQuery, Result, page_limit};
 use crate::ops;
 use crate::records::{self, CLASS_VISIBLE, LEARNER_VISIBLE, lead_flag};
 use crate::state::AppState;
+use crate::stored::Sql;
 
 /// Default changes per pull page.
 const DEFAULT_PULL_LIMIT: u32 = 500;
@@ -121,7 +122,7 @@ struct Found {
     source: Source,
     id: String,
     /// For removals: kind, entity id and reason.
-    removal: Option<(String, String, String)>,
+    removal: Option<(Sql<EntityKind>, String, Sql<RemovalReason>)>,
 }
 
 /// Changes since a cursor: upserts of records the caller may see, and removals.
@@ -198,22 +199,9 @@ async fn pull_page(
     for f in found {
         match f.removal {
             Some((kind, entity_id, reason)) => changes.push(Change::Remove {
-                kind: match kind.as_str() {
-                    "class" => EntityKind::Class,
-                    "learner" => EntityKind::Learner,
-                    "staff" => EntityKind::Staff,
-                    other => {
-                        return Err(ApiError::internal(anyhow::anyhow!(
-                            "unknown removal kind {other:?} in the database"
-                        )));
-                    }
-                },
+                kind: *kind,
                 id: parse_id(&entity_id)?,
-                reason: if reason == "deleted" {
-                    RemovalReason::Deleted
-                } else {
-                    RemovalReason::NoLongerVisible
-                },
+                reason: *reason,
             }),
             None => {
                 if let Some(record) = records.remove(&(f.source, f.id)) {
@@ -233,9 +221,9 @@ async fn pull_page(
 struct FoundRow {
     seq: i64,
     id: String,
-    kind: Option<String>,
+    kind: Option<Sql<EntityKind>>,
     entity_id: Option<String>,
-    reason: Option<String>,
+    reason: Option<Sql<RemovalReason>>,
 }
 
 /// Rows of one source after the cursor, in order, at most `limit`.

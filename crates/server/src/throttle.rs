@@ -34,6 +34,7 @@ use crate::auth::{SubjectKind, new_token, token_hash};
 use crate::error::{ApiError, Result};
 use crate::password::Ticket;
 use crate::state::AppState;
+use crate::stored::{Spelled, Sql};
 
 const MINUTE_MS: i64 = 60 * 1000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
@@ -308,7 +309,7 @@ pub(crate) async fn remember_device(
     )
     .bind(hash)
     .bind(school_id)
-    .bind(kind.as_str())
+    .bind(Sql(kind))
     .bind(account)
     .bind(now)
     .bind(now.saturating_add(ms(state.settings.throttle.device_lifetime)))
@@ -343,7 +344,7 @@ pub(crate) async fn reconfirmed(state: &AppState, kind: SubjectKind, id: &str) -
 }
 
 fn reconfirm_key(kind: SubjectKind, id: &str) -> String {
-    format!("reconfirm:{}:{id}", kind.as_str())
+    format!("reconfirm:{}:{id}", kind.spelling())
 }
 
 async fn clear(state: &AppState, key: &str) -> sqlx::Result<()> {
@@ -355,7 +356,7 @@ async fn clear(state: &AppState, key: &str) -> sqlx::Result<()> {
 }
 
 fn account_key(kind: SubjectKind, account: &str) -> String {
-    format!("account:{}:{account}", kind.as_str())
+    format!("account:{}:{account}", kind.spelling())
 }
 
 fn device_key(hash: &str) -> String {
@@ -373,7 +374,7 @@ async fn known_device(state: &AppState, guess: &Guess<'_>, now: i64) -> Result<O
          WHERE hash = $1 AND subject_kind = $2 AND subject_id = $3 AND expires_at > $4",
     )
     .bind(&hash)
-    .bind(guess.kind.as_str())
+    .bind(Sql(guess.kind))
     .bind(account)
     .bind(now)
     .fetch_optional(state.db.pool())

@@ -27,6 +27,8 @@ on_both_backends!(
     only_lead_teachers_export_the_school_and_only_after_their_password,
     a_rotated_parent_code_replaces_the_old_one,
     no_password_or_parent_code_is_stored_in_the_clear,
+    unreadable_school_settings_refuse_a_reset_and_the_old_password_keeps_working,
+    a_damaged_learner_id_is_an_error_never_a_made_up_learner,
 );
 
 async fn a_reset_password_signs_the_learner_in_and_the_old_one_no_longer_does(backend: Backend) {
@@ -649,5 +651,76 @@ async fn no_password_or_parent_code_is_stored_in_the_clear(backend: Backend) {
             "{secret:?} is stored in the clear"
         );
     }
+    world.stop().await;
+}
+
+async fn unreadable_school_settings_refuse_a_reset_and_the_old_password_keeps_working(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    let (learner, given) =
+        learner_with_password(&world.teacher1, "3 Badgers", PasswordStyle::Words).await;
+    // Damaged settings could hold rules stricter than the defaults: falling back to the
+    // defaults would let a weaker password through.
+    sqlx::query("UPDATE school SET settings = $1")
+        .bind(r#"{"passwords": "strict"}"#)
+        .execute(world.server.state().db.pool())
+        .await
+        .unwrap();
+    let new = generated(PasswordStyle::Words);
+    let refused = world
+        .teacher1
+        .learner_password_reset(
+            learner.id,
+            &LearnerPasswordReset {
+                password: new.clone(),
+                source: PasswordSource::Generated,
+                must_change: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::Internal));
+    learner_sign_in(&world, &learner.username, &given)
+        .await
+        .expect("the old password still signs the learner in");
+    assert_eq!(
+        learner_sign_in(&world, &learner.username, &new).await.err(),
+        Some(ErrorCode::InvalidCredentials)
+    );
+    world.stop().await;
+}
+
+async fn a_damaged_learner_id_is_an_error_never_a_made_up_learner(backend: Backend) {
+    let world = World::start(backend).await;
+    let class = harness::class(&world.teacher1, "1 Owls").await;
+    let learner = active_learners(&world.teacher1, "1 Owls").await.remove(0);
+    let pool = world.server.state().db.pool();
+    sqlx::query(
+        "INSERT INTO learner (id, school_id, username, given_name, family_name, search_key,
+                              sort_key, version, seq, created_at, updated_at)
+         SELECT 'damaged', school_id, username || '.copy', given_name, family_name,
+                search_key, sort_key, version, seq, created_at, updated_at
+         FROM learner WHERE id = $1",
+    )
+    .bind(learner.id.to_string())
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO enrollment (learner_id, class_id) VALUES ('damaged', $1)")
+        .bind(class.id.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    let err = world
+        .teacher1
+        .class_access_codes(class.id, CodesPurpose::View)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(ErrorCode::Internal),
+        "a list with a learner under an invented id would send the teacher's next action to nobody"
+    );
     world.stop().await;
 }

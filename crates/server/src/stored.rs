@@ -1,0 +1,240 @@
+//! How typed values are spelled in the database: every status, role, kind and reason column
+//! is encoded and decoded here and nowhere else.
+//!
+//! Each such type lists its values once with their stored spelling ([`Spelled`]). Queries
+//! bind and read them through [`Sql`], so code compares enums, never strings, and a
+//! spelling the code does not know (a damaged row, a newer server's value) is a decoding
+//! error naming the column's meaning, never a silent default. Ids are read the same way
+//! ([`parse_id`](crate::db::parse_id)): a malformed one is an error, never a made-up id.
+
+use std::fmt;
+use std::ops::Deref;
+
+use classkeys_domain::identity::Role;
+use classkeys_protocol::credentials::PasswordState;
+use classkeys_protocol::sync::{EntityKind, RemovalReason};
+use sqlx::any::{Any, AnyTypeInfo};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, Encode, Type};
+
+/// A type whose values each have one spelling in the database.
+pub trait Spelled: Copy + PartialEq + 'static {
+    /// What a value of this type is, for error messages ("learner status").
+    const WHAT: &'static str;
+    /// Every value with its spelling.
+    const SPELLINGS: &'static [(Self, &'static str)];
+
+    /// The stored spelling.
+    fn spelling(self) -> &'static str {
+        Self::SPELLINGS
+            .iter()
+            .find(|(value, _)| *value == self)
+            .map(|(_, text)| *text)
+            .expect("every value is listed in SPELLINGS")
+    }
+
+    /// The value a stored spelling stands for.
+    fn from_spelling(text: &str) -> Result<Self, Unknown> {
+        Self::SPELLINGS
+            .iter()
+            .find(|(_, spelled)| *spelled == text)
+            .map(|(value, _)| *value)
+            .ok_or_else(|| Unknown {
+                what: Self::WHAT,
+                found: text.chars().take(40).collect(),
+            })
+    }
+}
+
+/// A stored spelling the code does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {what} {found:?} in the database")]
+pub struct Unknown {
+    what: &'static str,
+    found: String,
+}
+
+/// A [`Spelled`] value as bound to and read from a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sql<T>(pub T);
+
+impl<T> Deref for Sql<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Spelled + fmt::Debug> Type<Any> for Sql<T> {
+    fn type_info() -> AnyTypeInfo {
+        <str as Type<Any>>::type_info()
+    }
+}
+
+impl<'q, T: Spelled> Encode<'q, Any> for Sql<T> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        <&str as Encode<'q, Any>>::encode(self.0.spelling(), buf)
+    }
+}
+
+impl<'r, T: Spelled> Decode<'r, Any> for Sql<T> {
+    fn decode(value: <Any as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let text = <String as Decode<'r, Any>>::decode(value)?;
+        Ok(Sql(T::from_spelling(&text)?))
+    }
+}
+
+impl<T: Spelled> rusqlite::types::FromSql for Sql<T> {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        T::from_spelling(text)
+            .map(Sql)
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// Whether an account (learner or staff) may sign in and be worked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    /// Kept, with its username and email, but signs in nowhere.
+    Deactivated,
+}
+
+impl Spelled for Status {
+    const WHAT: &'static str = "account status";
+    const SPELLINGS: &'static [(Self, &'static str)] = &[
+        (Status::Active, "active"),
+        (Status::Deactivated, "deactivated"),
+    ];
+}
+
+/// Who chose a learner's current password (the column is empty while they have none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetBy {
+    /// A teacher's reset: kept sealed so it can be shown again.
+    Teacher,
+    /// The learner's own choice: never kept in a form that can be shown.
+    Learner,
+}
+
+impl Spelled for SetBy {
+    const WHAT: &'static str = "password setter";
+    const SPELLINGS: &'static [(Self, &'static str)] =
+        &[(SetBy::Teacher, "teacher"), (SetBy::Learner, "learner")];
+}
+
+/// A learner's password state as the API shows it.
+pub fn password_state(set_by: Option<Sql<SetBy>>) -> PasswordState {
+    match set_by.map(|s| s.0) {
+        None => PasswordState::NotSet,
+        Some(SetBy::Teacher) => PasswordState::SetByTeacher,
+        Some(SetBy::Learner) => PasswordState::SetByLearner,
+    }
+}
+
+/// Whose session or device a token is: staff requests accept only staff sessions, learner
+/// pages only learner sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    Staff,
+    Learner,
+}
+
+impl Spelled for SubjectKind {
+    const WHAT: &'static str = "account kind";
+    const SPELLINGS: &'static [(Self, &'static str)] = &[
+        (SubjectKind::Staff, "staff"),
+        (SubjectKind::Learner, "learner"),
+    ];
+}
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// A signed-in session.
+    Session,
+}
+
+impl Spelled for TokenPurpose {
+    const WHAT: &'static str = "token purpose";
+    const SPELLINGS: &'static [(Self, &'static str)] = &[(TokenPurpose::Session, "session")];
+}
+
+impl Spelled for Role {
+    const WHAT: &'static str = "staff role";
+    const SPELLINGS: &'static [(Self, &'static str)] = &[
+        (Role::Teacher, "teacher"),
+        (Role::LeadTeacher, "lead_teacher"),
+    ];
+}
+
+impl Spelled for EntityKind {
+    const WHAT: &'static str = "record kind";
+    const SPELLINGS: &'static [(Self, &'static str)] = &[
+        (EntityKind::Class, "class"),
+        (EntityKind::Learner, "learner"),
+        (EntityKind::Staff, "staff"),
+    ];
+}
+
+impl Spelled for RemovalReason {
+    const WHAT: &'static str = "removal reason";
+    const SPELLINGS: &'static [(Self, &'static str)] = &[
+        (RemovalReason::Deleted, "deleted"),
+        (RemovalReason::NoLongerVisible, "no_longer_visible"),
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trips<T: Spelled + fmt::Debug>() {
+        for (value, text) in T::SPELLINGS {
+            assert_eq!(value.spelling(), *text);
+            assert_eq!(T::from_spelling(text).unwrap(), *value);
+        }
+        let spellings: std::collections::HashSet<_> = T::SPELLINGS.iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            spellings.len(),
+            T::SPELLINGS.len(),
+            "two values share a spelling"
+        );
+    }
+
+    #[test]
+    fn every_value_has_one_spelling_that_reads_back() {
+        round_trips::<Status>();
+        round_trips::<SetBy>();
+        round_trips::<SubjectKind>();
+        round_trips::<TokenPurpose>();
+        round_trips::<Role>();
+        round_trips::<EntityKind>();
+        round_trips::<RemovalReason>();
+    }
+
+    #[test]
+    fn roles_are_spelled_as_the_domain_spells_them() {
+        for (role, text) in Role::SPELLINGS {
+            assert_eq!(role.as_str(), *text);
+        }
+    }
+
+    #[test]
+    fn an_unknown_spelling_is_an_error_that_says_what_it_is() {
+        let err = Status::from_spelling("suspended").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown account status \"suspended\" in the database"
+        );
+        assert!(
+            Role::from_spelling("Teacher").is_err(),
+            "spellings are exact"
+        );
+    }
+}
