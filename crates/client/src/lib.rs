@@ -218,7 +218,7 @@ impl Client {
 
     /// One class.
     pub async fn class(&self, id: ClassId) -> Result<ClassRecord> {
-        self.get(&paths::class(id)).await
+        self.get(&paths::CLASS.with([&id])).await
     }
 
     /// Creates a class (lead teachers).
@@ -228,25 +228,25 @@ impl Client {
 
     /// Renames, re-labels, archives or restores a class.
     pub async fn class_update(&self, id: ClassId, patch: &ClassPatch) -> Result<ClassRecord> {
-        self.with_body(Method::PATCH, &paths::class(id), patch)
+        self.with_body(Method::PATCH, &paths::CLASS.with([&id]), patch)
             .await
     }
 
     /// Deletes an empty class (lead teachers).
     pub async fn class_delete(&self, id: ClassId) -> Result<()> {
-        self.send_empty(self.request(Method::DELETE, &paths::class(id)))
+        self.send_empty(self.request(Method::DELETE, &paths::CLASS.with([&id])))
             .await
     }
 
     /// Makes `staff` one of the class's teachers (lead teachers).
     pub async fn class_assign_teacher(&self, id: ClassId, staff: StaffId) -> Result<ClassRecord> {
-        self.send(self.request(Method::PUT, &paths::class_teacher(id, staff)))
+        self.send(self.request(Method::PUT, &paths::CLASS_TEACHER.with([&id, &staff])))
             .await
     }
 
     /// Takes `staff` off the class (lead teachers).
     pub async fn class_unassign_teacher(&self, id: ClassId, staff: StaffId) -> Result<ClassRecord> {
-        self.send(self.request(Method::DELETE, &paths::class_teacher(id, staff)))
+        self.send(self.request(Method::DELETE, &paths::CLASS_TEACHER.with([&id, &staff])))
             .await
     }
 
@@ -258,7 +258,7 @@ impl Client {
 
     /// One learner.
     pub async fn learner(&self, id: LearnerId) -> Result<LearnerRecord> {
-        self.get(&paths::learner(id)).await
+        self.get(&paths::LEARNER.with([&id])).await
     }
 
     /// Creates a learner.
@@ -272,7 +272,7 @@ impl Client {
         id: LearnerId,
         patch: &LearnerPatch,
     ) -> Result<LearnerRecord> {
-        self.with_body(Method::PATCH, &paths::learner(id), patch)
+        self.with_body(Method::PATCH, &paths::LEARNER.with([&id]), patch)
             .await
     }
 
@@ -280,7 +280,7 @@ impl Client {
     pub async fn learner_enrol(&self, id: LearnerId, class_id: ClassId) -> Result<LearnerRecord> {
         self.with_body(
             Method::POST,
-            &paths::learner_action(id, "enrolments"),
+            &paths::LEARNER_ENROLMENTS.with([&id]),
             &Enrolment { class_id },
         )
         .await
@@ -293,7 +293,10 @@ impl Client {
         id: LearnerId,
         class_id: ClassId,
     ) -> Result<Option<LearnerRecord>> {
-        let request = self.request(Method::DELETE, &paths::learner_enrolment(id, class_id));
+        let request = self.request(
+            Method::DELETE,
+            &paths::LEARNER_ENROLMENT.with([&id, &class_id]),
+        );
         let resp = request.send().await.map_err(Error::transport(&self.base))?;
         let resp = Error::check(resp).await?;
         if resp.status() == reqwest::StatusCode::NO_CONTENT {
@@ -311,7 +314,7 @@ impl Client {
         id: LearnerId,
         request: &LearnerMove,
     ) -> Result<LearnerRecord> {
-        self.with_body(Method::POST, &paths::learner_action(id, "move"), request)
+        self.with_body(Method::POST, &paths::LEARNER_MOVE.with([&id]), request)
             .await
     }
 
@@ -322,10 +325,14 @@ impl Client {
         active: bool,
         base_version: Option<i64>,
     ) -> Result<LearnerRecord> {
-        let action = if active { "reactivate" } else { "deactivate" };
+        let route = if active {
+            paths::LEARNER_REACTIVATE
+        } else {
+            paths::LEARNER_DEACTIVATE
+        };
         self.with_body(
             Method::POST,
-            &paths::learner_action(id, action),
+            &route.with([&id]),
             &ActiveChange { base_version },
         )
         .await
@@ -419,7 +426,7 @@ impl Client {
     ) -> Result<AccessCodes> {
         self.with_body(
             Method::POST,
-            &paths::learner_action(id, "password"),
+            &paths::LEARNER_PASSWORD_RESET.with([&id]),
             request,
         )
         .await
@@ -431,7 +438,7 @@ impl Client {
         id: ClassId,
         request: &ClassPasswordReset,
     ) -> Result<AccessCodes> {
-        self.with_body(Method::POST, &paths::class_action(id, "passwords"), request)
+        self.with_body(Method::POST, &paths::CLASS_PASSWORDS.with([&id]), request)
             .await
     }
 
@@ -443,7 +450,7 @@ impl Client {
     ) -> Result<AccessCodes> {
         self.with_body(
             Method::POST,
-            &paths::class_action(id, "access-codes"),
+            &paths::CLASS_ACCESS_CODES.with([&id]),
             &CodesRequest { purpose },
         )
         .await
@@ -457,7 +464,7 @@ impl Client {
     ) -> Result<AccessCodes> {
         self.with_body(
             Method::POST,
-            &paths::learner_action(id, "access-codes"),
+            &paths::LEARNER_ACCESS_CODES.with([&id]),
             &CodesRequest { purpose },
         )
         .await
@@ -465,17 +472,14 @@ impl Client {
 
     /// Replaces a learner's parent access code.
     pub async fn learner_parent_code_rotate(&self, id: LearnerId) -> Result<AccessCodes> {
-        self.send(self.request(Method::POST, &paths::learner_action(id, "parent-code")))
+        self.send(self.request(Method::POST, &paths::LEARNER_PARENT_CODE.with([&id])))
             .await
     }
 
     /// A class's access codes as the CSV file (UTF-8 with BOM).
     pub async fn class_access_codes_export(&self, id: ClassId) -> Result<Vec<u8>> {
-        self.send_bytes(self.request(
-            Method::POST,
-            &paths::class_action(id, "access-codes/export"),
-        ))
-        .await
+        self.send_bytes(self.request(Method::POST, &paths::CLASS_ACCESS_CODES_EXPORT.with([&id])))
+            .await
     }
 
     /// The whole school's access codes or student database as CSV (lead teachers).

@@ -137,7 +137,7 @@ const ENTRY_VISIBLE: &str = "($3 = 1 OR a.actor_id = $2 OR EXISTS (
      WHERE s.audit_id = a.id AND ct.staff_id = $2))";
 
 /// Reads the audit log, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "credentials",
+#[utoipa::path(get, path = paths::AUDIT, tag = "credentials",
     security(("bearer" = [])),
     params(AuditQuery),
     responses(

@@ -231,7 +231,7 @@ struct StaffLogin {
 }
 
 /// Signs a member of staff in.
-#[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "auth",
+#[utoipa::path(post, path = paths::SIGN_IN, tag = "auth",
     request_body = SignInRequest,
     responses(
         (status = 200, body = Session, description = "Signed in"),
@@ -374,7 +374,7 @@ async fn load_me(state: &AppState, staff_id: &str) -> Result<Me> {
 }
 
 /// Ends the session the request was made with.
-#[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth",
+#[utoipa::path(post, path = paths::SIGN_OUT, tag = "auth",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
@@ -389,7 +389,7 @@ pub(crate) async fn sign_out(
 }
 
 /// Who is signed in.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+#[utoipa::path(get, path = paths::ME, tag = "auth",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Me, description = "The signed-in member of staff"),

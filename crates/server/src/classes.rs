@@ -21,11 +21,11 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(paths::CLASSES, get(class_list).post(class_create))
         .route(
-            "/api/v1/classes/{id}",
+            paths::CLASS.template(),
             get(class_get).patch(class_update).delete(class_delete),
         )
         .route(
-            "/api/v1/classes/{id}/teachers/{staff_id}",
+            paths::CLASS_TEACHER.template(),
             put(class_assign_teacher).delete(class_unassign_teacher),
         )
 }
@@ -45,7 +45,7 @@ async fn run(
 }
 
 /// Classes the caller may see: a teacher's own, or every class for a lead teacher.
-#[utoipa::path(get, path = "/api/v1/classes", tag = "classes",
+#[utoipa::path(get, path = paths::CLASSES, tag = "classes",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<ClassRecord>, description = "Classes, by name"),
@@ -63,7 +63,7 @@ pub(crate) async fn class_list(
 }
 
 /// One class.
-#[utoipa::path(get, path = "/api/v1/classes/{id}", tag = "classes",
+#[utoipa::path(get, path = paths::CLASS.template(), tag = "classes",
     security(("bearer" = [])),
     params(("id" = ClassId, Path, description = "Class id")),
     responses(
@@ -83,7 +83,7 @@ pub(crate) async fn class_get(
 }
 
 /// Creates a class (lead teachers).
-#[utoipa::path(post, path = "/api/v1/classes", tag = "classes",
+#[utoipa::path(post, path = paths::CLASSES, tag = "classes",
     security(("bearer" = [])),
     request_body = NewClass,
     responses(
@@ -107,7 +107,7 @@ pub(crate) async fn class_create(
 }
 
 /// Renames a class, changes its year group, archives or restores it.
-#[utoipa::path(patch, path = "/api/v1/classes/{id}", tag = "classes",
+#[utoipa::path(patch, path = paths::CLASS.template(), tag = "classes",
     security(("bearer" = [])),
     params(("id" = ClassId, Path, description = "Class id")),
     request_body = ClassPatch,
@@ -136,7 +136,7 @@ pub(crate) async fn class_update(
 }
 
 /// Deletes an empty class (lead teachers).
-#[utoipa::path(delete, path = "/api/v1/classes/{id}", tag = "classes",
+#[utoipa::path(delete, path = paths::CLASS.template(), tag = "classes",
     security(("bearer" = [])),
     params(("id" = ClassId, Path, description = "Class id")),
     responses(
@@ -157,7 +157,7 @@ pub(crate) async fn class_delete(
 }
 
 /// Makes a member of staff one of the class's teachers (lead teachers).
-#[utoipa::path(put, path = "/api/v1/classes/{id}/teachers/{staff_id}", tag = "classes",
+#[utoipa::path(put, path = paths::CLASS_TEACHER.template(), tag = "classes",
     security(("bearer" = [])),
     params(
         ("id" = ClassId, Path, description = "Class id"),
@@ -181,7 +181,7 @@ pub(crate) async fn class_assign_teacher(
 }
 
 /// Takes a member of staff off the class (lead teachers).
-#[utoipa::path(delete, path = "/api/v1/classes/{id}/teachers/{staff_id}", tag = "classes",
+#[utoipa::path(delete, path = paths::CLASS_TEACHER.template(), tag = "classes",
     security(("bearer" = [])),
     params(
         ("id" = ClassId, Path, description = "Class id"),

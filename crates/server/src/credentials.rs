@@ -45,27 +45,27 @@ use crate::stored::{SetBy, Spelled, Sql, Status, password_state};
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/api/v1/learners/{id}/password",
+            paths::LEARNER_PASSWORD_RESET.template(),
             post(learner_password_reset),
         )
         .route(
-            "/api/v1/learners/{id}/access-codes",
+            paths::LEARNER_ACCESS_CODES.template(),
             post(learner_access_codes),
         )
         .route(
-            "/api/v1/learners/{id}/parent-code",
+            paths::LEARNER_PARENT_CODE.template(),
             post(learner_parent_code_rotate),
         )
         .route(
-            "/api/v1/classes/{id}/passwords",
+            paths::CLASS_PASSWORDS.template(),
             post(class_passwords_reset),
         )
         .route(
-            "/api/v1/classes/{id}/access-codes",
+            paths::CLASS_ACCESS_CODES.template(),
             post(class_access_codes),
         )
         .route(
-            "/api/v1/classes/{id}/access-codes/export",
+            paths::CLASS_ACCESS_CODES_EXPORT.template(),
             post(class_access_codes_export),
         )
         .route(paths::SCHOOL_EXPORT, post(school_export))
@@ -523,7 +523,7 @@ fn codes_audit_action(purpose: CodesPurpose) -> AuditAction {
 }
 
 /// Sets one learner's password.
-#[utoipa::path(post, path = "/api/v1/learners/{id}/password", tag = "credentials",
+#[utoipa::path(post, path = paths::LEARNER_PASSWORD_RESET.template(), tag = "credentials",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     request_body = LearnerPasswordReset,
@@ -597,7 +597,7 @@ pub(crate) async fn learner_password_reset(
 }
 
 /// Resets every active learner of a class: one password for all, or one each.
-#[utoipa::path(post, path = "/api/v1/classes/{id}/passwords", tag = "credentials",
+#[utoipa::path(post, path = paths::CLASS_PASSWORDS.template(), tag = "credentials",
     security(("bearer" = [])),
     params(("id" = ClassId, Path, description = "Class id")),
     request_body = ClassPasswordReset,
@@ -773,7 +773,7 @@ fn class_changed(class: &str) -> ApiError {
 }
 
 /// A class's access codes: usernames and parent codes, and passwords when revealed.
-#[utoipa::path(post, path = "/api/v1/classes/{id}/access-codes", tag = "credentials",
+#[utoipa::path(post, path = paths::CLASS_ACCESS_CODES.template(), tag = "credentials",
     security(("bearer" = [])),
     params(("id" = ClassId, Path, description = "Class id")),
     request_body = CodesRequest,
@@ -823,7 +823,7 @@ pub(crate) async fn class_access_codes(
 }
 
 /// One learner's access codes (revealing one password).
-#[utoipa::path(post, path = "/api/v1/learners/{id}/access-codes", tag = "credentials",
+#[utoipa::path(post, path = paths::LEARNER_ACCESS_CODES.template(), tag = "credentials",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     request_body = CodesRequest,
@@ -862,7 +862,7 @@ pub(crate) async fn learner_access_codes(
 
 /// Replaces a learner's parent access code: parents already linked stay linked, the old
 /// code links no one new.
-#[utoipa::path(post, path = "/api/v1/learners/{id}/parent-code", tag = "credentials",
+#[utoipa::path(post, path = paths::LEARNER_PARENT_CODE.template(), tag = "credentials",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     responses(
@@ -1024,7 +1024,7 @@ fn worker_failed() -> ApiError {
 }
 
 /// Downloads a class's access codes as CSV (active learners).
-#[utoipa::path(post, path = "/api/v1/classes/{id}/access-codes/export", tag = "credentials",
+#[utoipa::path(post, path = paths::CLASS_ACCESS_CODES_EXPORT.template(), tag = "credentials",
     security(("bearer" = [])),
     params(("id" = ClassId, Path, description = "Class id")),
     responses(
@@ -1074,7 +1074,7 @@ pub(crate) async fn class_access_codes_export(
 
 /// Downloads the whole school's access codes or student database (lead teachers, after
 /// entering their password again).
-#[utoipa::path(post, path = "/api/v1/school/export", tag = "credentials",
+#[utoipa::path(post, path = paths::SCHOOL_EXPORT, tag = "credentials",
     security(("bearer" = [])),
     request_body = SchoolExportRequest,
     responses(

@@ -54,7 +54,7 @@ struct LearnerLogin {
 }
 
 /// Signs a learner in.
-#[utoipa::path(post, path = "/api/v1/learner/sign-in", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNER_SIGN_IN, tag = "learners",
     request_body = LearnerSignInRequest,
     responses(
         (status = 200, body = LearnerSession, description = "Signed in"),
@@ -204,7 +204,7 @@ impl LearnerAuthenticated {
 }
 
 /// The signed-in learner.
-#[utoipa::path(get, path = "/api/v1/learner/me", tag = "learners",
+#[utoipa::path(get, path = paths::LEARNER_ME, tag = "learners",
     security(("bearer" = [])),
     responses(
         (status = 200, body = LearnerMe, description = "The learner this session belongs to"),
@@ -222,7 +222,7 @@ pub(crate) async fn learner_me(auth: LearnerAuthenticated) -> Result<ApiJson<Lea
 }
 
 /// Ends the learner's session the request was made with.
-#[utoipa::path(post, path = "/api/v1/learner/sign-out", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNER_SIGN_OUT, tag = "learners",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
@@ -239,7 +239,7 @@ pub(crate) async fn learner_sign_out(
 /// The signed-in learner chooses their own password: checked against their age band's
 /// rules, it replaces the old one, ends every session of theirs (this one included) and
 /// answers with a new session.
-#[utoipa::path(post, path = "/api/v1/learner/password", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNER_PASSWORD, tag = "learners",
     security(("bearer" = [])),
     request_body = LearnerPasswordChange,
     responses(

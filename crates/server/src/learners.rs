@@ -34,17 +34,20 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(paths::LEARNERS, get(learner_search).post(learner_create))
         .route(
-            "/api/v1/learners/{id}",
+            paths::LEARNER.template(),
             get(learner_get).patch(learner_update),
         )
-        .route("/api/v1/learners/{id}/enrolments", post(learner_enrol))
+        .route(paths::LEARNER_ENROLMENTS.template(), post(learner_enrol))
+        .route(paths::LEARNER_ENROLMENT.template(), delete(learner_unenrol))
+        .route(paths::LEARNER_MOVE.template(), post(learner_move))
         .route(
-            "/api/v1/learners/{id}/enrolments/{class_id}",
-            delete(learner_unenrol),
+            paths::LEARNER_DEACTIVATE.template(),
+            post(learner_deactivate),
         )
-        .route("/api/v1/learners/{id}/move", post(learner_move))
-        .route("/api/v1/learners/{id}/deactivate", post(learner_deactivate))
-        .route("/api/v1/learners/{id}/reactivate", post(learner_reactivate))
+        .route(
+            paths::LEARNER_REACTIVATE.template(),
+            post(learner_reactivate),
+        )
 }
 
 async fn run(
@@ -74,7 +77,7 @@ async fn run_visible(
 }
 
 /// Lists and searches the learners the caller may see.
-#[utoipa::path(get, path = "/api/v1/learners", tag = "learners",
+#[utoipa::path(get, path = paths::LEARNERS, tag = "learners",
     security(("bearer" = [])),
     params(LearnerQuery),
     responses(
@@ -189,7 +192,7 @@ pub(crate) async fn learner_search(
 }
 
 /// One learner.
-#[utoipa::path(get, path = "/api/v1/learners/{id}", tag = "learners",
+#[utoipa::path(get, path = paths::LEARNER.template(), tag = "learners",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     responses(
@@ -209,7 +212,7 @@ pub(crate) async fn learner_get(
 }
 
 /// Creates a learner, enrolled in the given classes.
-#[utoipa::path(post, path = "/api/v1/learners", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNERS, tag = "learners",
     security(("bearer" = [])),
     request_body = NewLearner,
     responses(
@@ -236,7 +239,7 @@ pub(crate) async fn learner_create(
 }
 
 /// Changes a learner's names, username or email.
-#[utoipa::path(patch, path = "/api/v1/learners/{id}", tag = "learners",
+#[utoipa::path(patch, path = paths::LEARNER.template(), tag = "learners",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     request_body = LearnerPatch,
@@ -263,7 +266,7 @@ pub(crate) async fn learner_update(
 }
 
 /// Enrols a learner in a class.
-#[utoipa::path(post, path = "/api/v1/learners/{id}/enrolments", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNER_ENROLMENTS.template(), tag = "learners",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     request_body = Enrolment,
@@ -285,7 +288,7 @@ pub(crate) async fn learner_enrol(
 }
 
 /// Takes a learner out of a class. Answers 204 when the caller can no longer see the learner.
-#[utoipa::path(delete, path = "/api/v1/learners/{id}/enrolments/{class_id}", tag = "learners",
+#[utoipa::path(delete, path = paths::LEARNER_ENROLMENT.template(), tag = "learners",
     security(("bearer" = [])),
     params(
         ("id" = LearnerId, Path, description = "Learner id"),
@@ -313,7 +316,7 @@ pub(crate) async fn learner_unenrol(
 }
 
 /// Moves a learner from one class to another.
-#[utoipa::path(post, path = "/api/v1/learners/{id}/move", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNER_MOVE.template(), tag = "learners",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     request_body = LearnerMove,
@@ -338,7 +341,7 @@ pub(crate) async fn learner_move(
 }
 
 /// Deactivates a learner: they can no longer sign in, and keep their username and email.
-#[utoipa::path(post, path = "/api/v1/learners/{id}/deactivate", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNER_DEACTIVATE.template(), tag = "learners",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     request_body = ActiveChange,
@@ -361,7 +364,7 @@ pub(crate) async fn learner_deactivate(
 }
 
 /// Reactivates a learner.
-#[utoipa::path(post, path = "/api/v1/learners/{id}/reactivate", tag = "learners",
+#[utoipa::path(post, path = paths::LEARNER_REACTIVATE.template(), tag = "learners",
     security(("bearer" = [])),
     params(("id" = LearnerId, Path, description = "Learner id")),
     request_body = ActiveChange,

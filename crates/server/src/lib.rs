@@ -99,7 +99,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Liveness: the server runs and its database answers.
-#[utoipa::path(get, path = "/healthz", tag = "health",
+#[utoipa::path(get, path = paths::HEALTHZ, tag = "health",
     responses(
         (status = 200, description = "Up", body = String),
         (status = 500, body = classkeys_protocol::ErrorBody, description = "The database does not answer"),

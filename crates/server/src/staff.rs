@@ -18,7 +18,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The school's staff (lead teachers only).
-#[utoipa::path(get, path = "/api/v1/staff", tag = "staff",
+#[utoipa::path(get, path = paths::STAFF, tag = "staff",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<StaffRecord>, description = "Staff, by username"),

@@ -126,7 +126,7 @@ struct Found {
 }
 
 /// Changes since a cursor: upserts of records the caller may see, and removals.
-#[utoipa::path(get, path = "/api/v1/sync/changes", tag = "sync",
+#[utoipa::path(get, path = paths::SYNC_CHANGES, tag = "sync",
     security(("bearer" = [])),
     params(PullQuery),
     responses(
@@ -282,7 +282,7 @@ async fn find(
 }
 
 /// Applies a batch of operations, each atomically and idempotently, in order.
-#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync",
+#[utoipa::path(post, path = paths::SYNC_PUSH, tag = "sync",
     security(("bearer" = [])),
     request_body = PushRequest,
     responses(

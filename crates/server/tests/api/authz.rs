@@ -479,13 +479,13 @@ fn rows() -> Vec<Row> {
         row(
             "GET /api/v1/classes/{id}",
             Reads,
-            |t| get(paths::class(t.class)),
+            |t| get(paths::CLASS.with([&t.class])),
             [OK, HIDDEN, OK, HIDDEN, ANON],
         ),
         row(
             "GET /api/v1/classes/{id} of the other school's class",
             Reads,
-            |t| get(paths::class(t.foreign_class)),
+            |t| get(paths::CLASS.with([&t.foreign_class])),
             [HIDDEN, HIDDEN, HIDDEN, OK, ANON],
         ),
         row(
@@ -506,7 +506,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::PATCH,
-                    paths::class(t.class),
+                    paths::CLASS.with([&t.class]),
                     json!({"name": t.name("renamed")}),
                 )
             },
@@ -518,7 +518,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::PATCH,
-                    paths::class(t.class),
+                    paths::CLASS.with([&t.class]),
                     json!({"archived": true}),
                 )
             },
@@ -527,31 +527,51 @@ fn rows() -> Vec<Row> {
         row(
             "DELETE /api/v1/classes/{id} of an empty class",
             Changes,
-            |t| bare(Method::DELETE, paths::class(t.spare)),
+            |t| bare(Method::DELETE, paths::CLASS.with([&t.spare])),
             [FORBIDDEN, HIDDEN, NO_CONTENT, HIDDEN, ANON],
         ),
         row(
             "PUT /api/v1/classes/{id}/teachers/{staff_id} assigning a colleague",
             Changes,
-            |t| bare(Method::PUT, paths::class_teacher(t.class, t.colleague)),
+            |t| {
+                bare(
+                    Method::PUT,
+                    paths::CLASS_TEACHER.with([&t.class, &t.colleague]),
+                )
+            },
             [FORBIDDEN, HIDDEN, OK, HIDDEN, ANON],
         ),
         row(
             "DELETE /api/v1/classes/{id}/teachers/{staff_id} unassigning the class's teacher",
             Changes,
-            |t| bare(Method::DELETE, paths::class_teacher(t.class, t.teacher)),
+            |t| {
+                bare(
+                    Method::DELETE,
+                    paths::CLASS_TEACHER.with([&t.class, &t.teacher]),
+                )
+            },
             [FORBIDDEN, HIDDEN, OK, HIDDEN, ANON],
         ),
         row(
             "PUT /api/v1/classes/{id}/teachers/{staff_id} assigning the other school's lead",
             Changes,
-            |t| bare(Method::PUT, paths::class_teacher(t.class, t.outsider)),
+            |t| {
+                bare(
+                    Method::PUT,
+                    paths::CLASS_TEACHER.with([&t.class, &t.outsider]),
+                )
+            },
             [FORBIDDEN, HIDDEN, HIDDEN, HIDDEN, ANON],
         ),
         row(
             "DELETE /api/v1/classes/{id}/teachers/{staff_id} unassigning the other school's lead",
             Changes,
-            |t| bare(Method::DELETE, paths::class_teacher(t.class, t.outsider)),
+            |t| {
+                bare(
+                    Method::DELETE,
+                    paths::CLASS_TEACHER.with([&t.class, &t.outsider]),
+                )
+            },
             [FORBIDDEN, HIDDEN, HIDDEN, HIDDEN, ANON],
         ),
         row(
@@ -560,7 +580,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 bare(
                     Method::PUT,
-                    paths::class_teacher(t.foreign_class, t.teacher),
+                    paths::CLASS_TEACHER.with([&t.foreign_class, &t.teacher]),
                 )
             },
             [HIDDEN, HIDDEN, HIDDEN, HIDDEN, ANON],
@@ -581,25 +601,25 @@ fn rows() -> Vec<Row> {
         row(
             "GET /api/v1/learners/{id}",
             Reads,
-            |t| get(paths::learner(t.learner)),
+            |t| get(paths::LEARNER.with([&t.learner])),
             [OK, HIDDEN, OK, HIDDEN, ANON],
         ),
         row(
             "GET /api/v1/learners/{id} of a learner also in another teacher's class",
             Reads,
-            |t| get(paths::learner(t.shared)),
+            |t| get(paths::LEARNER.with([&t.shared])),
             [OK, HIDDEN, OK, HIDDEN, ANON],
         ),
         row(
             "GET /api/v1/learners/{id} of a learner only in another teacher's class",
             Reads,
-            |t| get(paths::learner(t.stranger)),
+            |t| get(paths::LEARNER.with([&t.stranger])),
             [HIDDEN, HIDDEN, OK, HIDDEN, ANON],
         ),
         row(
             "GET /api/v1/learners/{id} of the other school's learner",
             Reads,
-            |t| get(paths::learner(t.foreign_learner)),
+            |t| get(paths::LEARNER.with([&t.foreign_learner])),
             [HIDDEN, HIDDEN, HIDDEN, OK, ANON],
         ),
         row(
@@ -634,7 +654,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::PATCH,
-                    paths::learner(t.learner),
+                    paths::LEARNER.with([&t.learner]),
                     json!({"given_name": "Renamed"}),
                 )
             },
@@ -646,7 +666,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::PATCH,
-                    paths::learner(t.foreign_learner),
+                    paths::LEARNER.with([&t.foreign_learner]),
                     json!({"given_name": t.name("renamed")}),
                 )
             },
@@ -658,7 +678,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.learner, "enrolments"),
+                    paths::LEARNER_ENROLMENTS.with([&t.learner]),
                     json!({"class_id": t.spare}),
                 )
             },
@@ -670,7 +690,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.learner, "enrolments"),
+                    paths::LEARNER_ENROLMENTS.with([&t.learner]),
                     json!({"class_id": t.elsewhere}),
                 )
             },
@@ -682,7 +702,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.stranger, "enrolments"),
+                    paths::LEARNER_ENROLMENTS.with([&t.stranger]),
                     json!({"class_id": t.class}),
                 )
             },
@@ -691,7 +711,12 @@ fn rows() -> Vec<Row> {
         row(
             "DELETE /api/v1/learners/{id}/enrolments/{class_id} (the learner's only class)",
             Changes,
-            |t| bare(Method::DELETE, paths::learner_enrolment(t.learner, t.class)),
+            |t| {
+                bare(
+                    Method::DELETE,
+                    paths::LEARNER_ENROLMENT.with([&t.learner, &t.class]),
+                )
+            },
             // The teacher no longer sees the learner afterwards, hence 204 rather than 200.
             [NO_CONTENT, HIDDEN, OK, HIDDEN, ANON],
         ),
@@ -701,7 +726,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 bare(
                     Method::DELETE,
-                    paths::learner_enrolment(t.shared, t.elsewhere),
+                    paths::LEARNER_ENROLMENT.with([&t.shared, &t.elsewhere]),
                 )
             },
             [HIDDEN, HIDDEN, OK, HIDDEN, ANON],
@@ -712,7 +737,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.learner, "move"),
+                    paths::LEARNER_MOVE.with([&t.learner]),
                     json!({"from": t.class, "to": t.spare}),
                 )
             },
@@ -724,7 +749,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.learner, "move"),
+                    paths::LEARNER_MOVE.with([&t.learner]),
                     json!({"from": t.class, "to": t.elsewhere}),
                 )
             },
@@ -736,7 +761,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.stranger, "move"),
+                    paths::LEARNER_MOVE.with([&t.stranger]),
                     json!({"from": t.elsewhere, "to": t.class}),
                 )
             },
@@ -748,7 +773,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.learner, "deactivate"),
+                    paths::LEARNER_DEACTIVATE.with([&t.learner]),
                     json!({}),
                 )
             },
@@ -765,7 +790,7 @@ fn rows() -> Vec<Row> {
                 |t| {
                     send(
                         Method::POST,
-                        paths::learner_action(t.learner, "reactivate"),
+                        paths::LEARNER_REACTIVATE.with([&t.learner]),
                         json!({}),
                     )
                 },
@@ -933,7 +958,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.learner, "password"),
+                    paths::LEARNER_PASSWORD_RESET.with([&t.learner]),
                     json!({"password": "Violet-Harbour-Kite-93", "source": "typed"}),
                 )
             },
@@ -945,7 +970,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::learner_action(t.learner, "access-codes"),
+                    paths::LEARNER_ACCESS_CODES.with([&t.learner]),
                     json!({"purpose": "reveal"}),
                 )
             },
@@ -954,12 +979,7 @@ fn rows() -> Vec<Row> {
         row(
             "POST /api/v1/learners/{id}/parent-code",
             Reads,
-            |t| {
-                bare(
-                    Method::POST,
-                    paths::learner_action(t.learner, "parent-code"),
-                )
-            },
+            |t| bare(Method::POST, paths::LEARNER_PARENT_CODE.with([&t.learner])),
             [OK, HIDDEN, OK, HIDDEN, ANON],
         ),
         row(
@@ -968,7 +988,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::class_action(t.class, "passwords"),
+                    paths::CLASS_PASSWORDS.with([&t.class]),
                     json!({"mode": "same", "password": "Violet-Harbour-Kite-93", "source": "typed"}),
                 )
             },
@@ -980,7 +1000,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 send(
                     Method::POST,
-                    paths::class_action(t.class, "access-codes"),
+                    paths::CLASS_ACCESS_CODES.with([&t.class]),
                     json!({"purpose": "view"}),
                 )
             },
@@ -992,7 +1012,7 @@ fn rows() -> Vec<Row> {
             |t| {
                 bare(
                     Method::POST,
-                    paths::class_action(t.class, "access-codes/export"),
+                    paths::CLASS_ACCESS_CODES_EXPORT.with([&t.class]),
                 )
             },
             [OK, HIDDEN, OK, HIDDEN, ANON],
@@ -1148,7 +1168,7 @@ impl<'w> Matrix<'w> {
     async fn schools(&self, t: &Targets) -> (Vec<(u16, Vec<u8>)>, Vec<(u16, Vec<u8>)>) {
         let mut demo = Vec::new();
         for class in [t.class, t.spare, t.elsewhere, t.new_class] {
-            demo.push(call(&self.world.lead, &get(paths::class(class))).await);
+            demo.push(call(&self.world.lead, &get(paths::CLASS.with([&class]))).await);
         }
         let tagged = format!("{}?q=mx{}x&limit=500", paths::LEARNERS, t.tag);
         demo.push(call(&self.world.lead, &get(tagged)).await);
@@ -1156,7 +1176,7 @@ impl<'w> Matrix<'w> {
         for path in [
             paths::CLASSES.to_owned(),
             format!("{}?limit=500", paths::LEARNERS),
-            paths::class(t.new_class),
+            paths::CLASS.with([&t.new_class]),
         ] {
             other.push(call(&self.world.other_lead, &get(path)).await);
         }

@@ -197,7 +197,7 @@ async fn a_body_that_is_not_json_or_has_the_wrong_shape_is_refused_and_writes_no
         .lead
         .raw(
             HttpMethod::PATCH,
-            &paths::learner(zoe.id),
+            &paths::LEARNER.with([&zoe.id]),
             json,
             Some(br#"{"email": 42}"#.to_vec()),
         )
