@@ -22,6 +22,7 @@
 //! - Nothing from the replica is shown without a session: reads need one.
 
 pub mod credentials;
+mod describe;
 pub mod edits;
 mod error;
 pub mod rejections;

@@ -62,6 +62,8 @@ pub struct SyncStatus {
 pub struct PendingConflict {
     /// The change as made here; its id names the conflict when resolving it.
     pub mine: Operation,
+    /// The change in words, as the teacher made it.
+    pub description: String,
     /// The record as it is on the server now.
     pub theirs: Record,
     /// When the change was made here.
@@ -254,12 +256,14 @@ impl App {
     /// Changes waiting for the teacher's decision, oldest first.
     pub async fn conflicts(&self) -> Result<Vec<PendingConflict>> {
         self.signed_in()?;
-        Ok(self
-            .store
-            .conflicts()
-            .await?
+        let conflicts = self.store.conflicts().await?;
+        let names = self
+            .names_for(conflicts.iter().map(|c| &c.operation.op))
+            .await?;
+        Ok(conflicts
             .into_iter()
             .map(|c| PendingConflict {
+                description: crate::describe::describe(&c.operation.op, &names),
                 mine: c.operation,
                 theirs: c.current,
                 made_at: c.created_at,

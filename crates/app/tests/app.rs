@@ -311,6 +311,13 @@ async fn conflicting_edits_by_the_lead_are_shown_and_each_resolution_does_what_i
             panic!("a learner conflict: {c:?}");
         };
         assert_eq!(theirs.family_name, "Theirs");
+        // The change in words, as the teacher made it: only the family name.
+        assert!(
+            c.description.starts_with("Change ")
+                && c.description.ends_with("'s family name to Mine"),
+            "{}",
+            c.description
+        );
     }
     let conflict_of = |id| {
         conflicts

@@ -4,35 +4,8 @@
 
 import { call, sentence } from '../ipc.js';
 import { h, formatWhen, plural, toast } from '../dom.js';
-import { state, displayName } from '../state.js';
+import { displayName } from '../state.js';
 import { show as showStatus } from '../status.js';
-
-const FIELDS = { given_name: 'given name', family_name: 'family name', username: 'username', email: 'email', name: 'name', year_group: 'year group' };
-
-// What an operation does, in words.
-export function describeOperation(op) {
-  const className = (id) => state.classById.get(id)?.name ?? 'another class';
-  switch (op.type) {
-    case 'learner_update':
-    case 'class_update': {
-      // Unchanged names and usernames arrive as null; only email and year group can be removed.
-      const parts = Object.entries(FIELDS)
-        .filter(([k]) => k in op && (op[k] !== null || k === 'email' || k === 'year_group')).map(([k, label]) =>
-        op[k] === null ? `remove the ${label}` : `${label} → “${op[k]}”`);
-      if (op.archived !== undefined && op.archived !== null) parts.push(op.archived ? 'archive' : 'restore');
-      return parts.length ? `Change ${parts.join(', ')}` : 'Change';
-    }
-    case 'learner_set_active': return op.active ? 'Reactivate' : 'Deactivate';
-    case 'learner_enrol': return `Add to ${className(op.class_id)}`;
-    case 'learner_unenrol': return `Remove from ${className(op.class_id)}`;
-    case 'learner_move': return `Move from ${className(op.from)} to ${className(op.to)}`;
-    case 'learner_create': return `Add learner ${op.given_name} ${op.family_name}`;
-    case 'class_create': return `Add class ${op.name}`;
-    case 'class_assign_teacher': return `Assign a teacher to ${className(op.class_id)}`;
-    case 'class_unassign_teacher': return `Take a teacher off ${className(op.class_id)}`;
-    default: return op.type.replaceAll('_', ' ');
-  }
-}
 
 function describeRecord(r) {
   if (r.kind === 'learner') {
@@ -68,7 +41,7 @@ export function changesView({ refreshClasses }) {
       h('h3', {}, describeRecord(c.theirs)),
       h('p', {}, 'Someone changed this on the server after you made your change here.'),
       h('dl', { class: 'compare' },
-        h('dt', {}, 'Your change'), h('dd', { testid: 'conflict-mine' }, describeOperation(c.mine.op), h('span', { class: 'muted' }, ` (${formatWhen(c.made_at)})`)),
+        h('dt', {}, 'Your change'), h('dd', { testid: 'conflict-mine' }, c.description, h('span', { class: 'muted' }, ` (${formatWhen(c.made_at)})`)),
         h('dt', {}, 'Now on the server'), h('dd', { testid: 'conflict-theirs' }, describeRecord(c.theirs))),
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'primary', testid: 'conflict-keep-mine', onclick: () => resolve(c.mine.id, 'keep_mine') }, 'Keep my change'),
