@@ -10,9 +10,9 @@
 use std::sync::Arc;
 
 use classkeys_app::{
-    App, AppError, ClassEdit, ClassResetMode, CodesView, ConflictChoice, LearnerEdit, LearnerPage,
-    NewLearnerInput, PendingConflict, PreviewLine, RejectedChange, SavedFile, StyleChoice,
-    SyncStatus,
+    App, AppError, AuditLog, ClassEdit, ClassResetMode, CodesView, ConflictChoice, LearnerEdit,
+    LearnerPage, NewLearnerInput, PendingConflict, PreviewLine, RejectedChange, SavedFile,
+    StyleChoice, SyncStatus,
 };
 use classkeys_cards::Paper;
 use classkeys_domain::downloads;
@@ -20,7 +20,7 @@ use classkeys_domain::generator::PasswordStyle;
 use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
-use classkeys_protocol::credentials::{AccessCodes, AuditPage, PasswordSource, SchoolExportKind};
+use classkeys_protocol::credentials::{AccessCodes, PasswordSource, SchoolExportKind};
 use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
 use serde::Serialize;
 use tauri::State;
@@ -398,7 +398,7 @@ async fn audit_list(
     app: AppState<'_>,
     before: Option<String>,
     learner_id: Option<LearnerId>,
-) -> Result<AuditPage> {
+) -> Result<AuditLog> {
     app.audit(before, learner_id).await
 }
 

@@ -19,7 +19,7 @@ use classkeys_domain::policy::{Action, Resource};
 use classkeys_domain::sealing::{self, Field, Scope, SealContext, SealedSecret};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::credentials::{
-    AccessCode, AccessCodes, AuditPage, AuditQuery, ClassPasswordReset, CodesPurpose,
+    AccessCode, AccessCodes, AuditEntry, AuditQuery, ClassPasswordReset, CodesPurpose,
     LearnerPassword, LearnerPasswordReset, PasswordSource, SchoolExportKind, SchoolExportRequest,
 };
 use classkeys_protocol::roster::LearnerRecord;
@@ -150,6 +150,24 @@ fn save_csv(path: &Path, bytes: &[u8]) -> Result<SavedFile> {
         path: path.to_owned(),
         learners: row_count(bytes),
     })
+}
+
+/// A page of the audit log as the audit screen shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLog {
+    /// Entries, newest first.
+    pub items: Vec<AuditLine>,
+    /// Pass as `before` for the next page; none when this was the last.
+    pub next: Option<String>,
+}
+
+/// One audit entry with what was done in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLine {
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    /// What was done, in words.
+    pub what: &'static str,
 }
 
 impl App {
@@ -542,9 +560,9 @@ impl App {
         &self,
         before: Option<String>,
         learner: Option<LearnerId>,
-    ) -> Result<AuditPage> {
+    ) -> Result<AuditLog> {
         let session = self.signed_in()?;
-        session
+        let page = session
             .client
             .audit(&AuditQuery {
                 before,
@@ -552,7 +570,18 @@ impl App {
                 limit: Some(100),
             })
             .await
-            .map_err(|e| needs_server(e.into(), "The audit log"))
+            .map_err(|e| needs_server(e.into(), "The audit log"))?;
+        Ok(AuditLog {
+            items: page
+                .items
+                .into_iter()
+                .map(|entry| AuditLine {
+                    what: entry.action.describe(),
+                    entry,
+                })
+                .collect(),
+            next: page.next,
+        })
     }
 
     async fn class_allowed(&self, class: ClassId, action: Action) -> Result<()> {

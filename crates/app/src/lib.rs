@@ -39,7 +39,9 @@ use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
 use classkeys_store::Store;
 use serde::Serialize;
 
-pub use crate::credentials::{ClassResetMode, CodesView, PreviewLine, SavedFile, StyleChoice};
+pub use crate::credentials::{
+    AuditLine, AuditLog, ClassResetMode, CodesView, PreviewLine, SavedFile, StyleChoice,
+};
 pub use crate::edits::{ClassEdit, LearnerEdit, NewLearnerInput};
 pub use crate::error::{AppError, AppErrorCode, Result};
 pub use crate::rejections::RejectedChange;

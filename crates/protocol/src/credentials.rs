@@ -335,6 +335,8 @@ pub enum AuditAction {
     SchoolAccessCodesExported,
     /// The school's student database downloaded.
     SchoolStudentsExported,
+    /// A learner changed their own password.
+    LearnerPasswordChanged,
 }
 
 impl AuditAction {
@@ -350,6 +352,23 @@ impl AuditAction {
             AuditAction::ParentCodeRotated => "parent_code_rotated",
             AuditAction::SchoolAccessCodesExported => "school_access_codes_exported",
             AuditAction::SchoolStudentsExported => "school_students_exported",
+            AuditAction::LearnerPasswordChanged => "learner_password_changed",
+        }
+    }
+
+    /// What was done, in words, as the audit screens and the command line show it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AuditAction::ParentCodesShown => "Showed parent access codes",
+            AuditAction::PasswordsRevealed => "Showed passwords",
+            AuditAction::PasswordReset => "Set a password",
+            AuditAction::ClassPasswordsReset => "Reset a class's passwords",
+            AuditAction::AccessCodesExported => "Downloaded access codes",
+            AuditAction::CardsPrinted => "Made login cards",
+            AuditAction::ParentCodeRotated => "Replaced a parent access code",
+            AuditAction::SchoolAccessCodesExported => "Exported the whole school's access codes",
+            AuditAction::SchoolStudentsExported => "Exported the student database",
+            AuditAction::LearnerPasswordChanged => "Changed their own password",
         }
     }
 
@@ -359,7 +378,7 @@ impl AuditAction {
     }
 
     /// Every action.
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 10] = [
         AuditAction::ParentCodesShown,
         AuditAction::PasswordsRevealed,
         AuditAction::PasswordReset,
@@ -369,7 +388,21 @@ impl AuditAction {
         AuditAction::ParentCodeRotated,
         AuditAction::SchoolAccessCodesExported,
         AuditAction::SchoolStudentsExported,
+        AuditAction::LearnerPasswordChanged,
     ];
+}
+
+/// Who made an audit entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditActorKind {
+    /// A member of staff, through the app or the command line.
+    #[default]
+    Staff,
+    /// A learner, on the school's pages.
+    Learner,
+    /// The server itself (mail sent, links expired).
+    Server,
 }
 
 /// A learner named in an audit entry.
@@ -391,9 +424,12 @@ pub struct AuditEntry {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// Who: the member of staff.
+    /// Who acted: a member of staff, a learner, or the server itself.
+    #[serde(default)]
+    pub actor: AuditActorKind,
+    /// The member of staff who acted.
     pub actor_id: Option<StaffId>,
-    /// Their name as shown.
+    /// The name of whoever acted, as shown (none for the server).
     pub actor_name: Option<String>,
     /// What.
     pub action: AuditAction,

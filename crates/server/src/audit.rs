@@ -10,17 +10,19 @@ use axum::routing::get;
 use classkeys_domain::ids::LearnerId;
 use classkeys_domain::policy::{Action, Actor};
 use classkeys_protocol::credentials::{
-    AuditAction, AuditEntry, AuditLearner, AuditPage, AuditQuery, DEVICE_HEADER, MAX_DEVICE_CHARS,
+    AuditAction, AuditActorKind, AuditEntry, AuditLearner, AuditPage, AuditQuery, DEVICE_HEADER,
+    MAX_DEVICE_CHARS,
 };
 use classkeys_protocol::{ErrorBody, paths};
 use sqlx::AnyConnection;
 
 use crate::access;
 use crate::auth::Authenticated;
-use crate::db::{self, from_ms, parse_id};
+use crate::db::{from_ms, parse_id};
 use crate::error::{ApiError, ApiJson, ApiQuery, Result, page_limit};
 use crate::records::lead_flag;
 use crate::state::AppState;
+use crate::stored::Sql;
 
 /// Learners named per entry in a page of the log; the count says how many there were.
 const LEARNERS_SHOWN: usize = 50;
@@ -60,9 +62,46 @@ impl<S: Send + Sync> FromRequestParts<S> for Device {
     }
 }
 
+/// Who makes an entry.
+#[derive(Debug, Clone, Copy)]
+pub enum AuditActor<'a> {
+    /// A member of staff, as the permission policy knows them.
+    Staff(&'a Actor),
+    /// A learner of `school_id`, on the school's pages.
+    Learner {
+        school_id: &'a str,
+        learner_id: &'a str,
+    },
+    /// The server itself, for `school_id`.
+    Server { school_id: &'a str },
+}
+
+impl AuditActor<'_> {
+    fn school_id(self) -> String {
+        match self {
+            AuditActor::Staff(actor) => actor.school_id.to_string(),
+            AuditActor::Learner { school_id, .. } | AuditActor::Server { school_id } => {
+                school_id.to_owned()
+            }
+        }
+    }
+
+    fn kind_and_id(self) -> (AuditActorKind, Option<String>) {
+        match self {
+            AuditActor::Staff(actor) => (AuditActorKind::Staff, Some(actor.staff_id.to_string())),
+            AuditActor::Learner { learner_id, .. } => {
+                (AuditActorKind::Learner, Some(learner_id.to_owned()))
+            }
+            AuditActor::Server { .. } => (AuditActorKind::Server, None),
+        }
+    }
+}
+
 /// One entry to write.
 #[derive(Debug)]
 pub struct Entry<'a> {
+    /// When, from the server's clock.
+    pub at: i64,
     /// What happened.
     pub action: AuditAction,
     /// The class it was about.
@@ -76,23 +115,26 @@ pub struct Entry<'a> {
 /// Appends an entry, inside the caller's transaction.
 pub async fn record(
     conn: &mut AnyConnection,
-    actor: &Actor,
+    actor: AuditActor<'_>,
     device: &Device,
     entry: Entry<'_>,
 ) -> sqlx::Result<()> {
     let id = uuid::Uuid::now_v7().to_string();
     let subjects = serde_json::json!({ "learners": entry.learners.len() }).to_string();
+    let (actor_kind, actor_id) = actor.kind_and_id();
     sqlx::query(
-        "INSERT INTO audit (id, school_id, actor_id, action, subjects, device, at, class_id, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit (id, school_id, actor_kind, actor_id, action, subjects, device, at,
+                            class_id, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
-    .bind(actor.school_id.to_string())
-    .bind(actor.staff_id.to_string())
+    .bind(actor.school_id())
+    .bind(Sql(actor_kind))
+    .bind(actor_id)
     .bind(entry.action.as_str())
     .bind(subjects)
     .bind(device.0.as_deref())
-    .bind(db::now_ms())
+    .bind(entry.at)
     .bind(entry.class_id)
     .bind(entry.detail.to_string())
     .execute(&mut *conn)
@@ -118,8 +160,11 @@ pub async fn record(
 struct EntryRow {
     id: String,
     at: i64,
+    actor_kind: Sql<AuditActorKind>,
     actor_id: Option<String>,
-    actor_name: Option<String>,
+    staff_name: Option<String>,
+    learner_given_name: Option<String>,
+    learner_family_name: Option<String>,
     action: String,
     class_id: Option<String>,
     class_name: Option<String>,
@@ -164,10 +209,12 @@ pub async fn read_page(
     limit: u32,
 ) -> Result<AuditPage> {
     let mut sql = format!(
-        "SELECT a.id, a.at, a.actor_id, st.display_name AS actor_name, a.action, a.class_id,
-                c.name AS class_name, a.subjects, a.detail, a.device
+        "SELECT a.id, a.at, a.actor_kind, a.actor_id, st.display_name AS staff_name,
+                al.given_name AS learner_given_name, al.family_name AS learner_family_name,
+                a.action, a.class_id, c.name AS class_name, a.subjects, a.detail, a.device
          FROM audit a
          LEFT JOIN staff st ON st.id = a.actor_id
+         LEFT JOIN learner al ON al.id = a.actor_id
          LEFT JOIN class c ON c.id = a.class_id
          WHERE a.school_id = $1 AND {ENTRY_VISIBLE}"
     );
@@ -206,11 +253,25 @@ pub async fn read_page(
         let action = AuditAction::parse(&row.action).ok_or_else(|| {
             ApiError::internal(anyhow::anyhow!("unknown audit action {:?}", row.action))
         })?;
+        let (actor_id, actor_name) = match *row.actor_kind {
+            AuditActorKind::Staff => (
+                row.actor_id.as_deref().map(parse_id).transpose()?,
+                row.staff_name,
+            ),
+            AuditActorKind::Learner => (
+                None,
+                row.learner_given_name
+                    .zip(row.learner_family_name)
+                    .map(|(given, family)| format!("{given} {family}")),
+            ),
+            AuditActorKind::Server => (None, None),
+        };
         items.push(AuditEntry {
             id: row.id,
             at: from_ms(row.at),
-            actor_id: row.actor_id.as_deref().map(parse_id).transpose()?,
-            actor_name: row.actor_name,
+            actor: *row.actor_kind,
+            actor_id,
+            actor_name,
             action,
             class_id: row.class_id.as_deref().map(parse_id).transpose()?,
             class_name: row.class_name,

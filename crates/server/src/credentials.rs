@@ -33,7 +33,7 @@ use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 use sqlx::AnyConnection;
 
 use crate::access;
-use crate::audit::{self, Device};
+use crate::audit::{self, AuditActor, Device};
 use crate::auth::{Authenticated, SubjectKind};
 use crate::db::parse_id;
 use crate::error::{ApiError, ApiJson, ApiPath, Result};
@@ -507,7 +507,7 @@ async fn audit_now(
     entry: audit::Entry<'_>,
 ) -> Result<()> {
     let mut tx = state.db.pool().begin().await?;
-    audit::record(&mut tx, actor, device, entry).await?;
+    audit::record(&mut tx, AuditActor::Staff(actor), device, entry).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -570,9 +570,10 @@ pub(crate) async fn learner_password_reset(
     .await?;
     audit::record(
         &mut tx,
-        &auth.actor,
+        AuditActor::Staff(&auth.actor),
         &device,
         audit::Entry {
+            at: state.clock.now_ms(),
             action: AuditAction::PasswordReset,
             class_id: None,
             learners: std::slice::from_ref(&learner.id),
@@ -711,9 +712,10 @@ pub(crate) async fn class_passwords_reset(
         .await?;
     audit::record(
         &mut tx,
-        &auth.actor,
+        AuditActor::Staff(&auth.actor),
         &device,
         audit::Entry {
+            at: state.clock.now_ms(),
             action: AuditAction::ClassPasswordsReset,
             class_id: Some(&class.id),
             learners: &now_active,
@@ -808,6 +810,7 @@ pub(crate) async fn class_access_codes(
         &auth.actor,
         &device,
         audit::Entry {
+            at: state.clock.now_ms(),
             action: codes_audit_action(request.purpose),
             class_id: Some(&class.id),
             learners: &ids,
@@ -849,6 +852,7 @@ pub(crate) async fn learner_access_codes(
         &auth.actor,
         &device,
         audit::Entry {
+            at: state.clock.now_ms(),
             action: codes_audit_action(request.purpose),
             class_id: None,
             learners: std::slice::from_ref(&rows[0].id),
@@ -883,9 +887,10 @@ pub(crate) async fn learner_parent_code_rotate(
     set_parent_code(&mut tx, &school, &learner.id).await?;
     audit::record(
         &mut tx,
-        &auth.actor,
+        AuditActor::Staff(&auth.actor),
         &device,
         audit::Entry {
+            at: state.clock.now_ms(),
             action: AuditAction::ParentCodeRotated,
             class_id: None,
             learners: std::slice::from_ref(&learner.id),
@@ -1050,6 +1055,7 @@ pub(crate) async fn class_access_codes_export(
         &auth.actor,
         &device,
         audit::Entry {
+            at: state.clock.now_ms(),
             action: AuditAction::AccessCodesExported,
             class_id: Some(&class.id),
             learners: &ids,
@@ -1116,6 +1122,7 @@ pub(crate) async fn school_export(
         &auth.actor,
         &device,
         audit::Entry {
+            at: state.clock.now_ms(),
             action,
             class_id: None,
             learners: &[],

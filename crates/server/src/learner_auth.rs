@@ -20,10 +20,11 @@ use classkeys_domain::identity::Username;
 use classkeys_domain::password_policy::check_typed;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::credentials::{
-    LearnerMe, LearnerPasswordChange, LearnerSession, LearnerSignInRequest,
+    AuditAction, LearnerMe, LearnerPasswordChange, LearnerSession, LearnerSignInRequest,
 };
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
+use crate::audit::{self, AuditActor, Device};
 use crate::auth::{
     SessionFor, SubjectKind, end_session, open_session, presented_session, unauthenticated,
 };
@@ -251,6 +252,7 @@ pub(crate) async fn learner_sign_out(
 pub(crate) async fn learner_password_change(
     State(state): State<AppState>,
     auth: LearnerAuthenticated,
+    device: Device,
     ApiJson(request): ApiJson<LearnerPasswordChange>,
 ) -> Result<ApiJson<LearnerSession>> {
     let current = Sensitive::new(request.current_password);
@@ -328,6 +330,22 @@ pub(crate) async fn learner_password_change(
         .bind(&auth.id)
         .execute(&mut *tx)
         .await?;
+    audit::record(
+        &mut tx,
+        AuditActor::Learner {
+            school_id: &auth.school_id,
+            learner_id: &auth.id,
+        },
+        &device,
+        audit::Entry {
+            at: now,
+            action: AuditAction::LearnerPasswordChanged,
+            class_id: None,
+            learners: std::slice::from_ref(&auth.id),
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(learner = %auth.id, "learner chose a password");
 

@@ -11,7 +11,7 @@ use std::fmt;
 use std::ops::Deref;
 
 use classkeys_domain::identity::Role;
-use classkeys_protocol::credentials::PasswordState;
+use classkeys_protocol::credentials::{AuditActorKind, PasswordState};
 use classkeys_protocol::sync::{EntityKind, RemovalReason};
 use sqlx::any::{Any, AnyTypeInfo};
 use sqlx::encode::IsNull;
@@ -165,6 +165,16 @@ impl Spelled for TokenPurpose {
     const SPELLINGS: &'static [(Self, &'static str)] = &[(TokenPurpose::Session, "session")];
 }
 
+/// Who made an audit entry.
+impl Spelled for AuditActorKind {
+    const WHAT: &'static str = "audit actor";
+    const SPELLINGS: &'static [(Self, &'static str)] = &[
+        (AuditActorKind::Staff, "staff"),
+        (AuditActorKind::Learner, "learner"),
+        (AuditActorKind::Server, "server"),
+    ];
+}
+
 impl Spelled for Role {
     const WHAT: &'static str = "staff role";
     const SPELLINGS: &'static [(Self, &'static str)] = &[
@@ -214,6 +224,7 @@ mod tests {
         round_trips::<SubjectKind>();
         round_trips::<TokenPurpose>();
         round_trips::<Role>();
+        round_trips::<AuditActorKind>();
         round_trips::<EntityKind>();
         round_trips::<RemovalReason>();
     }

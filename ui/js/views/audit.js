@@ -6,18 +6,6 @@ import { call } from '../ipc.js';
 import { h, formatWhen, plural } from '../dom.js';
 import { isLead } from '../state.js';
 
-const ACTIONS = {
-  parent_codes_shown: 'Showed parent access codes',
-  passwords_revealed: 'Showed passwords',
-  password_reset: 'Set a password',
-  class_passwords_reset: "Reset a class's passwords",
-  access_codes_exported: 'Downloaded access codes',
-  cards_printed: 'Made login cards',
-  parent_code_rotated: 'Replaced a parent access code',
-  school_access_codes_exported: "Exported the whole school's access codes",
-  school_students_exported: 'Exported the student database',
-};
-
 export function auditView() {
   const body = h('tbody');
   const more = h('button', { type: 'button', testid: 'audit-more', hidden: true }, 'Older entries');
@@ -34,8 +22,8 @@ export function auditView() {
         const detail = entry.detail?.mode ? ` · ${entry.detail.mode === 'same' ? 'one password for all' : 'one each'}` : '';
         body.append(h('tr', { testid: 'audit-row', dataset: { action: entry.action } },
           h('td', {}, formatWhen(entry.at)),
-          h('td', {}, entry.actor_name ?? '—'),
-          h('td', {}, ACTIONS[entry.action] ?? entry.action, detail),
+          h('td', {}, entry.actor === 'server' ? 'ClassKeys server' : entry.actor_name ?? '—'),
+          h('td', {}, entry.what, detail),
           h('td', {}, entry.class_name ?? ''),
           h('td', {}, who),
           h('td', { class: 'muted' }, entry.device ?? '')));

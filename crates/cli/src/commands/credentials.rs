@@ -348,7 +348,7 @@ pub async fn audit(client: &Client, args: AuditArgs, out: Output) -> Result<()> 
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
                 entry.actor_name.clone().unwrap_or_default(),
-                entry.action.as_str().replace('_', " "),
+                entry.action.describe().to_owned(),
                 entry.class_name.clone().unwrap_or_default(),
                 learners,
                 entry.device.clone().unwrap_or_default(),

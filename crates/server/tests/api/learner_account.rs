@@ -4,7 +4,7 @@
 use classkeys_domain::generator::PasswordStyle;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::credentials::{
-    CodesPurpose, LearnerPasswordChange, LearnerPasswordReset, PasswordSource, PasswordState,
+    AuditAction, AuditActorKind, AuditQuery, CodesPurpose, LearnerPasswordChange, LearnerPasswordReset, PasswordSource, PasswordState,
 };
 use classkeys_server::Backend;
 
@@ -118,6 +118,23 @@ async fn a_learner_chooses_their_own_password_which_ends_their_other_sessions_an
             .await
             .unwrap();
     assert_eq!(sealed, None);
+
+    // The audit log says the learner did it, to the lead and to the learner's teacher.
+    for reader in [&world.lead, &world.teacher1] {
+        let log = reader.audit(&AuditQuery::default()).await.unwrap();
+        let entry = log
+            .items
+            .iter()
+            .find(|e| e.action == AuditAction::LearnerPasswordChanged)
+            .expect("the change is in the audit log");
+        assert_eq!(entry.actor, AuditActorKind::Learner);
+        assert_eq!(entry.actor_id, None, "a learner is not a member of staff");
+        assert_eq!(
+            entry.actor_name.as_deref(),
+            Some(format!("{} {}", learner.given_name, learner.family_name).as_str())
+        );
+        assert_eq!(entry.learners[0].id, learner.id);
+    }
     world.stop().await;
 }
 
