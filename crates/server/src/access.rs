@@ -53,7 +53,7 @@ pub async fn class(
     .fetch_optional(&mut *conn)
     .await?;
     let Some((name, year_group, version)) = row else {
-        return Err(crate::ApiError::not_found("class"));
+        return Err(crate::Error::not_found("class"));
     };
     let resource = Resource::Class {
         school: actor.school_id,
@@ -92,7 +92,7 @@ pub async fn learner<T: LearnerColumns>(
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else {
-        return Err(crate::ApiError::not_found("learner"));
+        return Err(crate::Error::not_found("learner"));
     };
     let resource = Resource::Learner {
         school: actor.school_id,

@@ -19,7 +19,8 @@ use sqlx::AnyConnection;
 use crate::access;
 use crate::auth::Authenticated;
 use crate::db::{from_ms, parse_id};
-use crate::error::{ApiError, ApiJson, ApiQuery, Result, page_limit};
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ApiQuery, page_limit};
 use crate::records::lead_flag;
 use crate::state::AppState;
 use crate::stored::Sql;
@@ -251,7 +252,7 @@ pub async fn read_page(
             .and_then(|v| v.get("learners").and_then(serde_json::Value::as_i64))
             .unwrap_or(learners.len() as i64);
         let action = AuditAction::parse(&row.action).ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("unknown audit action {:?}", row.action))
+            Error::internal(anyhow::anyhow!("unknown audit action {:?}", row.action))
         })?;
         let (actor_id, actor_name) = match *row.actor_kind {
             AuditActorKind::Staff => (

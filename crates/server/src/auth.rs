@@ -20,7 +20,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, parse_id};
-use crate::error::{ApiError, ApiJson, Result};
+use crate::error::{Error, Result};
+use crate::http::ApiJson;
 use crate::password::Work;
 use crate::state::AppState;
 use crate::stored::{Sql, Status, TokenPurpose};
@@ -58,8 +59,8 @@ pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 /// The answer to a request without a valid session.
-pub(crate) fn unauthenticated() -> ApiError {
-    ApiError::new(
+pub(crate) fn unauthenticated() -> Error {
+    Error::new(
         ErrorCode::Unauthenticated,
         "sign in first: this request has no valid session (it may have ended)",
     )
@@ -178,7 +179,7 @@ struct SessionRow {
 }
 
 impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let hash = presented_session(&parts.headers)?;
@@ -243,7 +244,7 @@ pub(crate) async fn sign_in(
     ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<ApiJson<Session>> {
-    let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
+    let wrong = || Error::new(ErrorCode::InvalidCredentials, "wrong username or password");
     // A place in the hashing queue before anything else: past its bound, nothing more is done.
     let ticket = state.hasher.ticket(Work::Staff)?;
     let password = Sensitive::new(request.password);
@@ -309,7 +310,7 @@ pub async fn confirm_password(
 ) -> Result<()> {
     let staff_id = auth.me.id.to_string();
     if !throttle::reconfirm(state, SubjectKind::Staff, &staff_id).await? {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::RateLimited,
             "too many wrong passwords: wait a few minutes and try again",
         ));
@@ -320,7 +321,7 @@ pub async fn confirm_password(
             .fetch_optional(state.db.pool())
             .await?;
     if !state.hasher.verify(Work::Staff, stored, password).await? {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidCredentials,
             "that is not your password: enter the password you sign in with",
         )
@@ -345,7 +346,7 @@ async fn resolve_school(state: &AppState, slug: Option<&str>) -> Result<Option<S
     match ids.as_slice() {
         [only] => Ok(Some(only.clone())),
         [] => Ok(None),
-        _ => Err(ApiError::new(
+        _ => Err(Error::new(
             ErrorCode::InvalidInput,
             "this server hosts several schools: say which one (the school's short name, its slug)",
         )

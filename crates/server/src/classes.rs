@@ -12,7 +12,8 @@ use classkeys_protocol::{ErrorBody, paths};
 
 use crate::access;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ApiJson, ApiPath, Result};
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ApiPath};
 use crate::ops;
 use crate::records;
 use crate::state::AppState;
@@ -40,7 +41,7 @@ async fn run(
     let outcome = ops::execute(&state.db, &state.clock, &auth.actor, &op, base, None).await?;
     match ops::into_record(outcome)? {
         Some(Record::Class(class)) => Ok(class),
-        _ => Err(ApiError::not_found("class")),
+        _ => Err(Error::not_found("class")),
     }
 }
 
@@ -79,7 +80,7 @@ pub(crate) async fn class_get(
     records::class(&mut conn, &auth.actor, &id.to_string())
         .await?
         .map(ApiJson)
-        .ok_or_else(|| ApiError::not_found("class"))
+        .ok_or_else(|| Error::not_found("class"))
 }
 
 /// Creates a class (lead teachers).

@@ -36,7 +36,8 @@ use crate::access;
 use crate::audit::{self, AuditActor, Device};
 use crate::auth::{Authenticated, SubjectKind};
 use crate::db::parse_id;
-use crate::error::{ApiError, ApiJson, ApiPath, Result};
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ApiPath};
 use crate::password::Work;
 use crate::records::{self, bytewise, placeholders};
 use crate::state::AppState;
@@ -92,7 +93,7 @@ impl StoredSettings {
     /// rather than fall back to defaults, which could be weaker than the school's own rules.
     fn read(school_id: &str, stored: &str) -> Result<Self> {
         serde_json::from_str(stored).map_err(|e| {
-            ApiError::internal(anyhow::anyhow!(
+            Error::internal(anyhow::anyhow!(
                 "the settings of school {school_id} cannot be read ({e}): fix them before changing passwords"
             ))
         })
@@ -123,7 +124,7 @@ impl SchoolContext {
         let key = state
             .keys
             .school_key(school_id, &wrapped)
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         Ok(Self {
             id: school_id.to_owned(),
             name,
@@ -251,7 +252,7 @@ fn check_password(
     source: PasswordSource,
 ) -> Result<()> {
     let refuse =
-        |reason: String| ApiError::new(ErrorCode::InvalidInput, reason).with_field("password");
+        |reason: String| Error::new(ErrorCode::InvalidInput, reason).with_field("password");
     let policy = settings.for_band(band);
     let inputs = [
         learner.username.as_str(),
@@ -332,7 +333,7 @@ async fn store_passwords(
         .execute(&mut *conn)
         .await?;
         if updated.rows_affected() != 1 {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorCode::ClassChanged,
                 "someone else changed this password at the same time: look again and retry",
             ));
@@ -424,7 +425,7 @@ async fn set_parent_code(
         .await?;
         return Ok(());
     }
-    Err(ApiError::internal(anyhow::anyhow!(
+    Err(Error::internal(anyhow::anyhow!(
         "no free parent access code after 8 tries"
     )))
 }
@@ -627,7 +628,7 @@ pub(crate) async fn class_passwords_reset(
         .collect();
     drop(conn);
     if learners.is_empty() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             format!("{} has no active learners to reset", class.name),
         ));
@@ -767,8 +768,8 @@ pub async fn seed_generated_passwords(
     store_passwords(conn, seq, &new, false, state.clock.now_ms()).await
 }
 
-fn class_changed(class: &str) -> ApiError {
-    ApiError::new(
+fn class_changed(class: &str) -> Error {
+    Error::new(
         ErrorCode::ClassChanged,
         format!("the learners of {class} changed since the preview: preview the reset again"),
     )
@@ -900,7 +901,7 @@ pub(crate) async fn learner_parent_code_rotate(
     .await?;
     let row = learner_row(&mut tx, &school.id, &learner.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("learner"))?;
+        .ok_or_else(|| Error::not_found("learner"))?;
     tx.commit().await?;
     Ok(ApiJson(school.answer(
         None,
@@ -944,7 +945,7 @@ fn access_codes_csv(
     let preamble = to_csv([]);
     let write_chunk = |chunk: &[(String, CredRow)]| -> Result<Vec<u8>> {
         let mut writer = CsvWriter::new(Vec::with_capacity(preamble.len() + chunk.len() * 110))
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         for (class, row) in chunk {
             let code = open_code(school, row, true)?;
             writer
@@ -957,9 +958,9 @@ fn access_codes_csv(
                     parent_code: code.parent_code,
                     sign_in_url: school.sign_in_url.clone(),
                 })
-                .map_err(ApiError::internal)?;
+                .map_err(Error::internal)?;
         }
-        let mut part = writer.finish().map_err(ApiError::internal)?;
+        let mut part = writer.finish().map_err(Error::internal)?;
         part.drain(..preamble.len());
         Ok(part)
     };
@@ -1024,8 +1025,8 @@ fn access_codes_csv(
     Ok((out, count))
 }
 
-fn worker_failed() -> ApiError {
-    ApiError::internal(anyhow::anyhow!("an export worker panicked"))
+fn worker_failed() -> Error {
+    Error::internal(anyhow::anyhow!("an export worker panicked"))
 }
 
 /// Downloads a class's access codes as CSV (active learners).
@@ -1071,7 +1072,7 @@ pub(crate) async fn class_access_codes_export(
         )
     })
     .await
-    .map_err(ApiError::internal)??;
+    .map_err(Error::internal)??;
     Ok(csv_download(
         &downloads::class_access_codes(&class.name),
         body,
@@ -1231,12 +1232,12 @@ async fn school_csv(
                     &sql,
                     &[school_id, Status::Active.spelling().to_owned()],
                     CredClassRow::from_sqlite,
-                    |rows| write(&mut rows.map(|r| r.map_err(ApiError::internal))),
+                    |rows| write(&mut rows.map(|r| r.map_err(Error::internal))),
                 )
             })
             .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?
+            .map_err(Error::internal)?
+            .map_err(Error::internal)?
         }
         None => {
             let rows: Vec<CredClassRow> = sqlx::query_as(&sql)
@@ -1246,7 +1247,7 @@ async fn school_csv(
                 .await?;
             tokio::task::spawn_blocking(move || write(&mut rows.into_iter().map(Ok)))
                 .await
-                .map_err(ApiError::internal)?
+                .map_err(Error::internal)?
         }
     }
 }
@@ -1289,7 +1290,7 @@ fn students_csv(rows: &[(String, CredRow)]) -> Result<Vec<u8>> {
         ],
         table,
     )
-    .map_err(ApiError::internal)
+    .map_err(Error::internal)
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ use crate::auth::{
 };
 use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
-use crate::error::{ApiError, ApiJson, Result};
+use crate::error::{Error, Result};
+use crate::http::ApiJson;
 use crate::password::Work;
 use crate::state::AppState;
 use crate::stored::{SetBy, Sql, Status, TokenPurpose};
@@ -66,7 +67,7 @@ pub(crate) async fn learner_sign_in(
     ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<LearnerSignInRequest>,
 ) -> Result<ApiJson<LearnerSession>> {
-    let refused = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password");
+    let refused = || Error::new(ErrorCode::InvalidCredentials, "wrong username or password");
     // A place in the hashing queue before anything else: past its bound, nothing more is done.
     let ticket = state.hasher.ticket(Work::Learner)?;
     let password = Sensitive::new(request.password);
@@ -154,7 +155,7 @@ struct LearnerSessionRow {
 }
 
 impl FromRequestParts<AppState> for LearnerAuthenticated {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     /// A session ends when it expires, when the learner signs out or is deactivated, and
     /// when their credential epoch moves on (any reset or password change).
@@ -195,7 +196,7 @@ impl LearnerAuthenticated {
     /// teacher asks for a new one.
     fn password_chosen(self) -> Result<Self> {
         if self.must_change_password {
-            return Err(ApiError::new(
+            return Err(Error::new(
                 ErrorCode::PasswordChangeRequired,
                 "choose a new password first: your teacher asked you to change the one you were given",
             ));
@@ -260,7 +261,7 @@ pub(crate) async fn learner_password_change(
     // The current password is asked for so that a session left open on a shared computer
     // cannot take the account over; guesses at it count like sign-in failures.
     if !throttle::reconfirm(&state, SubjectKind::Learner, &auth.id).await? {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::RateLimited,
             "too many wrong passwords: wait a few minutes and try again",
         ));
@@ -270,7 +271,7 @@ pub(crate) async fn learner_password_change(
         .verify(Work::Learner, auth.password_hash.clone(), current.clone())
         .await?
     {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidCredentials,
             "that is not your current password: type the password you signed in with",
         )
@@ -278,7 +279,7 @@ pub(crate) async fn learner_password_change(
     }
     throttle::reconfirmed(&state, SubjectKind::Learner, &auth.id).await?;
     let refuse = |reason: &str| {
-        ApiError::new(
+        Error::new(
             ErrorCode::InvalidInput,
             format!("choose another password: {reason}"),
         )
@@ -320,7 +321,7 @@ pub(crate) async fn learner_password_change(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::Unauthenticated,
             "your password was changed meanwhile: sign in again",
         ));

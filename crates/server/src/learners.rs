@@ -16,7 +16,8 @@ use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
 use crate::access;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Result, page_limit};
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ApiPath, ApiQuery, page_limit};
 use crate::ops;
 use crate::records::{self, LEARNER_COLUMNS, LEARNER_VISIBLE, LearnerRow, lead_flag};
 use crate::state::AppState;
@@ -73,7 +74,7 @@ async fn run_visible(
     run(state, auth, op, base)
         .await?
         .map(ApiJson)
-        .ok_or_else(|| ApiError::not_found("learner"))
+        .ok_or_else(|| Error::not_found("learner"))
 }
 
 /// Lists and searches the learners the caller may see.
@@ -95,7 +96,7 @@ pub(crate) async fn learner_search(
     let offset = query.offset.unwrap_or(0);
     let text = query.q.as_deref().unwrap_or_default();
     if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             format!("search text can have at most {MAX_QUERY_CHARS} characters"),
         )
@@ -104,7 +105,7 @@ pub(crate) async fn learner_search(
     let folded = search_fold(text);
     let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
     if words.len() > MAX_QUERY_WORDS {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             format!("search with at most {MAX_QUERY_WORDS} words"),
         )
@@ -130,7 +131,7 @@ pub(crate) async fn learner_search(
             .await?
             .is_none()
         {
-            return Err(ApiError::not_found("class"));
+            return Err(Error::not_found("class"));
         }
         binds.push(class_id.to_string());
         filter.push_str(&format!(
@@ -208,7 +209,7 @@ pub(crate) async fn learner_get(
     records::learner(&mut conn, &auth.actor, &id.to_string())
         .await?
         .map(ApiJson)
-        .ok_or_else(|| ApiError::not_found("learner"))
+        .ok_or_else(|| Error::not_found("learner"))
 }
 
 /// Creates a learner, enrolled in the given classes.

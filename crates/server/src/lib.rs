@@ -24,8 +24,13 @@
 //! - Secrets and time: [`keys`] (master and school keys), [`clock`] (the injected clock
 //!   everything that expires reads), [`db`] (SQLite or PostgreSQL, files created private),
 //!   [`bulk`] (whole-school reads straight from the SQLite file).
-//! - The edges: [`error`] (the one JSON error body, `Retry-After` included), [`openapi`]
-//!   (the published API description), [`state`] (settings and shared handles).
+//! - Errors: [`error`] holds the one error type the rules return (a refusal for people, or
+//!   an unexpected failure that is logged and never shown), apart from HTTP; [`http`]
+//!   answers it as the one JSON error body with its status and `Retry-After`.
+//! - Stored values: [`stored`] spells every status, role, kind and reason column, and reads
+//!   them back or fails; nothing else compares them as strings.
+//! - The edges: [`openapi`] (the published API description, from the route templates the
+//!   client shares), [`state`] (settings and shared handles).
 //! - IT admin commands: [`admin`] and [`demo`].
 
 pub mod access;
@@ -39,6 +44,7 @@ pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod http;
 pub mod keys;
 pub mod learner_auth;
 pub mod learners;
@@ -65,7 +71,7 @@ use classkeys_protocol::{ErrorCode, paths};
 use tower_http::trace::TraceLayer;
 
 pub use crate::db::{Backend, Db};
-pub use crate::error::ApiError;
+pub use crate::error::Error;
 pub use crate::state::{AppState, Settings};
 
 /// The largest request body accepted. A push of the maximum 500 operations fits easily.
@@ -104,17 +110,17 @@ pub fn app(state: AppState) -> Router {
         (status = 200, description = "Up", body = String),
         (status = 500, body = classkeys_protocol::ErrorBody, description = "The database does not answer"),
     ))]
-pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, Error> {
     sqlx::query("SELECT 1").execute(state.db.pool()).await?;
     Ok("ok")
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "there is no such API endpoint")
+async fn not_found() -> Error {
+    Error::new(ErrorCode::NotFound, "there is no such API endpoint")
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = ApiError::new(
+    let mut response = Error::new(
         ErrorCode::BadRequest,
         "this endpoint does not accept that HTTP method",
     )
@@ -127,7 +133,7 @@ async fn method_not_allowed() -> Response {
 async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
+        Err(_) => Error::new(
             ErrorCode::Timeout,
             "the server took too long to answer; try again",
         )

@@ -20,7 +20,7 @@ use sqlx::AnyConnection;
 use crate::access;
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::error::{ApiError, Result};
+use crate::error::{Error, Result};
 use crate::records;
 use crate::stored::{Sql, Status, SubjectKind};
 
@@ -140,7 +140,7 @@ async fn stored_outcome(
     }
     serde_json::from_str(&outcome)
         .map(Some)
-        .map_err(ApiError::internal)
+        .map_err(Error::internal)
 }
 
 async fn store_outcome(
@@ -151,7 +151,7 @@ async fn store_outcome(
     outcome: &Outcome,
     now: i64,
 ) -> Result<()> {
-    let json = serde_json::to_string(outcome).map_err(ApiError::internal)?;
+    let json = serde_json::to_string(outcome).map_err(Error::internal)?;
     sqlx::query(
         "INSERT INTO applied_operation (school_id, op_id, actor_id, request_hash, outcome, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -171,8 +171,8 @@ async fn store_outcome(
 pub fn into_record(outcome: Outcome) -> Result<Option<Record>> {
     match outcome {
         Outcome::Applied { record } => Ok(record),
-        Outcome::Conflict { current } => Err(ApiError::version_conflict(current)),
-        Outcome::Rejected { error } => Err(ApiError::from_body(error)),
+        Outcome::Conflict { current } => Err(Error::version_conflict(current)),
+        Outcome::Rejected { error } => Err(Error::from_body(error)),
     }
 }
 
@@ -310,8 +310,8 @@ async fn check_learner_version(
         Some(base) if base != facts.version => {
             let current = learner_record(conn, cx, &facts.id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("learner"))?;
-            Err(ApiError::version_conflict(current))
+                .ok_or_else(|| Error::not_found("learner"))?;
+            Err(Error::version_conflict(current))
         }
         _ => Ok(()),
     }
@@ -327,8 +327,8 @@ async fn check_class_version(
         Some(base) if base != facts.version => {
             let current = class_record(conn, cx, &facts.id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("class"))?;
-            Err(ApiError::version_conflict(current))
+                .ok_or_else(|| Error::not_found("class"))?;
+            Err(Error::version_conflict(current))
         }
         _ => Ok(()),
     }
@@ -417,7 +417,7 @@ async fn identity_taken(
     field: IdentityField,
     shown: &str,
     holder: &str,
-) -> Result<ApiError> {
+) -> Result<Error> {
     let learner: Option<(String, String, String, Sql<Status>)> = sqlx::query_as(
         "SELECT given_name, family_name, username, status FROM learner WHERE id = $1",
     )
@@ -452,7 +452,7 @@ async fn identity_taken(
         IdentityField::Username => (ErrorCode::UsernameTaken, "username", "username"),
         IdentityField::Email => (ErrorCode::EmailTaken, "email", "email address"),
     };
-    Ok(ApiError::new(
+    Ok(Error::new(
         code,
         format!("the {word} {shown} already belongs to {owner}"),
     )
@@ -478,7 +478,7 @@ async fn free_username(
     .collect();
     base.first_free(taken.len(), |candidate| taken.contains(candidate))
         .ok_or_else(|| {
-            ApiError::new(
+            Error::new(
                 ErrorCode::InvalidInput,
                 "no free username could be made from these names: choose one",
             )
@@ -492,7 +492,7 @@ async fn free_username(
 /// would share that teacher's identity keys.
 async fn ensure_new_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<()> {
     let refused = |reason: &str| {
-        Err(ApiError::new(ErrorCode::InvalidInput, reason.to_owned()).with_field("id"))
+        Err(Error::new(ErrorCode::InvalidInput, reason.to_owned()).with_field("id"))
     };
     if id.get_version_num() != 7 {
         return refused("a new record's id must be a UUIDv7: leave it out to have one made");
@@ -632,7 +632,7 @@ async fn ensure_class_name_free(
             .fetch_optional(&mut *conn)
             .await?;
     match holder {
-        Some(id) if Some(id.as_str()) != except => Err(ApiError::new(
+        Some(id) if Some(id.as_str()) != except => Err(Error::new(
             ErrorCode::ClassNameTaken,
             format!("there is already a class named {name}: choose another name"),
         )
@@ -688,7 +688,7 @@ async fn class_update(
     changes: ClassChanges<'_>,
 ) -> Result<Option<Record>> {
     if changes.name.is_none() && changes.year_group.is_none() && changes.archived.is_none() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             "nothing to change: send name, year_group or archived",
         ));
@@ -743,7 +743,7 @@ async fn class_delete(
         .fetch_one(&mut *conn)
         .await?;
     if learners > 0 {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::ClassNotEmpty,
             format!(
                 "class {} still has {learners} learner(s): move them to another class, or archive the class instead",
@@ -794,7 +794,7 @@ async fn staff_of_school(conn: &mut AnyConnection, cx: &ChangeCtx, id: StaffId) 
             .bind(Sql(Status::Active))
             .fetch_optional(&mut *conn)
             .await?;
-    row.ok_or_else(|| ApiError::not_found("member of staff"))
+    row.ok_or_else(|| Error::not_found("member of staff"))
 }
 
 async fn class_assign(
@@ -837,7 +837,7 @@ async fn class_unassign(
             .fetch_optional(&mut *conn)
             .await?;
     let Some(role) = role else {
-        return Err(ApiError::not_found("member of staff"));
+        return Err(Error::not_found("member of staff"));
     };
     let deleted = sqlx::query("DELETE FROM class_teacher WHERE class_id = $1 AND staff_id = $2")
         .bind(&facts.id)
@@ -931,7 +931,7 @@ async fn learner_create(
         .map(Email::parse)
         .transpose()?;
     if !cx.actor.is_lead() && new.classes.is_empty() {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             "choose at least one of your classes for the new learner",
         )
@@ -947,7 +947,7 @@ async fn learner_create(
         Some(typed) => Username::parse(typed)?,
         None => {
             let base = Username::suggest(given.as_str(), family.as_str()).ok_or_else(|| {
-                ApiError::new(
+                Error::new(
                     ErrorCode::InvalidInput,
                     "no username can be made from these names: choose one",
                 )
@@ -1020,7 +1020,7 @@ async fn learner_update(
         && changes.username.is_none()
         && changes.email.is_none()
     {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             "nothing to change: send given_name, family_name, username or email",
         ));
@@ -1141,7 +1141,7 @@ async fn learner_move(
     let to = class_for(conn, cx, to, Action::LearnerEnrol).await?;
     check_learner_version(conn, cx, &facts, base).await?;
     if !is_enrolled(conn, &facts.id, &from.id).await? {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             format!(
                 "{} {} is not in class {}: nothing to move",

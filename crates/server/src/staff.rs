@@ -9,7 +9,8 @@ use classkeys_protocol::{ErrorBody, paths};
 
 use crate::access;
 use crate::auth::Authenticated;
-use crate::error::{ApiJson, Result};
+use crate::error::Result;
+use crate::http::ApiJson;
 use crate::records;
 use crate::state::AppState;
 

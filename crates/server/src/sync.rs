@@ -19,7 +19,8 @@ use sqlx::AnyConnection;
 
 use crate::auth::Authenticated;
 use crate::db::parse_id;
-use crate::error::{ApiError, ApiJson, ApiQuery, Result, page_limit};
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ApiQuery, page_limit};
 use crate::ops;
 use crate::records::{self, CLASS_VISIBLE, LEARNER_VISIBLE, lead_flag};
 use crate::state::AppState;
@@ -74,7 +75,7 @@ impl Cursor {
 
     fn parse(s: &str) -> Result<Self> {
         let bad = || {
-            ApiError::new(
+            Error::new(
                 ErrorCode::BadRequest,
                 "the sync cursor is not one this server gave out: pull again without a cursor",
             )
@@ -295,7 +296,7 @@ pub(crate) async fn sync_push(
     ApiJson(request): ApiJson<PushRequest>,
 ) -> Result<ApiJson<PushResponse>> {
     if request.operations.len() > MAX_PUSH_OPERATIONS {
-        return Err(ApiError::new(
+        return Err(Error::new(
             ErrorCode::InvalidInput,
             format!("push at most {MAX_PUSH_OPERATIONS} operations at a time"),
         )

@@ -31,7 +31,7 @@ use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::ErrorCode;
 
 use crate::auth::{SubjectKind, new_token, token_hash};
-use crate::error::{ApiError, Result};
+use crate::error::{Error, Result};
 use crate::password::Ticket;
 use crate::state::AppState;
 use crate::stored::{Spelled, Sql};
@@ -99,14 +99,14 @@ impl Limits {
 pub struct ClientAddress(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientAddress {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no client address on a request")))?;
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("no client address on a request")))?;
         let forwarded = parts
             .headers
             .get_all("x-forwarded-for")
@@ -165,9 +165,9 @@ enum Admission {
 
 impl Admission {
     /// The `429` for [`Admission::TooMany`].
-    fn too_many(retry_after: Duration) -> ApiError {
+    fn too_many(retry_after: Duration) -> Error {
         let minutes = retry_after.as_secs().div_ceil(60).max(1);
-        ApiError::new(
+        Error::new(
             ErrorCode::RateLimited,
             format!(
                 "too many failed sign-ins from here: try again in {minutes} minute{}",
