@@ -157,6 +157,19 @@ pub async fn record(
     Ok(())
 }
 
+/// Appends an entry in its own transaction: for reads, committed before the secrets they
+/// record are sent.
+pub async fn record_now(
+    db: &crate::Db,
+    actor: AuditActor<'_>,
+    device: &Device,
+    entry: Entry<'_>,
+) -> sqlx::Result<()> {
+    let mut tx = db.pool().begin().await?;
+    record(&mut tx, actor, device, entry).await?;
+    tx.commit().await
+}
+
 #[derive(sqlx::FromRow)]
 struct EntryRow {
     id: String,

@@ -491,9 +491,8 @@ async fn free_username(
 /// and (later) sessions refer to accounts by id alone: a learner created with a teacher's id
 /// would share that teacher's identity keys.
 async fn ensure_new_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<()> {
-    let refused = |reason: &str| {
-        Err(Error::new(ErrorCode::InvalidInput, reason.to_owned()).with_field("id"))
-    };
+    let refused =
+        |reason: &str| Err(Error::new(ErrorCode::InvalidInput, reason.to_owned()).with_field("id"));
     if id.get_version_num() != 7 {
         return refused("a new record's id must be a UUIDv7: leave it out to have one made");
     }

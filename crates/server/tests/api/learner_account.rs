@@ -4,7 +4,8 @@
 use classkeys_domain::generator::PasswordStyle;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::credentials::{
-    AuditAction, AuditActorKind, AuditQuery, CodesPurpose, LearnerPasswordChange, LearnerPasswordReset, PasswordSource, PasswordState,
+    AuditAction, AuditActorKind, AuditQuery, CodesPurpose, LearnerPasswordChange,
+    LearnerPasswordReset, PasswordSource, PasswordState,
 };
 use classkeys_server::Backend;
 

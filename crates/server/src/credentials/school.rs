@@ -1,0 +1,116 @@
+//! A school as credential work needs it: its data key, names, password rules and the
+//! address its learners sign in at. Settings that cannot be read refuse the work.
+
+use classkeys_domain::ids::ClassId;
+use classkeys_domain::password_policy::PasswordSettings;
+use classkeys_domain::sealing::{Field, Scope, SealContext, SealingKey};
+use classkeys_protocol::credentials::AccessCodes;
+use sqlx::AnyConnection;
+
+use super::codes::open_code;
+use super::rows::CredRow;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// What a school's credential work needs: its data key, names and password rules.
+pub struct SchoolContext {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) key: SealingKey,
+    pub(super) settings: PasswordSettings,
+    pub(super) sign_in_url: String,
+}
+
+/// The school's settings as stored: only the part this module reads.
+#[derive(serde::Deserialize, Default)]
+pub(super) struct StoredSettings {
+    #[serde(default)]
+    passwords: PasswordSettings,
+}
+
+impl StoredSettings {
+    /// The school's settings, or an error: settings that cannot be read refuse the work
+    /// rather than fall back to defaults, which could be weaker than the school's own rules.
+    fn read(school_id: &str, stored: &str) -> Result<Self> {
+        serde_json::from_str(stored).map_err(|e| {
+            Error::internal(anyhow::anyhow!(
+                "the settings of school {school_id} cannot be read ({e}): fix them before changing passwords"
+            ))
+        })
+    }
+}
+
+/// A school's password rules, for a password chosen outside a teacher's reset.
+pub(crate) async fn password_settings(
+    conn: &mut AnyConnection,
+    school_id: &str,
+) -> Result<PasswordSettings> {
+    let stored: String = sqlx::query_scalar("SELECT settings FROM school WHERE id = $1")
+        .bind(school_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(StoredSettings::read(school_id, &stored)?.passwords)
+}
+
+impl SchoolContext {
+    /// Loads the school and opens its data key.
+    pub async fn load(conn: &mut AnyConnection, state: &AppState, school_id: &str) -> Result<Self> {
+        let (name, slug, settings, wrapped): (String, String, String, String) = sqlx::query_as(
+            "SELECT name, slug, settings, wrapped_data_key FROM school WHERE id = $1",
+        )
+        .bind(school_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let key = state
+            .keys
+            .school_key(school_id, &wrapped)
+            .map_err(Error::internal)?;
+        Ok(Self {
+            id: school_id.to_owned(),
+            name,
+            key,
+            settings: StoredSettings::read(school_id, &settings)?.passwords,
+            sign_in_url: sign_in_url(&state.settings.public_url, &slug),
+        })
+    }
+
+    /// The access codes of `rows` as the API answers them, passwords opened only when asked.
+    pub(super) fn answer(
+        &self,
+        class: Option<(ClassId, String)>,
+        rows: &[CredRow],
+        with_passwords: bool,
+    ) -> Result<AccessCodes> {
+        let (class_id, class_name) = class.unzip();
+        Ok(AccessCodes {
+            class_id,
+            class_name,
+            school_name: self.name.clone(),
+            sign_in_url: self.sign_in_url.clone(),
+            codes: rows
+                .iter()
+                .map(|r| open_code(self, r, with_passwords))
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    pub(super) fn context<'a>(
+        &'a self,
+        learner: &'a str,
+        epoch: i64,
+        field: Field,
+    ) -> SealContext<'a> {
+        SealContext {
+            scope: Scope::School,
+            owner: &self.id,
+            learner,
+            epoch,
+            field,
+        }
+    }
+}
+
+/// Where a school's learners sign in.
+pub fn sign_in_url(public_url: &str, slug: &str) -> String {
+    format!("{}/s/{slug}/sign-in", public_url.trim_end_matches('/'))
+}
