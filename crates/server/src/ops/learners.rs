@@ -1,0 +1,339 @@
+//! Learner operations: create, edit, enrol, unenrol, move, deactivate and reactivate.
+
+use classkeys_domain::identity::{Email, FamilyName, GivenName, Username};
+use classkeys_domain::ids::{ClassId, LearnerId};
+use classkeys_domain::policy::Action;
+use classkeys_domain::text::{identity_key, search_fold};
+use classkeys_protocol::ErrorCode;
+use classkeys_protocol::sync::Record;
+use sqlx::AnyConnection;
+
+use super::ChangeCtx;
+use super::checks::{check_learner_version, class_for, learner_for, learner_record};
+use super::identity::{
+    IdentityField, claim_identity, ensure_new_id, free_username, release_identity,
+};
+use super::stamps::{bump_learner, revoke_learner_for_teachers_of, touch_class};
+use crate::error::{Error, Result};
+use crate::stored::{Sql, Status, SubjectKind};
+
+/// A learner to create, as received.
+pub struct NewLearnerInput<'a> {
+    /// Id chosen by the client.
+    pub id: LearnerId,
+    /// Given name.
+    pub given_name: &'a str,
+    /// Family name.
+    pub family_name: &'a str,
+    /// Username, or `None` to suggest one.
+    pub username: Option<&'a str>,
+    /// Email.
+    pub email: Option<&'a str>,
+    /// Classes to enrol in.
+    pub classes: &'a [ClassId],
+}
+
+pub(super) fn search_key(given: &str, family: &str, username: &str, email: Option<&str>) -> String {
+    search_fold(&format!(
+        "{given} {family} {username} {}",
+        email.unwrap_or_default()
+    ))
+}
+
+pub(super) fn sort_key(given: &str, family: &str) -> String {
+    search_fold(&format!("{family} {given}"))
+}
+
+pub(super) async fn learner_create(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    new: NewLearnerInput<'_>,
+) -> Result<Option<Record>> {
+    let given = GivenName::parse(new.given_name)?;
+    let family = FamilyName::parse(new.family_name)?;
+    let email = new
+        .email
+        .filter(|e| !e.trim().is_empty())
+        .map(Email::parse)
+        .transpose()?;
+    if !cx.actor.is_lead() && new.classes.is_empty() {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            "choose at least one of your classes for the new learner",
+        )
+        .with_field("classes"));
+    }
+    let mut classes = Vec::new();
+    for class in new.classes {
+        classes.push(class_for(conn, cx, *class, Action::LearnerCreate).await?);
+    }
+    ensure_new_id(conn, new.id.0).await?;
+    let id = new.id.to_string();
+    let username = match new.username.filter(|u| !u.trim().is_empty()) {
+        Some(typed) => Username::parse(typed)?,
+        None => {
+            let base = Username::suggest(given.as_str(), family.as_str()).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidInput,
+                    "no username can be made from these names: choose one",
+                )
+                .with_field("username")
+            })?;
+            free_username(conn, cx, &base).await?
+        }
+    };
+    claim_identity(conn, cx, IdentityField::Username, username.as_str(), &id).await?;
+    if let Some(email) = &email {
+        claim_identity(conn, cx, IdentityField::Email, email.as_str(), &id).await?;
+    }
+    sqlx::query(
+        "INSERT INTO learner (id, school_id, username, given_name, family_name, email, status,
+                              search_key, sort_key, version, seq, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $11, $7, $8, 1, $9, $10, $10)",
+    )
+    .bind(&id)
+    .bind(&cx.school)
+    .bind(username.as_str())
+    .bind(given.as_str())
+    .bind(family.as_str())
+    .bind(email.as_ref().map(Email::as_str))
+    .bind(search_key(
+        given.as_str(),
+        family.as_str(),
+        username.as_str(),
+        email.as_ref().map(Email::as_str),
+    ))
+    .bind(sort_key(given.as_str(), family.as_str()))
+    .bind(cx.seq)
+    .bind(cx.now)
+    .bind(Sql(Status::Active))
+    .execute(&mut *conn)
+    .await?;
+    for class in &classes {
+        sqlx::query(
+            "INSERT INTO enrollment (learner_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&class.id)
+        .execute(&mut *conn)
+        .await?;
+        touch_class(conn, cx, &class.id).await?;
+    }
+    learner_record(conn, cx, &id).await
+}
+
+/// Changes to a learner's identity fields; `None` leaves a field as it is.
+pub struct LearnerChanges<'a> {
+    /// New given name.
+    pub given_name: Option<&'a str>,
+    /// New family name.
+    pub family_name: Option<&'a str>,
+    /// New username.
+    pub username: Option<&'a str>,
+    /// New email; `Some(None)` removes it.
+    pub email: Option<Option<&'a str>>,
+}
+
+pub(super) async fn learner_update(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    changes: LearnerChanges<'_>,
+) -> Result<Option<Record>> {
+    if changes.given_name.is_none()
+        && changes.family_name.is_none()
+        && changes.username.is_none()
+        && changes.email.is_none()
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            "nothing to change: send given_name, family_name, username or email",
+        ));
+    }
+    let facts = learner_for(conn, cx, id, Action::LearnerEdit).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    let given = match changes.given_name {
+        Some(g) => GivenName::parse(g)?.as_str().to_owned(),
+        None => facts.given_name.clone(),
+    };
+    let family = match changes.family_name {
+        Some(f) => FamilyName::parse(f)?.as_str().to_owned(),
+        None => facts.family_name.clone(),
+    };
+    let username = match changes.username {
+        Some(u) => Username::parse(u)?.as_str().to_owned(),
+        None => facts.username.clone(),
+    };
+    let email = match changes.email {
+        Some(Some(e)) if !e.trim().is_empty() => Some(Email::parse(e)?.as_str().to_owned()),
+        Some(_) => None,
+        None => facts.email.clone(),
+    };
+    if username != facts.username {
+        claim_identity(conn, cx, IdentityField::Username, &username, &facts.id).await?;
+        release_identity(conn, cx, &facts.username, &facts.id).await?;
+    }
+    if email.as_deref().map(identity_key) != facts.email.as_deref().map(identity_key) {
+        if let Some(new) = &email {
+            claim_identity(conn, cx, IdentityField::Email, new, &facts.id).await?;
+        }
+        if let Some(old) = &facts.email {
+            release_identity(conn, cx, old, &facts.id).await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE learner SET given_name = $1, family_name = $2, username = $3, email = $4,
+                search_key = $5, sort_key = $6 WHERE id = $7",
+    )
+    .bind(&given)
+    .bind(&family)
+    .bind(&username)
+    .bind(email.as_deref())
+    .bind(search_key(&given, &family, &username, email.as_deref()))
+    .bind(sort_key(&given, &family))
+    .bind(&facts.id)
+    .execute(&mut *conn)
+    .await?;
+    bump_learner(conn, cx, &facts.id).await?;
+    learner_record(conn, cx, &facts.id).await
+}
+
+pub(super) async fn is_enrolled(
+    conn: &mut AnyConnection,
+    learner: &str,
+    class: &str,
+) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM enrollment WHERE learner_id = $1 AND class_id = $2")
+            .bind(learner)
+            .bind(class)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+pub(super) async fn learner_enrol(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    class_id: ClassId,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerEnrol).await?;
+    let class = class_for(conn, cx, class_id, Action::LearnerEnrol).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    if !is_enrolled(conn, &facts.id, &class.id).await? {
+        sqlx::query("INSERT INTO enrollment (learner_id, class_id) VALUES ($1, $2)")
+            .bind(&facts.id)
+            .bind(&class.id)
+            .execute(&mut *conn)
+            .await?;
+        touch_class(conn, cx, &class.id).await?;
+        bump_learner(conn, cx, &facts.id).await?;
+    }
+    learner_record(conn, cx, &facts.id).await
+}
+
+pub(super) async fn learner_unenrol(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    class_id: ClassId,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerUnenrol).await?;
+    let class = class_for(conn, cx, class_id, Action::LearnerUnenrol).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    if is_enrolled(conn, &facts.id, &class.id).await? {
+        sqlx::query("DELETE FROM enrollment WHERE learner_id = $1 AND class_id = $2")
+            .bind(&facts.id)
+            .bind(&class.id)
+            .execute(&mut *conn)
+            .await?;
+        touch_class(conn, cx, &class.id).await?;
+        bump_learner(conn, cx, &facts.id).await?;
+        revoke_learner_for_teachers_of(conn, cx, &facts.id, &class.id).await?;
+    }
+    learner_record(conn, cx, &facts.id).await
+}
+
+pub(super) async fn learner_move(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    from: ClassId,
+    to: ClassId,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerEnrol).await?;
+    let from = class_for(conn, cx, from, Action::LearnerUnenrol).await?;
+    let to = class_for(conn, cx, to, Action::LearnerEnrol).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    if !is_enrolled(conn, &facts.id, &from.id).await? {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "{} {} is not in class {}: nothing to move",
+                facts.given_name, facts.family_name, from.name
+            ),
+        )
+        .with_field("from"));
+    }
+    if from.id == to.id {
+        return learner_record(conn, cx, &facts.id).await;
+    }
+    sqlx::query("DELETE FROM enrollment WHERE learner_id = $1 AND class_id = $2")
+        .bind(&facts.id)
+        .bind(&from.id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO enrollment (learner_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(&facts.id)
+    .bind(&to.id)
+    .execute(&mut *conn)
+    .await?;
+    touch_class(conn, cx, &from.id).await?;
+    touch_class(conn, cx, &to.id).await?;
+    bump_learner(conn, cx, &facts.id).await?;
+    revoke_learner_for_teachers_of(conn, cx, &facts.id, &from.id).await?;
+    learner_record(conn, cx, &facts.id).await
+}
+
+pub(super) async fn learner_set_active(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    active: bool,
+) -> Result<Option<Record>> {
+    let facts = learner_for(conn, cx, id, Action::LearnerSetActive).await?;
+    check_learner_version(conn, cx, &facts, base).await?;
+    sqlx::query("UPDATE learner SET status = $1 WHERE id = $2")
+        .bind(Sql(if active {
+            Status::Active
+        } else {
+            Status::Deactivated
+        }))
+        .bind(&facts.id)
+        .execute(&mut *conn)
+        .await?;
+    // Deactivation ends every session and link issued so far, so reactivation revives
+    // none of them. The credential epoch stays: the password is unchanged, and a
+    // teacher-set one must still open (and be shown) once the learner is back.
+    if !active {
+        sqlx::query(
+            "UPDATE token SET used_at = $1
+             WHERE subject_kind = $3 AND subject_id = $2 AND used_at IS NULL",
+        )
+        .bind(cx.now)
+        .bind(&facts.id)
+        .bind(Sql(SubjectKind::Learner))
+        .execute(&mut *conn)
+        .await?;
+    }
+    bump_learner(conn, cx, &facts.id).await?;
+    learner_record(conn, cx, &facts.id).await
+}
