@@ -1,24 +1,25 @@
 //! Access codes as shown: passwords opened only while they sign the learner in, and parent
 //! access codes, given on first need and unique in the school.
 
-use super::rows::{CredRow, class_learners, learner_row};
-use super::school::SchoolContext;
-use crate::access;
-use crate::audit::{self, AuditActor, Device};
-use crate::state::AppState;
-use crate::stored::Status;
 use classkeys_domain::generator;
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::policy::{Action, Actor};
 use classkeys_domain::sealing::{self, Field, SealedSecret};
-use classkeys_protocol::credentials::AccessCode;
-use classkeys_protocol::credentials::{AccessCodes, AuditAction, CodesPurpose, CodesRequest};
+use classkeys_protocol::credentials::{
+    AccessCode, AccessCodes, AuditAction, CodesPurpose, CodesRequest,
+};
 use sqlx::AnyConnection;
 
+use crate::access;
+use crate::audit::{self, AuditActor, Device};
 use crate::db::parse_id;
 use crate::error::{Error, Result};
 use crate::records::placeholders;
-use crate::stored::{SetBy, Sql, password_state};
+use crate::state::AppState;
+use crate::stored::{SetBy, Sql, Status, password_state};
+
+use super::rows::{CredRow, class_learners, learner_row};
+use super::school::SchoolContext;
 
 /// Opens a learner's access codes. A sealed value that does not open (a damaged row) is
 /// logged and shown as not retrievable, never as an error page for the whole class.

@@ -2,24 +2,21 @@
 //! query (straight from the SQLite file when there is one) and unsealed across the cores
 //! while it is read.
 
-use super::codes::{backfill_parent_codes, ensure_parent_codes, open_code};
-use super::rows::{CredRow, class_learners};
-use super::school::SchoolContext;
-use crate::access;
-use crate::audit::{self, AuditActor, Device};
-use crate::state::AppState;
-use crate::stored::Status;
 use classkeys_domain::access_codes::{AccessCodeRow, CsvWriter, to_csv};
 use classkeys_domain::downloads;
 use classkeys_domain::ids::ClassId;
 use classkeys_domain::policy::{Action, Actor};
-use classkeys_protocol::credentials::AuditAction;
-use classkeys_protocol::credentials::SchoolExportKind;
+use classkeys_protocol::credentials::{AuditAction, SchoolExportKind};
 
-use super::rows::CRED_COLUMNS;
+use crate::audit::{self, AuditActor, Device};
 use crate::error::{Error, Result};
-use crate::records;
-use crate::stored::{Spelled, Sql, password_state};
+use crate::state::AppState;
+use crate::stored::{Spelled, Sql, Status, password_state};
+use crate::{access, records};
+
+use super::codes::{backfill_parent_codes, ensure_parent_codes, open_code};
+use super::rows::{CRED_COLUMNS, CredRow, class_learners};
+use super::school::SchoolContext;
 
 /// A file to offer as a download.
 pub(super) struct Download {
@@ -235,14 +232,25 @@ pub(super) async fn school_csv(
             .map_err(Error::internal)?
         }
         None => {
-            let rows: Vec<CredClassRow> = sqlx::query_as(&sql)
+            // The rows are handed to the writer as they arrive, so the first chunks are
+            // being unsealed while the last are still on their way from the server.
+            let (send, mut receive) = tokio::sync::mpsc::channel::<Result<CredClassRow>>(CSV_CHUNK);
+            let writer = tokio::task::spawn_blocking(move || {
+                write(&mut std::iter::from_fn(|| receive.blocking_recv()))
+            });
+            let mut rows = sqlx::query_as::<_, CredClassRow>(&sql)
                 .bind(&school_id)
                 .bind(Sql(Status::Active))
-                .fetch_all(state.db.pool())
-                .await?;
-            tokio::task::spawn_blocking(move || write(&mut rows.into_iter().map(Ok)))
-                .await
-                .map_err(Error::internal)?
+                .fetch(state.db.pool());
+            while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+                let failed = row.is_err();
+                // A writer that stopped has its own error to report, below.
+                if send.send(row.map_err(Error::from)).await.is_err() || failed {
+                    break;
+                }
+            }
+            drop(send);
+            writer.await.map_err(Error::internal)?
         }
     }
 }

@@ -43,6 +43,7 @@ use crate::auth::Authenticated;
 use crate::error::Result;
 use crate::http::{ApiJson, ApiPath};
 use crate::state::AppState;
+
 pub use passwords::seed_generated_passwords;
 pub(crate) use rows::learner_band;
 pub(crate) use school::password_settings;

@@ -2,14 +2,6 @@
 //! sealed for the learner's next credential epoch, and stored inside the caller's
 //! transaction, which ends the learner's sessions and lifts their sign-in lock.
 
-use super::codes::ensure_parent_codes;
-use super::rows::{CredRow, class_band, class_learners, learner_band, learner_row};
-use super::school::SchoolContext;
-use crate::access;
-use crate::audit::{self, AuditActor, Device};
-use crate::password::Work;
-use crate::state::AppState;
-use crate::stored::Status;
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::password_policy::{AgeBand, PasswordSettings, check_generated, check_typed};
@@ -17,15 +9,22 @@ use classkeys_domain::policy::{Action, Actor};
 use classkeys_domain::sealing::{self, Field, SealedSecret};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::ErrorCode;
-use classkeys_protocol::credentials::PasswordSource;
 use classkeys_protocol::credentials::{
-    AccessCodes, AuditAction, ClassPasswordReset, LearnerPasswordReset,
+    AccessCodes, AuditAction, ClassPasswordReset, LearnerPasswordReset, PasswordSource,
 };
 use sqlx::AnyConnection;
 
+use crate::access;
+use crate::audit::{self, AuditActor, Device};
 use crate::auth::SubjectKind;
 use crate::error::{Error, Result};
-use crate::stored::{SetBy, Sql};
+use crate::password::Work;
+use crate::state::AppState;
+use crate::stored::{SetBy, Sql, Status};
+
+use super::codes::ensure_parent_codes;
+use super::rows::{CredRow, class_band, class_learners, learner_band, learner_row};
+use super::school::SchoolContext;
 
 /// Checks a password for a learner against the rules of their own age band: a generated one
 /// must have a generated shape strong enough for the band; a typed one must meet the band's

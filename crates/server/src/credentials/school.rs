@@ -7,10 +7,11 @@ use classkeys_domain::sealing::{Field, Scope, SealContext, SealingKey};
 use classkeys_protocol::credentials::AccessCodes;
 use sqlx::AnyConnection;
 
-use super::codes::open_code;
-use super::rows::CredRow;
 use crate::error::{Error, Result};
 use crate::state::AppState;
+
+use super::codes::open_code;
+use super::rows::CredRow;
 
 /// What a school's credential work needs: its data key, names and password rules.
 pub struct SchoolContext {

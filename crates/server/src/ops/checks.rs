@@ -6,10 +6,10 @@ use classkeys_domain::policy::Action;
 use classkeys_protocol::sync::Record;
 use sqlx::AnyConnection;
 
-use super::ChangeCtx;
-use crate::access;
 use crate::error::{Error, Result};
-use crate::records;
+use crate::{access, records};
+
+use super::ChangeCtx;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct LearnerFacts {

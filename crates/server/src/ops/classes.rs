@@ -7,13 +7,14 @@ use classkeys_protocol::ErrorCode;
 use classkeys_protocol::sync::{EntityKind, Record, RemovalReason};
 use sqlx::AnyConnection;
 
+use crate::access;
+use crate::error::{Error, Result};
+use crate::stored::{Sql, Status};
+
 use super::ChangeCtx;
 use super::checks::{check_class_version, class_for, class_record};
 use super::identity::ensure_new_id;
 use super::stamps::{bump_class, insert_removal, touch_learners_of};
-use crate::access;
-use crate::error::{Error, Result};
-use crate::stored::{Sql, Status};
 
 pub(super) async fn ensure_class_name_free(
     conn: &mut AnyConnection,

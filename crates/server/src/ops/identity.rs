@@ -7,10 +7,11 @@ use classkeys_domain::text::identity_key;
 use classkeys_protocol::ErrorCode;
 use sqlx::AnyConnection;
 
-use super::ChangeCtx;
 use crate::access;
 use crate::error::{Error, Result};
 use crate::stored::{Sql, Status};
+
+use super::ChangeCtx;
 
 /// Which identity a key is: says which error code and words a clash gets.
 #[derive(Clone, Copy)]

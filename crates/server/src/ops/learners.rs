@@ -8,14 +8,15 @@ use classkeys_protocol::ErrorCode;
 use classkeys_protocol::sync::Record;
 use sqlx::AnyConnection;
 
+use crate::error::{Error, Result};
+use crate::stored::{Sql, Status, SubjectKind};
+
 use super::ChangeCtx;
 use super::checks::{check_learner_version, class_for, learner_for, learner_record};
 use super::identity::{
     IdentityField, claim_identity, ensure_new_id, free_username, release_identity,
 };
 use super::stamps::{bump_learner, revoke_learner_for_teachers_of, touch_class};
-use crate::error::{Error, Result};
-use crate::stored::{Sql, Status, SubjectKind};
 
 /// A learner to create, as received.
 pub struct NewLearnerInput<'a> {

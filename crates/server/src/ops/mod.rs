@@ -27,6 +27,7 @@ use sqlx::AnyConnection;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::{Error, Result};
+
 use classes::{
     ClassChanges, class_assign, class_create, class_delete, class_unassign, class_update,
 };

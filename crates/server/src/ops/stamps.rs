@@ -5,9 +5,10 @@ use classkeys_domain::identity::Role;
 use classkeys_protocol::sync::{EntityKind, RemovalReason};
 use sqlx::AnyConnection;
 
-use super::ChangeCtx;
 use crate::error::Result;
 use crate::stored::Sql;
+
+use super::ChangeCtx;
 
 pub(super) async fn touch_class(
     conn: &mut AnyConnection,
