@@ -16,13 +16,13 @@ use classkeys_domain::policy::Actor;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::{Me, Session, SignInRequest};
 use classkeys_protocol::{ErrorCode, paths};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, parse_id};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::password::Work;
+use crate::randomness::Randomness;
 use crate::state::AppState;
 use crate::stored::{Sql, Status, TokenPurpose};
 use crate::throttle::{self, ClientAddress, Guess};
@@ -34,11 +34,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route(paths::ME, get(me))
 }
 
-/// A new random token and the hash to store for it.
-pub fn new_token() -> (Sensitive<String>, String) {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+/// A new random token (256 bits) and the hash to store for it.
+pub fn new_token(rng: &Randomness) -> (Sensitive<String>, String) {
+    let token = URL_SAFE_NO_PAD.encode(rng.bytes::<32>());
     let hash = token_hash(&token);
     (Sensitive::new(token), hash)
 }
@@ -137,7 +135,7 @@ pub(crate) async fn open_session(
             .await?;
     }
     let now = state.clock.now_ms();
-    let (token, hash) = new_token();
+    let (token, hash) = new_token(&state.rng);
     let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO token (hash, purpose, school_id, subject_id, subject_kind, epoch,

@@ -258,9 +258,11 @@ async fn create(
     let mut sign_ins = Vec::new();
     let mut staff_ids: Vec<StaffId> = Vec::new();
     for (username, display_name, role) in STAFF {
-        let password = password
-            .clone()
-            .unwrap_or_else(|| generator::generate(PasswordStyle::Random, &mut rand::rng()));
+        let password = password.clone().unwrap_or_else(|| {
+            state
+                .rng
+                .with(|rng| generator::generate(PasswordStyle::Random, rng))
+        });
         let new = NewStaff {
             username,
             display_name: Some(display_name),

@@ -9,20 +9,24 @@
 //!
 //! - [`app`] builds the router from an [`AppState`]; [`serve`] runs it (HTTP/1 with
 //!   header-read and idle timeouts and a connection cap) and purges what has expired.
-//! - One module per resource holds its routes and handlers: [`classes`], [`learners`],
-//!   [`staff`], [`sync`], [`credentials`] (resets, reveals, parent codes, exports),
-//!   [`audit`] (the log and who may read it).
+//! - One module per resource holds its routes, each a thin adapter over the rules:
+//!   [`classes`], [`learners`], [`staff`], [`sync`], [`credentials`] (its parts: teacher
+//!   resets, access and parent codes, CSV exports, a school's key and rules), [`audit`]
+//!   (the log, whose entries are made by staff, a learner or the server, and who may read
+//!   it).
 //! - "May this caller touch this?" is answered in [`access`], the one place that loads a
 //!   class or learner and puts it to the permission policy of `classkeys-domain`; changes
 //!   call it inside their write transaction.
-//! - Every roster change goes through [`ops`], in one transaction; reads that respect
-//!   visibility live in [`records`].
+//! - Every roster change goes through [`ops`], in one transaction (its parts: class and
+//!   learner operations, the namespace of usernames and emails, the stamps sync reads);
+//!   reads that respect visibility live in [`records`].
 //! - Signing in: [`auth`] (staff sessions, the session reader), [`learner_auth`] (learners'
 //!   sign-in, sign-out and own password, "must change" enforced), [`throttle`] (limits per
 //!   account, address and school; known devices), [`password`] (argon2id, the bounded
 //!   hashing queue with staff's reserved share).
-//! - Secrets and time: [`keys`] (master and school keys), [`clock`] (the injected clock
-//!   everything that expires reads), [`db`] (SQLite or PostgreSQL, files created private),
+//! - Secrets, time and chance: [`keys`] (master and school keys), [`clock`] (the injected
+//!   clock everything that expires reads), [`randomness`] (the injected source of tokens,
+//!   nonces, codes and generated passwords), [`db`] (SQLite or PostgreSQL, files created private),
 //!   [`bulk`] (whole-school reads straight from the SQLite file).
 //! - Errors: [`error`] holds the one error type the rules return (a refusal for people, or
 //!   an unexpected failure that is logged and never shown), apart from HTTP; [`http`]
@@ -51,6 +55,7 @@ pub mod learners;
 pub mod openapi;
 pub mod ops;
 pub mod password;
+pub mod randomness;
 pub mod records;
 pub mod serve;
 pub mod staff;

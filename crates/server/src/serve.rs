@@ -52,6 +52,7 @@ pub async fn build_state(
         keys: Arc::new(keys),
         settings: Arc::new(settings),
         clock: crate::clock::Clock::system(),
+        rng: crate::randomness::Randomness::system(),
     })
 }
 

@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::keys::MasterKey;
 use crate::password::PasswordHasher;
+use crate::randomness::Randomness;
 use crate::throttle::Limits;
 
 /// Settings that do not change while the server runs.
@@ -59,4 +60,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The time, for everything that stamps or expires.
     pub clock: Clock,
+    /// Randomness, for tokens, nonces, codes and generated passwords.
+    pub rng: Randomness,
 }

@@ -302,7 +302,7 @@ pub(crate) async fn remember_device(
     account: &str,
     now: i64,
 ) -> Result<Sensitive<String>> {
-    let (token, hash) = new_token();
+    let (token, hash) = new_token(&state.rng);
     sqlx::query(
         "INSERT INTO known_device (hash, school_id, subject_kind, subject_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -14,6 +14,7 @@ use crate::access;
 use crate::audit::{self, AuditActor, Device};
 use crate::db::parse_id;
 use crate::error::{Error, Result};
+use crate::randomness::Randomness;
 use crate::records::placeholders;
 use crate::state::AppState;
 use crate::stored::{SetBy, Sql, Status, password_state};
@@ -75,10 +76,10 @@ pub(super) async fn set_parent_code(
     conn: &mut AnyConnection,
     school: &SchoolContext,
     learner: &str,
+    rng: &Randomness,
 ) -> Result<()> {
     for _ in 0..8 {
-        // The thread-local generator is not `Send`: used only between awaits.
-        let code = generator::parent_access_code(&mut rand::rng());
+        let code = rng.with(|rng| generator::parent_access_code(rng));
         let fingerprint = sealing::fingerprint(&school.key, Field::ParentCode, code.expose());
         let taken: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM learner WHERE school_id = $1 AND parent_code_fingerprint = $2",
@@ -91,7 +92,7 @@ pub(super) async fn set_parent_code(
             continue;
         }
         let context = school.context(learner, PARENT_CODE_EPOCH, Field::ParentCode);
-        let sealed = sealing::seal(&school.key, &context, code.expose(), &mut rand::rng());
+        let sealed = rng.with(|rng| sealing::seal(&school.key, &context, code.expose(), rng));
         sqlx::query(
             "UPDATE learner SET parent_code_sealed = $1, parent_code_fingerprint = $2 WHERE id = $3",
         )
@@ -161,7 +162,7 @@ pub(super) async fn fill_parent_codes(
         .fetch_optional(&mut *tx)
         .await?;
         if empty.is_some() {
-            set_parent_code(&mut tx, school, id).await?;
+            set_parent_code(&mut tx, school, id, &state.rng).await?;
         }
     }
     let sql = format!(
@@ -258,7 +259,7 @@ pub(super) async fn rotate_parent_code(
     let (mut tx, _seq) = state.db.begin_change(&school_id).await?;
     let learner: CredRow = access::learner(&mut tx, actor, id, Action::ParentCodeRotate).await?;
     let school = SchoolContext::load(&mut tx, state, &school_id).await?;
-    set_parent_code(&mut tx, &school, &learner.id).await?;
+    set_parent_code(&mut tx, &school, &learner.id, &state.rng).await?;
     audit::record(
         &mut tx,
         AuditActor::Staff(actor),

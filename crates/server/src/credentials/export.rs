@@ -232,25 +232,17 @@ pub(super) async fn school_csv(
             .map_err(Error::internal)?
         }
         None => {
-            // The rows are handed to the writer as they arrive, so the first chunks are
-            // being unsealed while the last are still on their way from the server.
-            let (send, mut receive) = tokio::sync::mpsc::channel::<Result<CredClassRow>>(CSV_CHUNK);
-            let writer = tokio::task::spawn_blocking(move || {
-                write(&mut std::iter::from_fn(|| receive.blocking_recv()))
-            });
-            let mut rows = sqlx::query_as::<_, CredClassRow>(&sql)
+            // Read first, then unsealed across the cores: streaming the rows to the workers
+            // as they arrive was slower here, where the database server shares the cores
+            // (`BENCHMARKS.md`).
+            let rows: Vec<CredClassRow> = sqlx::query_as(&sql)
                 .bind(&school_id)
                 .bind(Sql(Status::Active))
-                .fetch(state.db.pool());
-            while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-                let failed = row.is_err();
-                // A writer that stopped has its own error to report, below.
-                if send.send(row.map_err(Error::from)).await.is_err() || failed {
-                    break;
-                }
-            }
-            drop(send);
-            writer.await.map_err(Error::internal)?
+                .fetch_all(state.db.pool())
+                .await?;
+            tokio::task::spawn_blocking(move || write(&mut rows.into_iter().map(Ok)))
+                .await
+                .map_err(Error::internal)?
         }
     }
 }

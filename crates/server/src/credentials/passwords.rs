@@ -19,6 +19,7 @@ use crate::audit::{self, AuditActor, Device};
 use crate::auth::SubjectKind;
 use crate::error::{Error, Result};
 use crate::password::Work;
+use crate::randomness::Randomness;
 use crate::state::AppState;
 use crate::stored::{SetBy, Sql, Status};
 
@@ -70,23 +71,25 @@ pub(super) fn seal_new(
     learners: &[&CredRow],
     passwords: &[&str],
     hashes: Vec<String>,
+    rng: &Randomness,
 ) -> Vec<NewPassword> {
-    let mut rng = rand::rng();
-    learners
-        .iter()
-        .zip(passwords)
-        .zip(hashes)
-        .map(|((learner, password), hash)| {
-            let epoch = learner.credential_epoch + 1;
-            let context = school.context(&learner.id, epoch, Field::Password);
-            NewPassword {
-                learner: learner.id.clone(),
-                old_epoch: learner.credential_epoch,
-                hash,
-                sealed: sealing::seal(&school.key, &context, password, &mut rng),
-            }
-        })
-        .collect()
+    rng.with(|rng| {
+        learners
+            .iter()
+            .zip(passwords)
+            .zip(hashes)
+            .map(|((learner, password), hash)| {
+                let epoch = learner.credential_epoch + 1;
+                let context = school.context(&learner.id, epoch, Field::Password);
+                NewPassword {
+                    learner: learner.id.clone(),
+                    old_epoch: learner.credential_epoch,
+                    hash,
+                    sealed: sealing::seal(&school.key, &context, password, rng),
+                }
+            })
+            .collect()
+    })
 }
 
 /// Stores new passwords inside the caller's transaction. Each learner's credential epoch
@@ -151,7 +154,7 @@ pub async fn seed_generated_passwords(
     }
     let passwords: Vec<Sensitive<String>> = rows
         .iter()
-        .map(|_| generator::generate(style, &mut rand::rng()))
+        .map(|_| state.rng.with(|rng| generator::generate(style, rng)))
         .collect();
     let hashes = state
         .hasher
@@ -159,7 +162,7 @@ pub async fn seed_generated_passwords(
         .await?;
     let targets: Vec<&CredRow> = rows.iter().collect();
     let plain: Vec<&str> = passwords.iter().map(|p| p.expose().as_str()).collect();
-    let new = seal_new(&school, &targets, &plain, hashes);
+    let new = seal_new(&school, &targets, &plain, hashes, &state.rng);
     store_passwords(conn, seq, &new, false, state.clock.now_ms()).await
 }
 
@@ -195,7 +198,13 @@ pub(super) async fn reset_learner(
     drop(conn);
 
     let hash = state.hasher.hash(Work::Staff, password.clone()).await?;
-    let new = seal_new(&school, &[&learner], &[password.expose()], vec![hash]);
+    let new = seal_new(
+        &school,
+        &[&learner],
+        &[password.expose()],
+        vec![hash],
+        &state.rng,
+    );
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
     let _: CredRow = access::learner(&mut tx, actor, id, Action::PasswordReset).await?;
     store_passwords(
@@ -317,7 +326,7 @@ pub(super) async fn reset_class(
         .hash_many(Work::Staff, passwords.clone())
         .await?;
     let plain: Vec<&str> = passwords.iter().map(|p| p.expose().as_str()).collect();
-    let new = seal_new(&school, &targets, &plain, hashes);
+    let new = seal_new(&school, &targets, &plain, hashes, &state.rng);
 
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
     access::class(&mut tx, actor, id, Action::PasswordReset).await?;
