@@ -779,7 +779,7 @@ async fn a_teacher_resets_a_learner_then_a_class_and_downloads_the_codes_on_scre
         );
     }
     desktop.click("codes-download").await;
-    let csv = downloaded_csv(&desktop, "access-codes-1-Owls.csv").await;
+    let csv = downloaded_csv(&desktop, "access-codes-1-owls.csv").await;
     assert_eq!(csv.len(), shown.len());
     for row in &csv {
         let (_, password, parent) = shown
@@ -810,7 +810,7 @@ async fn a_lead_teacher_exports_the_whole_school_after_entering_their_password_a
         .fill("school-export-password", classkeys_e2e::DEMO_PASSWORD)
         .await;
     desktop.click("school-export-submit").await;
-    let csv = downloaded_csv(&desktop, "school-access-codes.csv").await;
+    let csv = downloaded_csv(&desktop, "demo-primary-access-codes.csv").await;
     // Every active learner of the demo school (one is deactivated).
     assert_eq!(csv.len(), 188);
     assert!(
