@@ -242,12 +242,22 @@ pub(crate) async fn sign_in(
     ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<ApiJson<Session>> {
+    staff_sign_in(&state, address, request).await.map(ApiJson)
+}
+
+/// Signs a member of staff in from `address`: the rule behind the sign-in route, for any
+/// page or API that signs staff in.
+pub async fn staff_sign_in(
+    state: &AppState,
+    address: std::net::IpAddr,
+    request: SignInRequest,
+) -> Result<Session> {
     let wrong = || Error::new(ErrorCode::InvalidCredentials, "wrong username or password");
     // A place in the hashing queue before anything else: past its bound, nothing more is done.
     let ticket = state.hasher.ticket(Work::Staff)?;
     let password = Sensitive::new(request.password);
     let username = request.username.trim().to_lowercase();
-    let school_id = resolve_school(&state, request.school.as_deref()).await?;
+    let school_id = resolve_school(state, request.school.as_deref()).await?;
     let Some(school_id) = school_id.filter(|_| username.len() <= Username::MAX_LEN) else {
         // Same work and answer as a wrong password, so school slugs cannot be probed.
         state.hasher.verify_with(ticket, None, password).await?;
@@ -270,13 +280,12 @@ pub(crate) async fn sign_in(
         device: request.device_token.as_deref(),
     };
     let stored = staff.as_ref().map(|s| s.password_hash.clone());
-    let checked =
-        throttle::check_password(&state, ticket, &guess, stored, password.clone()).await?;
+    let checked = throttle::check_password(state, ticket, &guess, stored, password.clone()).await?;
     let (Some(device_token), Some(staff)) = (checked, staff.as_ref()) else {
         return Err(wrong());
     };
     let (token, expires) = open_session(
-        &state,
+        state,
         SessionFor {
             kind: SubjectKind::Staff,
             school_id: &school_id,
@@ -287,14 +296,14 @@ pub(crate) async fn sign_in(
         password,
     )
     .await?;
-    let me = load_me(&state, &staff.id).await?;
+    let me = load_me(state, &staff.id).await?;
     tracing::info!(staff = %staff.id, "staff signed in");
-    Ok(ApiJson(Session {
+    Ok(Session {
         token: token.expose().clone(),
         expires_at: db::from_ms(expires),
         staff: me,
         device_token: device_token.expose().clone(),
-    }))
+    })
 }
 
 /// Asks a signed-in member of staff for their password again before something grave (the

@@ -67,6 +67,16 @@ pub(crate) async fn learner_sign_in(
     ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<LearnerSignInRequest>,
 ) -> Result<ApiJson<LearnerSession>> {
+    sign_in(&state, address, request).await.map(ApiJson)
+}
+
+/// Signs a learner in from `address`: the rule behind the sign-in route, for any page or
+/// API that signs learners in.
+pub async fn sign_in(
+    state: &AppState,
+    address: std::net::IpAddr,
+    request: LearnerSignInRequest,
+) -> Result<LearnerSession> {
     let refused = || Error::new(ErrorCode::InvalidCredentials, "wrong username or password");
     // A place in the hashing queue before anything else: past its bound, nothing more is done.
     let ticket = state.hasher.ticket(Work::Learner)?;
@@ -98,15 +108,14 @@ pub(crate) async fn learner_sign_in(
         device: request.device_token.as_deref(),
     };
     let stored = learner.as_ref().and_then(|l| l.password_hash.clone());
-    let checked =
-        throttle::check_password(&state, ticket, &guess, stored, password.clone()).await?;
+    let checked = throttle::check_password(state, ticket, &guess, stored, password.clone()).await?;
     let (Some(device_token), Some(learner)) = (checked, learner.as_ref()) else {
         return Err(refused());
     };
     // Verified above, so there is a hash.
     let stored_hash = learner.password_hash.as_deref().unwrap_or_default();
     let (token, expires) = open_session(
-        &state,
+        state,
         SessionFor {
             kind: SubjectKind::Learner,
             school_id: &school_id,
@@ -118,7 +127,7 @@ pub(crate) async fn learner_sign_in(
     )
     .await?;
     tracing::info!(learner = %learner.id, "learner signed in");
-    Ok(ApiJson(LearnerSession {
+    Ok(LearnerSession {
         token: token.expose().clone(),
         expires_at: db::from_ms(expires),
         learner_id: parse_id(&learner.id)?,
@@ -126,7 +135,7 @@ pub(crate) async fn learner_sign_in(
         given_name: learner.given_name.clone(),
         must_change_password: learner.must_change_password != 0,
         device_token: device_token.expose().clone(),
-    }))
+    })
 }
 
 /// A request made with a valid learner session.
@@ -256,11 +265,24 @@ pub(crate) async fn learner_password_change(
     device: Device,
     ApiJson(request): ApiJson<LearnerPasswordChange>,
 ) -> Result<ApiJson<LearnerSession>> {
+    change_own_password(&state, auth, &device, request)
+        .await
+        .map(ApiJson)
+}
+
+/// The signed-in learner `auth` chooses their own password: the rule behind the route, for
+/// any page or API that offers it.
+pub(crate) async fn change_own_password(
+    state: &AppState,
+    auth: LearnerAuthenticated,
+    device: &Device,
+    request: LearnerPasswordChange,
+) -> Result<LearnerSession> {
     let current = Sensitive::new(request.current_password);
     let chosen = Sensitive::new(request.new_password);
     // The current password is asked for so that a session left open on a shared computer
     // cannot take the account over; guesses at it count like sign-in failures.
-    if !throttle::reconfirm(&state, SubjectKind::Learner, &auth.id).await? {
+    if !throttle::reconfirm(state, SubjectKind::Learner, &auth.id).await? {
         return Err(Error::new(
             ErrorCode::RateLimited,
             "too many wrong passwords: wait a few minutes and try again",
@@ -277,7 +299,7 @@ pub(crate) async fn learner_password_change(
         )
         .with_field("current_password"));
     }
-    throttle::reconfirmed(&state, SubjectKind::Learner, &auth.id).await?;
+    throttle::reconfirmed(state, SubjectKind::Learner, &auth.id).await?;
     let refuse = |reason: &str| {
         Error::new(
             ErrorCode::InvalidInput,
@@ -337,7 +359,7 @@ pub(crate) async fn learner_password_change(
             school_id: &auth.school_id,
             learner_id: &auth.id,
         },
-        &device,
+        device,
         audit::Entry {
             at: now,
             action: AuditAction::LearnerPasswordChanged,
@@ -352,10 +374,10 @@ pub(crate) async fn learner_password_change(
 
     let epoch = auth.credential_epoch + 1;
     let device_token =
-        throttle::remember_device(&state, SubjectKind::Learner, &auth.school_id, &auth.id, now)
+        throttle::remember_device(state, SubjectKind::Learner, &auth.school_id, &auth.id, now)
             .await?;
     let (token, expires) = open_session(
-        &state,
+        state,
         SessionFor {
             kind: SubjectKind::Learner,
             school_id: &auth.school_id,
@@ -366,7 +388,7 @@ pub(crate) async fn learner_password_change(
         chosen,
     )
     .await?;
-    Ok(ApiJson(LearnerSession {
+    Ok(LearnerSession {
         token: token.expose().clone(),
         expires_at: db::from_ms(expires),
         learner_id: parse_id(&auth.id)?,
@@ -374,5 +396,5 @@ pub(crate) async fn learner_password_change(
         given_name: auth.given_name,
         must_change_password: false,
         device_token: device_token.expose().clone(),
-    }))
+    })
 }
