@@ -278,17 +278,22 @@ fn stored_staff<'de, D: Deserializer<'de>>(d: D) -> Result<BandPolicy, D::Error>
     stored_band(d, AgeBand::Staff)
 }
 
-/// Why a typed password is refused, in words for the teacher who typed it.
+/// Why a password is refused: in words for the teacher who chose it, and for the learner
+/// whose password it is (the two differ where the learner is named).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
 pub struct WeakPassword {
-    /// What is wrong and what to do instead.
+    /// What is wrong and what to do instead, said to the teacher.
     pub reason: String,
+    /// The same, said to the learner choosing their own password.
+    pub to_owner: String,
 }
 
 fn weak(reason: impl Into<String>) -> Result<(), WeakPassword> {
+    let reason = reason.into();
     Err(WeakPassword {
-        reason: reason.into(),
+        to_owner: reason.clone(),
+        reason,
     })
 }
 
@@ -331,7 +336,10 @@ pub fn check_typed(
         ));
     }
     if contains_a_name(password, user_inputs) {
-        return weak("it contains the learner's name or username: choose something else");
+        return Err(WeakPassword {
+            reason: "it contains the learner's name or username: choose something else".into(),
+            to_owner: "it contains your name or username: choose something else".into(),
+        });
     }
     let estimate = zxcvbn::zxcvbn(password, user_inputs);
     if u8::from(estimate.score()) < policy.min_score {
@@ -572,6 +580,12 @@ mod tests {
                 err.reason.contains("learner's name or username"),
                 "{password}: {}",
                 err.reason
+            );
+            // Said to the learner choosing it, the learner is "you".
+            assert!(
+                err.to_owner.contains("your name or username"),
+                "{password}: {}",
+                err.to_owner
             );
         }
         let err = check_typed("lukasz-trains-42", &primary(), &["Łukasz"]).unwrap_err();

@@ -340,7 +340,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    /// The stored spelling.
+    /// The stored and wire spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::ParentCodesShown => "parent_codes_shown",
@@ -370,11 +370,6 @@ impl AuditAction {
             AuditAction::SchoolStudentsExported => "Exported the student database",
             AuditAction::LearnerPasswordChanged => "Changed their own password",
         }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
     /// Every action.

@@ -24,13 +24,13 @@ use classkeys_client::Client;
 use classkeys_domain::generator::{self, PasswordStyle};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::SignInRequest;
-use classkeys_protocol::credentials::{
-    ClassPasswordReset, LearnerPassword, SchoolExportKind, SchoolExportRequest,
-};
+use classkeys_protocol::credentials::{ClassPasswordReset, SchoolExportKind, SchoolExportRequest};
 use classkeys_protocol::roster::LearnerQuery;
 use classkeys_server::Backend;
 use classkeys_server::password::{PasswordHasher, Work, hash_blocking};
-use classkeys_testsupport::{TestServer, seed_large_school, seed_sealed_credentials};
+use classkeys_testsupport::{
+    TestServer, new_passwords, seed_large_school, seed_sealed_credentials,
+};
 
 use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
 const RUNS: usize = 7;
@@ -194,31 +194,17 @@ async fn class_reset(one_hash: Duration) {
     server.stop().await;
 }
 
-/// The class's learners, each with a new generated password.
-async fn new_passwords(
-    lead: &Client,
-    class: &classkeys_protocol::roster::ClassRecord,
-) -> Vec<LearnerPassword> {
-    lead.learners(&LearnerQuery {
-        class_id: Some(class.id),
-        limit: Some(500),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .items
-    .iter()
-    .map(|l| LearnerPassword {
-        learner_id: l.id,
-        password: generator::generate(PasswordStyle::Words, &mut rand::rng())
-            .expose()
-            .clone(),
-    })
-    .collect()
-}
-
 async fn timed_reset(lead: &Client, class: &classkeys_protocol::roster::ClassRecord) -> Duration {
-    let passwords = new_passwords(lead, class).await;
+    let learners = lead
+        .learners(&LearnerQuery {
+            class_id: Some(class.id),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    let passwords = new_passwords(&learners, PasswordStyle::Words);
     assert_eq!(passwords.len(), 30, "every benchmark class has 30 learners");
     let start = Instant::now();
     lead.class_passwords_reset(

@@ -74,6 +74,17 @@ pub trait LearnerColumns: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin {
     const COLUMNS: &'static str;
 }
 
+/// A learner checked and nothing more read: for checking again under the write lock what
+/// was loaded in full before.
+#[derive(sqlx::FromRow)]
+pub struct Checked {
+    pub id: String,
+}
+
+impl LearnerColumns for Checked {
+    const COLUMNS: &'static str = "l.id";
+}
+
 /// Loads a learner of the actor's school as `T` and checks that the actor may do `action`.
 pub async fn learner<T: LearnerColumns>(
     conn: &mut AnyConnection,

@@ -19,7 +19,7 @@ use sqlx::AnyConnection;
 use crate::access;
 use crate::auth::Authenticated;
 use crate::db::{from_ms, parse_id};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::{ApiJson, ApiQuery, page_limit};
 use crate::records::lead_flag;
 use crate::state::AppState;
@@ -132,7 +132,7 @@ pub async fn record(
     .bind(actor.school_id())
     .bind(Sql(actor_kind))
     .bind(actor_id)
-    .bind(entry.action.as_str())
+    .bind(Sql(entry.action))
     .bind(subjects)
     .bind(device.0.as_deref())
     .bind(entry.at)
@@ -179,7 +179,7 @@ struct EntryRow {
     staff_name: Option<String>,
     learner_given_name: Option<String>,
     learner_family_name: Option<String>,
-    action: String,
+    action: Sql<AuditAction>,
     class_id: Option<String>,
     class_name: Option<String>,
     subjects: String,
@@ -264,9 +264,6 @@ pub async fn read_page(
             .ok()
             .and_then(|v| v.get("learners").and_then(serde_json::Value::as_i64))
             .unwrap_or(learners.len() as i64);
-        let action = AuditAction::parse(&row.action).ok_or_else(|| {
-            Error::internal(anyhow::anyhow!("unknown audit action {:?}", row.action))
-        })?;
         let (actor_id, actor_name) = match *row.actor_kind {
             AuditActorKind::Staff => (
                 row.actor_id.as_deref().map(parse_id).transpose()?,
@@ -286,7 +283,7 @@ pub async fn read_page(
             actor: *row.actor_kind,
             actor_id,
             actor_name,
-            action,
+            action: *row.action,
             class_id: row.class_id.as_deref().map(parse_id).transpose()?,
             class_name: row.class_name,
             learner_count,

@@ -138,7 +138,8 @@ pub async fn sign_in(
     })
 }
 
-/// A request made with a valid learner session.
+/// A request made with a valid learner session: the learner as the session reads them.
+#[derive(sqlx::FromRow)]
 pub(crate) struct LearnerAuthenticated {
     id: String,
     school_id: String,
@@ -147,20 +148,10 @@ pub(crate) struct LearnerAuthenticated {
     family_name: String,
     password_hash: Option<String>,
     credential_epoch: i64,
-    must_change_password: bool,
-    token_hash: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct LearnerSessionRow {
-    id: String,
-    school_id: String,
-    username: String,
-    given_name: String,
-    family_name: String,
-    password_hash: Option<String>,
-    credential_epoch: i64,
     must_change_password: i64,
+    /// The session's stored hash, to end it.
+    #[sqlx(skip)]
+    token_hash: String,
 }
 
 impl FromRequestParts<AppState> for LearnerAuthenticated {
@@ -170,7 +161,7 @@ impl FromRequestParts<AppState> for LearnerAuthenticated {
     /// when their credential epoch moves on (any reset or password change).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let hash = presented_session(&parts.headers)?;
-        let row: Option<LearnerSessionRow> = sqlx::query_as(
+        let learner: Option<LearnerAuthenticated> = sqlx::query_as(
             "SELECT l.id, l.school_id, l.username, l.given_name, l.family_name, l.password_hash,
                     l.credential_epoch, l.must_change_password
              FROM token t JOIN learner l ON l.id = t.subject_id
@@ -185,17 +176,10 @@ impl FromRequestParts<AppState> for LearnerAuthenticated {
         .bind(Sql(Status::Active))
         .fetch_optional(state.db.pool())
         .await?;
-        let row = row.ok_or_else(unauthenticated)?;
+        let learner = learner.ok_or_else(unauthenticated)?;
         Ok(Self {
-            id: row.id,
-            school_id: row.school_id,
-            username: row.username,
-            given_name: row.given_name,
-            family_name: row.family_name,
-            password_hash: row.password_hash,
-            credential_epoch: row.credential_epoch,
-            must_change_password: row.must_change_password != 0,
             token_hash: hash,
+            ..learner
         })
     }
 }
@@ -204,7 +188,7 @@ impl LearnerAuthenticated {
     /// Refuses everything but choosing a password (and signing out) while the learner's
     /// teacher asks for a new one.
     fn password_chosen(self) -> Result<Self> {
-        if self.must_change_password {
+        if self.must_change_password != 0 {
             return Err(Error::new(
                 ErrorCode::PasswordChangeRequired,
                 "choose a new password first: your teacher asked you to change the one you were given",
@@ -228,7 +212,7 @@ pub(crate) async fn learner_me(auth: LearnerAuthenticated) -> Result<ApiJson<Lea
         learner_id: parse_id(&auth.id)?,
         username: auth.username,
         given_name: auth.given_name,
-        must_change_password: auth.must_change_password,
+        must_change_password: auth.must_change_password != 0,
     }))
 }
 
@@ -320,7 +304,7 @@ pub(crate) async fn change_own_password(
         auth.family_name.as_str(),
     ];
     check_typed(chosen.expose(), settings.for_band(band), &names)
-        .map_err(|weak| refuse(&weak.reason.replace("the learner's", "your")))?;
+        .map_err(|weak| refuse(&weak.to_owner))?;
 
     let hash = state.hasher.hash(Work::Learner, chosen.clone()).await?;
     let now = state.clock.now_ms();

@@ -1,7 +1,8 @@
-//! How typed values are spelled in the database: every status, role, kind and reason column
-//! is encoded and decoded here and nowhere else.
+//! How typed values are spelled in the database: every status, role, kind, reason and audit
+//! action column is encoded and decoded here and nowhere else.
 //!
-//! Each such type lists its values once with their stored spelling ([`Spelled`]). Queries
+//! Each such type lists its values and says how each is spelled ([`Spelled`]); roles and
+//! audit actions keep the spelling their own crates give them on the wire. Queries
 //! bind and read them through [`Sql`], so code compares enums, never strings, and a
 //! spelling the code does not know (a damaged row, a newer server's value) is a decoding
 //! error naming the column's meaning, never a silent default. Ids are read the same way
@@ -11,7 +12,7 @@ use std::fmt;
 use std::ops::Deref;
 
 use classkeys_domain::identity::Role;
-use classkeys_protocol::credentials::{AuditActorKind, PasswordState};
+use classkeys_protocol::credentials::{AuditAction, AuditActorKind, PasswordState};
 use classkeys_protocol::sync::{EntityKind, RemovalReason};
 use sqlx::any::{Any, AnyTypeInfo};
 use sqlx::encode::IsNull;
@@ -20,26 +21,20 @@ use sqlx::{Database, Decode, Encode, Type};
 
 /// A type whose values each have one spelling in the database.
 pub trait Spelled: Copy + PartialEq + 'static {
-    /// What a value of this type is, for error messages ("learner status").
+    /// What a value of this type is, for error messages ("account status").
     const WHAT: &'static str;
-    /// Every value with its spelling.
-    const SPELLINGS: &'static [(Self, &'static str)];
+    /// Every value.
+    const ALL: &'static [Self];
 
     /// The stored spelling.
-    fn spelling(self) -> &'static str {
-        Self::SPELLINGS
-            .iter()
-            .find(|(value, _)| *value == self)
-            .map(|(_, text)| *text)
-            .expect("every value is listed in SPELLINGS")
-    }
+    fn spelling(self) -> &'static str;
 
     /// The value a stored spelling stands for.
     fn from_spelling(text: &str) -> Result<Self, Unknown> {
-        Self::SPELLINGS
+        Self::ALL
             .iter()
-            .find(|(_, spelled)| *spelled == text)
-            .map(|(value, _)| *value)
+            .copied()
+            .find(|value| value.spelling() == text)
             .ok_or_else(|| Unknown {
                 what: Self::WHAT,
                 found: text.chars().take(40).collect(),
@@ -107,10 +102,14 @@ pub enum Status {
 
 impl Spelled for Status {
     const WHAT: &'static str = "account status";
-    const SPELLINGS: &'static [(Self, &'static str)] = &[
-        (Status::Active, "active"),
-        (Status::Deactivated, "deactivated"),
-    ];
+    const ALL: &'static [Self] = &[Status::Active, Status::Deactivated];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Deactivated => "deactivated",
+        }
+    }
 }
 
 /// Who chose a learner's current password (the column is empty while they have none).
@@ -124,8 +123,14 @@ pub enum SetBy {
 
 impl Spelled for SetBy {
     const WHAT: &'static str = "password setter";
-    const SPELLINGS: &'static [(Self, &'static str)] =
-        &[(SetBy::Teacher, "teacher"), (SetBy::Learner, "learner")];
+    const ALL: &'static [Self] = &[SetBy::Teacher, SetBy::Learner];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            SetBy::Teacher => "teacher",
+            SetBy::Learner => "learner",
+        }
+    }
 }
 
 /// A learner's password state as the API shows it.
@@ -147,10 +152,14 @@ pub enum SubjectKind {
 
 impl Spelled for SubjectKind {
     const WHAT: &'static str = "account kind";
-    const SPELLINGS: &'static [(Self, &'static str)] = &[
-        (SubjectKind::Staff, "staff"),
-        (SubjectKind::Learner, "learner"),
-    ];
+    const ALL: &'static [Self] = &[SubjectKind::Staff, SubjectKind::Learner];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            SubjectKind::Staff => "staff",
+            SubjectKind::Learner => "learner",
+        }
+    }
 }
 
 /// What a token is for.
@@ -162,42 +171,76 @@ pub enum TokenPurpose {
 
 impl Spelled for TokenPurpose {
     const WHAT: &'static str = "token purpose";
-    const SPELLINGS: &'static [(Self, &'static str)] = &[(TokenPurpose::Session, "session")];
+    const ALL: &'static [Self] = &[TokenPurpose::Session];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            TokenPurpose::Session => "session",
+        }
+    }
 }
 
 /// Who made an audit entry.
 impl Spelled for AuditActorKind {
     const WHAT: &'static str = "audit actor";
-    const SPELLINGS: &'static [(Self, &'static str)] = &[
-        (AuditActorKind::Staff, "staff"),
-        (AuditActorKind::Learner, "learner"),
-        (AuditActorKind::Server, "server"),
+    const ALL: &'static [Self] = &[
+        AuditActorKind::Staff,
+        AuditActorKind::Learner,
+        AuditActorKind::Server,
     ];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            AuditActorKind::Staff => "staff",
+            AuditActorKind::Learner => "learner",
+            AuditActorKind::Server => "server",
+        }
+    }
 }
 
+/// Spelled as the domain spells roles on the wire.
 impl Spelled for Role {
     const WHAT: &'static str = "staff role";
-    const SPELLINGS: &'static [(Self, &'static str)] = &[
-        (Role::Teacher, "teacher"),
-        (Role::LeadTeacher, "lead_teacher"),
-    ];
+    const ALL: &'static [Self] = &[Role::Teacher, Role::LeadTeacher];
+
+    fn spelling(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// Spelled as the protocol spells audit actions.
+impl Spelled for AuditAction {
+    const WHAT: &'static str = "audit action";
+    const ALL: &'static [Self] = &AuditAction::ALL;
+
+    fn spelling(self) -> &'static str {
+        self.as_str()
+    }
 }
 
 impl Spelled for EntityKind {
     const WHAT: &'static str = "record kind";
-    const SPELLINGS: &'static [(Self, &'static str)] = &[
-        (EntityKind::Class, "class"),
-        (EntityKind::Learner, "learner"),
-        (EntityKind::Staff, "staff"),
-    ];
+    const ALL: &'static [Self] = &[EntityKind::Class, EntityKind::Learner, EntityKind::Staff];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            EntityKind::Class => "class",
+            EntityKind::Learner => "learner",
+            EntityKind::Staff => "staff",
+        }
+    }
 }
 
 impl Spelled for RemovalReason {
     const WHAT: &'static str = "removal reason";
-    const SPELLINGS: &'static [(Self, &'static str)] = &[
-        (RemovalReason::Deleted, "deleted"),
-        (RemovalReason::NoLongerVisible, "no_longer_visible"),
-    ];
+    const ALL: &'static [Self] = &[RemovalReason::Deleted, RemovalReason::NoLongerVisible];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            RemovalReason::Deleted => "deleted",
+            RemovalReason::NoLongerVisible => "no_longer_visible",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -205,16 +248,12 @@ mod tests {
     use super::*;
 
     fn round_trips<T: Spelled + fmt::Debug>() {
-        for (value, text) in T::SPELLINGS {
-            assert_eq!(value.spelling(), *text);
-            assert_eq!(T::from_spelling(text).unwrap(), *value);
+        for value in T::ALL {
+            assert_eq!(T::from_spelling(value.spelling()).unwrap(), *value);
         }
-        let spellings: std::collections::HashSet<_> = T::SPELLINGS.iter().map(|(_, t)| t).collect();
-        assert_eq!(
-            spellings.len(),
-            T::SPELLINGS.len(),
-            "two values share a spelling"
-        );
+        let spellings: std::collections::HashSet<_> =
+            T::ALL.iter().map(|value| value.spelling()).collect();
+        assert_eq!(spellings.len(), T::ALL.len(), "two values share a spelling");
     }
 
     #[test]
@@ -225,15 +264,9 @@ mod tests {
         round_trips::<TokenPurpose>();
         round_trips::<Role>();
         round_trips::<AuditActorKind>();
+        round_trips::<AuditAction>();
         round_trips::<EntityKind>();
         round_trips::<RemovalReason>();
-    }
-
-    #[test]
-    fn roles_are_spelled_as_the_domain_spells_them() {
-        for (role, text) in Role::SPELLINGS {
-            assert_eq!(role.as_str(), *text);
-        }
     }
 
     #[test]

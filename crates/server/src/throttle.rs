@@ -223,15 +223,11 @@ async fn admit(
     }
     let windows = [
         (
-            format!("address:{}", guess.address),
+            address_key(guess),
             limits.per_address,
             limits.address_window,
         ),
-        (
-            format!("school:{}", guess.school_id),
-            limits.per_school,
-            limits.school_window,
-        ),
+        (school_key(guess), limits.per_school, limits.school_window),
     ];
     for (key, limit, window) in windows {
         if let Some(retry_after) = windowed(state, &key, limit, ms(window), now).await? {
@@ -272,10 +268,7 @@ async fn succeeded(
     if let Some(account) = guess.account {
         clear(state, &account_key(guess.kind, account)).await?;
     }
-    for key in [
-        format!("address:{}", guess.address),
-        format!("school:{}", guess.school_id),
-    ] {
+    for key in [address_key(guess), school_key(guess)] {
         sqlx::query(
             "UPDATE login_throttle SET failures = failures - 1
              WHERE throttle_key = $1 AND failures > 0",
@@ -357,6 +350,16 @@ async fn clear(state: &AppState, key: &str) -> sqlx::Result<()> {
 
 fn account_key(kind: SubjectKind, account: &str) -> String {
     format!("account:{}:{account}", kind.spelling())
+}
+
+/// The window of failed guesses from the guess's address.
+fn address_key(guess: &Guess<'_>) -> String {
+    format!("address:{}", guess.address)
+}
+
+/// The window of failed guesses at the guess's school.
+fn school_key(guess: &Guess<'_>) -> String {
+    format!("school:{}", guess.school_id)
 }
 
 fn device_key(hash: &str) -> String {

@@ -178,6 +178,56 @@ pub(super) async fn fill_parent_codes(
     Ok(filled)
 }
 
+/// A class's learners as a disclosure of their codes needs them.
+pub(super) struct ClassCodes {
+    pub(super) class: access::Class,
+    pub(super) school: SchoolContext,
+    pub(super) rows: Vec<CredRow>,
+}
+
+/// What showing, printing and downloading a class's codes share: the class loaded for
+/// `action`, its learners (only the active ones when `active_only`) each with a parent
+/// access code, and an audit entry of `audited` for exactly those learners, committed
+/// before any of it is answered.
+pub(super) async fn disclose_class(
+    state: &AppState,
+    actor: &Actor,
+    device: &Device,
+    id: ClassId,
+    action: Action,
+    active_only: bool,
+    audited: AuditAction,
+) -> Result<ClassCodes> {
+    let mut conn = state.db.pool().acquire().await?;
+    let class = access::class(&mut conn, actor, id, action).await?;
+    let school = SchoolContext::load(&mut conn, state, &actor.school_id.to_string()).await?;
+    let mut rows = class_learners(&mut conn, &class.id).await?;
+    drop(conn);
+    if active_only {
+        rows.retain(|r| *r.status == Status::Active);
+    }
+    ensure_parent_codes(state, &school, &mut rows).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    audit::record_now(
+        &state.db,
+        AuditActor::Staff(actor),
+        device,
+        audit::Entry {
+            at: state.clock.now_ms(),
+            action: audited,
+            class_id: Some(&class.id),
+            learners: &ids,
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
+    Ok(ClassCodes {
+        class,
+        school,
+        rows,
+    })
+}
+
 /// A class's access codes for `request.purpose`, audited before they are answered.
 pub(super) async fn show_class(
     state: &AppState,
@@ -190,30 +240,21 @@ pub(super) async fn show_class(
         CodesPurpose::Cards => Action::CodesExport,
         CodesPurpose::View | CodesPurpose::Reveal => Action::CodesView,
     };
-    let mut conn = state.db.pool().acquire().await?;
-    let class = access::class(&mut conn, actor, id, action).await?;
-    let school = SchoolContext::load(&mut conn, state, &actor.school_id.to_string()).await?;
-    let mut rows = class_learners(&mut conn, &class.id).await?;
-    drop(conn);
-    if request.purpose == CodesPurpose::Cards {
-        rows.retain(|r| *r.status == Status::Active);
-    }
-    ensure_parent_codes(state, &school, &mut rows).await?;
-    let with_passwords = request.purpose != CodesPurpose::View;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    audit::record_now(
-        &state.db,
-        AuditActor::Staff(actor),
+    let ClassCodes {
+        class,
+        school,
+        rows,
+    } = disclose_class(
+        state,
+        actor,
         device,
-        audit::Entry {
-            at: state.clock.now_ms(),
-            action: codes_audit_action(request.purpose),
-            class_id: Some(&class.id),
-            learners: &ids,
-            detail: serde_json::json!({}),
-        },
+        id,
+        action,
+        request.purpose == CodesPurpose::Cards,
+        codes_audit_action(request.purpose),
     )
     .await?;
+    let with_passwords = request.purpose != CodesPurpose::View;
     school.answer(Some((id, class.name)), &rows, with_passwords)
 }
 

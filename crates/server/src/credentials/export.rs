@@ -10,12 +10,12 @@ use classkeys_protocol::credentials::{AuditAction, SchoolExportKind};
 
 use crate::audit::{self, AuditActor, Device};
 use crate::error::{Error, Result};
+use crate::records;
 use crate::state::AppState;
 use crate::stored::{Spelled, Sql, Status, password_state};
-use crate::{access, records};
 
-use super::codes::{backfill_parent_codes, ensure_parent_codes, open_code};
-use super::rows::{CRED_COLUMNS, CredRow, class_learners};
+use super::codes::{ClassCodes, backfill_parent_codes, disclose_class, open_code};
+use super::rows::{CRED_COLUMNS, CredRow};
 use super::school::SchoolContext;
 
 /// A file to offer as a download.
@@ -295,25 +295,18 @@ pub(super) async fn class_file(
     device: &Device,
     id: ClassId,
 ) -> Result<Download> {
-    let mut conn = state.db.pool().acquire().await?;
-    let class = access::class(&mut conn, actor, id, Action::CodesExport).await?;
-    let school = SchoolContext::load(&mut conn, state, &actor.school_id.to_string()).await?;
-    let mut rows = class_learners(&mut conn, &class.id).await?;
-    drop(conn);
-    rows.retain(|r| *r.status == Status::Active);
-    ensure_parent_codes(state, &school, &mut rows).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    audit::record_now(
-        &state.db,
-        AuditActor::Staff(actor),
+    let ClassCodes {
+        class,
+        school,
+        rows,
+    } = disclose_class(
+        state,
+        actor,
         device,
-        audit::Entry {
-            at: state.clock.now_ms(),
-            action: AuditAction::AccessCodesExported,
-            class_id: Some(&class.id),
-            learners: &ids,
-            detail: serde_json::json!({}),
-        },
+        id,
+        Action::CodesExport,
+        true,
+        AuditAction::AccessCodesExported,
     )
     .await?;
     let class_name = class.name.clone();

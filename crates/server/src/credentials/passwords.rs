@@ -206,21 +206,16 @@ pub(super) async fn reset_learner(
         &state.rng,
     );
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
-    let _: CredRow = access::learner(&mut tx, actor, id, Action::PasswordReset).await?;
-    store_passwords(
-        &mut tx,
-        seq,
-        &new,
-        request.must_change,
-        state.clock.now_ms(),
-    )
-    .await?;
+    // One time for the whole change: the passwords and their audit entry.
+    let now = state.clock.now_ms();
+    let _: access::Checked = access::learner(&mut tx, actor, id, Action::PasswordReset).await?;
+    store_passwords(&mut tx, seq, &new, request.must_change, now).await?;
     audit::record(
         &mut tx,
         AuditActor::Staff(actor),
         device,
         audit::Entry {
-            at: state.clock.now_ms(),
+            at: now,
             action: AuditAction::PasswordReset,
             class_id: None,
             learners: std::slice::from_ref(&learner.id),
@@ -329,6 +324,8 @@ pub(super) async fn reset_class(
     let new = seal_new(&school, &targets, &plain, hashes, &state.rng);
 
     let (mut tx, seq) = state.db.begin_change(&school.id).await?;
+    // One time for the whole change: the passwords and their audit entry.
+    let now = state.clock.now_ms();
     access::class(&mut tx, actor, id, Action::PasswordReset).await?;
     // The class as it is now, under the write lock: the same active learners as previewed.
     let now_active: Vec<String> = class_learners(&mut tx, &class.id)
@@ -341,7 +338,7 @@ pub(super) async fn reset_class(
     if now_active.iter().collect::<Vec<_>>() != previewed {
         return Err(class_changed(&class.name));
     }
-    store_passwords(&mut tx, seq, &new, must_change, state.clock.now_ms()).await?;
+    store_passwords(&mut tx, seq, &new, must_change, now).await?;
     sqlx::query("UPDATE class SET seq = $1 WHERE id = $2")
         .bind(seq)
         .bind(&class.id)
@@ -352,7 +349,7 @@ pub(super) async fn reset_class(
         AuditActor::Staff(actor),
         device,
         audit::Entry {
-            at: state.clock.now_ms(),
+            at: now,
             action: AuditAction::ClassPasswordsReset,
             class_id: Some(&class.id),
             learners: &now_active,

@@ -236,6 +236,23 @@ pub(super) async fn learner_enrol(
     learner_record(conn, cx, &facts.id).await
 }
 
+/// Takes a learner out of a class: the class is stamped (its learner count changed), and
+/// the class's teachers who no longer see the learner through another class are told.
+async fn leave_class(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    learner: &str,
+    class: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM enrollment WHERE learner_id = $1 AND class_id = $2")
+        .bind(learner)
+        .bind(class)
+        .execute(&mut *conn)
+        .await?;
+    touch_class(conn, cx, class).await?;
+    revoke_learner_for_teachers_of(conn, cx, learner, class).await
+}
+
 pub(super) async fn learner_unenrol(
     conn: &mut AnyConnection,
     cx: &ChangeCtx,
@@ -247,14 +264,8 @@ pub(super) async fn learner_unenrol(
     let class = class_for(conn, cx, class_id, Action::LearnerUnenrol).await?;
     check_learner_version(conn, cx, &facts, base).await?;
     if is_enrolled(conn, &facts.id, &class.id).await? {
-        sqlx::query("DELETE FROM enrollment WHERE learner_id = $1 AND class_id = $2")
-            .bind(&facts.id)
-            .bind(&class.id)
-            .execute(&mut *conn)
-            .await?;
-        touch_class(conn, cx, &class.id).await?;
+        leave_class(conn, cx, &facts.id, &class.id).await?;
         bump_learner(conn, cx, &facts.id).await?;
-        revoke_learner_for_teachers_of(conn, cx, &facts.id, &class.id).await?;
     }
     learner_record(conn, cx, &facts.id).await
 }
@@ -284,11 +295,6 @@ pub(super) async fn learner_move(
     if from.id == to.id {
         return learner_record(conn, cx, &facts.id).await;
     }
-    sqlx::query("DELETE FROM enrollment WHERE learner_id = $1 AND class_id = $2")
-        .bind(&facts.id)
-        .bind(&from.id)
-        .execute(&mut *conn)
-        .await?;
     sqlx::query(
         "INSERT INTO enrollment (learner_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -296,10 +302,9 @@ pub(super) async fn learner_move(
     .bind(&to.id)
     .execute(&mut *conn)
     .await?;
-    touch_class(conn, cx, &from.id).await?;
     touch_class(conn, cx, &to.id).await?;
+    leave_class(conn, cx, &facts.id, &from.id).await?;
     bump_learner(conn, cx, &facts.id).await?;
-    revoke_learner_for_teachers_of(conn, cx, &facts.id, &from.id).await?;
     learner_record(conn, cx, &facts.id).await
 }
 

@@ -4,11 +4,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use classkeys_client::Client;
-use classkeys_domain::generator::{self, PasswordStyle};
+use classkeys_domain::generator::PasswordStyle;
 use classkeys_protocol::auth::SignInRequest;
-use classkeys_protocol::credentials::{
-    ClassPasswordReset, CodesPurpose, LearnerPassword, LearnerSignInRequest,
-};
+use classkeys_protocol::credentials::{ClassPasswordReset, CodesPurpose, LearnerSignInRequest};
 use classkeys_protocol::roster::LearnerQuery;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
@@ -136,15 +134,7 @@ async fn server_logs_never_contain_passwords_or_tokens() {
         .await
         .unwrap()
         .items;
-    let passwords: Vec<LearnerPassword> = learners
-        .iter()
-        .map(|l| LearnerPassword {
-            learner_id: l.id,
-            password: generator::generate(PasswordStyle::Words, &mut rand::rng())
-                .expose()
-                .clone(),
-        })
-        .collect();
+    let passwords = harness::new_passwords(&learners, PasswordStyle::Words);
     let codes = teacher
         .class_passwords_reset(
             owls.id,

@@ -1,13 +1,15 @@
 //! Passwords, access codes, exports and the audit log, through the API as the app and the
 //! command line use it, on both database engines.
 
+use classkeys_client::HttpMethod;
 use classkeys_domain::generator::{self, PasswordStyle};
-use classkeys_protocol::ErrorCode;
 use classkeys_protocol::credentials::{
-    AccessCode, AuditAction, AuditQuery, ClassPasswordReset, CodesPurpose, LearnerPasswordReset,
-    LearnerSignInRequest, PasswordSource, PasswordState, SchoolExportKind, SchoolExportRequest,
+    AccessCode, AuditAction, AuditActorKind, AuditQuery, ClassPasswordReset, CodesPurpose,
+    LearnerPasswordReset, LearnerSignInRequest, PasswordSource, PasswordState, SchoolExportKind,
+    SchoolExportRequest,
 };
 use classkeys_protocol::roster::{LearnerQuery, LearnerRecord, NewClass, NewLearner};
+use classkeys_protocol::{ErrorCode, paths};
 use classkeys_server::Backend;
 
 use crate::harness::{
@@ -29,6 +31,8 @@ on_both_backends!(
     no_password_or_parent_code_is_stored_in_the_clear,
     unreadable_school_settings_refuse_a_reset_and_the_old_password_keeps_working,
     a_damaged_learner_id_is_an_error_never_a_made_up_learner,
+    a_downloaded_code_list_is_named_after_its_class_in_any_script_and_never_cached,
+    an_entry_the_server_made_reads_as_the_servers_in_its_school_only,
 );
 
 async fn a_reset_password_signs_the_learner_in_and_the_old_one_no_longer_does(backend: Backend) {
@@ -721,6 +725,101 @@ async fn a_damaged_learner_id_is_an_error_never_a_made_up_learner(backend: Backe
         err.code(),
         Some(ErrorCode::Internal),
         "a list with a learner under an invented id would send the teacher's next action to nobody"
+    );
+    world.stop().await;
+}
+
+async fn a_downloaded_code_list_is_named_after_its_class_in_any_script_and_never_cached(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    let download = async |class: &str| {
+        let class = harness::class(&world.lead, class).await;
+        let (status, headers, _) = world
+            .lead
+            .raw_with_headers(
+                HttpMethod::POST,
+                &paths::CLASS_ACCESS_CODES_EXPORT.with([&class.id]),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(headers["cache-control"], "no-store", "a list of passwords");
+        headers["content-disposition"].to_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        download("3 Badgers").await,
+        "attachment; filename=\"access-codes-3-badgers.csv\"; \
+         filename*=UTF-8''access-codes-3-badgers.csv"
+    );
+    world
+        .lead
+        .class_create(&NewClass {
+            id: None,
+            name: "Ωμέγα/../2".into(),
+            year_group: None,
+        })
+        .await
+        .unwrap();
+    // The exact name for browsers that read `filename*`, a dashed ASCII one for the rest;
+    // the slashes of the class name never reach either.
+    assert_eq!(
+        download("Ωμέγα/../2").await,
+        "attachment; filename=\"access-codes-------2.csv\"; \
+         filename*=UTF-8''access-codes-%CF%89%CE%BC%CE%AD%CE%B3%CE%B1-2.csv"
+    );
+    world.stop().await;
+}
+
+async fn an_entry_the_server_made_reads_as_the_servers_in_its_school_only(backend: Backend) {
+    use classkeys_server::audit::{self, AuditActor, Device};
+
+    let world = World::start(backend).await;
+    let learner = active_learners(&world.teacher1, "1 Owls").await.remove(0);
+    let school_id = world.lead.me().await.unwrap().school_id.to_string();
+    let state = world.server.state();
+    let mut conn = state.db.pool().acquire().await.unwrap();
+    audit::record(
+        &mut conn,
+        AuditActor::Server {
+            school_id: &school_id,
+        },
+        &Device(None),
+        audit::Entry {
+            at: state.clock.now_ms(),
+            action: AuditAction::ParentCodeRotated,
+            class_id: None,
+            learners: &[learner.id.to_string()],
+            detail: serde_json::json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    for reader in [&world.lead, &world.teacher1] {
+        let log = reader.audit(&AuditQuery::default()).await.unwrap();
+        let entry = log
+            .items
+            .iter()
+            .find(|e| e.action == AuditAction::ParentCodeRotated)
+            .expect("the server's entry, about a learner of the reader's class");
+        assert_eq!(entry.actor, AuditActorKind::Server);
+        assert_eq!((entry.actor_id, entry.actor_name.as_deref()), (None, None));
+        assert_eq!(entry.learners[0].id, learner.id);
+    }
+    let elsewhere = world
+        .other_lead
+        .audit(&AuditQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        elsewhere
+            .items
+            .iter()
+            .all(|e| e.action != AuditAction::ParentCodeRotated),
+        "another school's lead reads nothing of it"
     );
     world.stop().await;
 }

@@ -10,12 +10,13 @@ use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::credentials::{
-    AccessCode, LearnerPassword, LearnerPasswordReset, LearnerSignInRequest, PasswordSource,
+    AccessCode, LearnerPasswordReset, LearnerSignInRequest, PasswordSource,
 };
 use classkeys_protocol::roster::{ClassRecord, LearnerQuery, LearnerRecord, NewClass, NewLearner};
 use classkeys_server::Backend;
 use classkeys_server::admin::{self, NewStaff};
 use classkeys_testsupport::TestServer;
+pub use classkeys_testsupport::new_passwords;
 
 /// Every demo account's password in tests.
 pub use classkeys_testsupport::DEMO_PASSWORD as PASSWORD;
@@ -257,15 +258,4 @@ pub async fn learner_with_password(
     let password = generated(style);
     reset(teacher, learner.id, &password, PasswordSource::Generated).await;
     (learner, password)
-}
-
-/// A new generated password of `style` for each of `learners`, as a class reset sends them.
-pub fn new_passwords(learners: &[LearnerRecord], style: PasswordStyle) -> Vec<LearnerPassword> {
-    learners
-        .iter()
-        .map(|l| LearnerPassword {
-            learner_id: l.id,
-            password: generated(style),
-        })
-        .collect()
 }
