@@ -103,6 +103,9 @@ pub enum Field {
     Password,
     /// The parent access code.
     ParentCode,
+    /// The body of a queued message (it may hold a sign-in link). The context's `learner`
+    /// is the message's id and its epoch 0: the body belongs to that one message.
+    MailBody,
 }
 
 impl Field {
@@ -111,6 +114,7 @@ impl Field {
         match self {
             Field::Password => "password",
             Field::ParentCode => "parent_code",
+            Field::MailBody => "mail_body",
         }
     }
 
@@ -120,6 +124,7 @@ impl Field {
         match self {
             Field::Password => b'P',
             Field::ParentCode => b'C',
+            Field::MailBody => b'M',
         }
     }
 }

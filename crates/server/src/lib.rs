@@ -24,6 +24,8 @@
 //!   sign-in, sign-out and own password, "must change" enforced), [`throttle`] (limits per
 //!   account, address and school; known devices), [`password`] (argon2id, the bounded
 //!   hashing queue with staff's reserved share).
+//! - Mail: [`mail_queue`] (messages written to the database first, sealed, then delivered
+//!   in the background with retries), [`mailer`] (SMTP or the `.eml` outbox folder).
 //! - Secrets, time and chance: [`keys`] (master and school keys), [`clock`] (the injected
 //!   clock everything that expires reads), [`randomness`] (the injected source of tokens,
 //!   nonces, codes and generated passwords), [`db`] (SQLite or PostgreSQL, files created private),
@@ -52,6 +54,8 @@ pub mod http;
 pub mod keys;
 pub mod learner_auth;
 pub mod learners;
+pub mod mail_queue;
+pub mod mailer;
 pub mod openapi;
 pub mod ops;
 pub mod password;

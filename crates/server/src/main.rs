@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use classkeys_domain::identity::Role;
 use classkeys_domain::secret::Sensitive;
 use classkeys_server::keys::KeySource;
+use classkeys_server::mailer::{MailRoute, MailSettings, default_from_address};
 use classkeys_server::{Settings, admin, demo, serve};
 use tracing_subscriber::EnvFilter;
 
@@ -61,6 +62,8 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxies: Vec<std::net::IpAddr>,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Manage schools.
     School {
@@ -72,6 +75,67 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+}
+
+/// Where the server's mail goes: a mail server, or (the default) a folder of `.eml` files.
+#[derive(Args)]
+struct MailArgs {
+    /// Send mail through this SMTP server: smtps://USER:PASSWORD@HOST:465 (TLS) or
+    /// smtp://USER:PASSWORD@HOST:587?tls=required (STARTTLS). Without it, mail is written
+    /// to the outbox folder.
+    #[arg(
+        long,
+        env = "CLASSKEYS_SMTP_URL",
+        hide_env_values = true,
+        conflicts_with = "mail_outbox"
+    )]
+    smtp_url: Option<String>,
+    /// A certificate authority (PEM file) to trust for the SMTP server's certificate, for a
+    /// school's own CA.
+    #[arg(long, env = "CLASSKEYS_SMTP_CA_FILE", requires = "smtp_url")]
+    smtp_ca_file: Option<PathBuf>,
+    /// Write each message as an .eml file into this folder instead of sending it.
+    /// Default: the folder "outbox" beside the SQLite database (or in the data folder).
+    #[arg(long, env = "CLASSKEYS_MAIL_OUTBOX")]
+    mail_outbox: Option<PathBuf>,
+    /// The sender's address (the sender's name is the school's).
+    /// Default: classkeys@<the public URL's host>.
+    #[arg(long, env = "CLASSKEYS_MAIL_FROM")]
+    mail_from: Option<String>,
+}
+
+impl MailArgs {
+    fn settings(self, database_url: &str, public_url: &str) -> anyhow::Result<MailSettings> {
+        let route = match self.smtp_url {
+            Some(url) => MailRoute::Smtp {
+                url: Sensitive::new(url),
+                ca_file: self.smtp_ca_file,
+            },
+            None => MailRoute::Outbox(match self.mail_outbox {
+                Some(dir) => dir,
+                None => default_outbox(database_url)?,
+            }),
+        };
+        Ok(MailSettings {
+            route,
+            from_address: self
+                .mail_from
+                .unwrap_or_else(|| default_from_address(public_url)),
+        })
+    }
+}
+
+/// The outbox beside a SQLite database, or in the data folder for PostgreSQL.
+fn default_outbox(database_url: &str) -> anyhow::Result<PathBuf> {
+    let beside_database = database_url
+        .strip_prefix("sqlite://")
+        .map(|path| path.split('?').next().unwrap_or(path))
+        .and_then(|path| std::path::Path::new(path).parent().map(|p| p.to_path_buf()))
+        .filter(|dir| !dir.as_os_str().is_empty());
+    Ok(match beside_database {
+        Some(dir) => dir.join("outbox"),
+        None => serve::default_data_dir()?.join("outbox"),
+    })
 }
 
 #[derive(Subcommand)]
@@ -148,9 +212,12 @@ async fn main() -> anyhow::Result<()> {
             public_url,
             demo,
             trusted_proxies,
+            mail,
         } => {
+            let public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
             let settings = Settings {
-                public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
+                mail: mail.settings(&database_url, &public_url)?,
+                public_url,
                 trusted_proxies,
                 ..Settings::default()
             };
@@ -164,6 +231,8 @@ async fn main() -> anyhow::Result<()> {
                 seed_demo(&state).await?;
             }
             let running = serve::start(state, listen).await?;
+            // Mail first: scripts/run waits for "listening on", then shows the mail line.
+            println!("Mail: {}", running.state.mail.describe());
             println!("ClassKeys server listening on http://{}", running.addr);
             shutdown_signal().await;
             tracing::info!("shutting down");

@@ -46,6 +46,7 @@ pub async fn build_state(
 ) -> anyhow::Result<AppState> {
     let keys = MasterKey::load(keys)?;
     let db = Db::connect(database_url).await?;
+    let mail = crate::mailer::Mailer::new(&settings.mail)?;
     Ok(AppState {
         db,
         hasher: PasswordHasher::new(),
@@ -53,6 +54,7 @@ pub async fn build_state(
         settings: Arc::new(settings),
         clock: crate::clock::Clock::system(),
         rng: crate::randomness::Randomness::system(),
+        mail,
     })
 }
 
@@ -65,6 +67,7 @@ pub struct Running {
     /// Held once by each connection being served.
     served: Arc<()>,
     purge: JoinHandle<()>,
+    mail: JoinHandle<()>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -79,6 +82,7 @@ pub async fn start(state: AppState, listen: SocketAddr) -> anyhow::Result<Runnin
     let app = crate::app(state.clone());
     let served = Arc::new(());
     let purge = tokio::spawn(purge_on_schedule(state.clone()));
+    let mail = tokio::spawn(crate::mail_queue::run(state.clone()));
     let task = tokio::spawn(serve(
         listener,
         app,
@@ -91,6 +95,7 @@ pub async fn start(state: AppState, listen: SocketAddr) -> anyhow::Result<Runnin
         state,
         served,
         purge,
+        mail,
         shutdown,
         task,
     })
@@ -191,6 +196,8 @@ impl Running {
     /// Stops accepting connections, lets requests in flight finish, closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.purge.abort();
+        // A message being sent now is left to the lease, and sent after the next start.
+        self.mail.abort();
         self.shutdown.send(()).ok();
         self.task.await??;
         self.state.db.close().await;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::keys::MasterKey;
+use crate::mailer::{MailSettings, Mailer};
 use crate::password::PasswordHasher;
 use crate::randomness::Randomness;
 use crate::throttle::Limits;
@@ -31,6 +32,8 @@ pub struct Settings {
     pub throttle: Limits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Where mail goes and who sends it.
+    pub mail: MailSettings,
 }
 
 impl Default for Settings {
@@ -43,6 +46,11 @@ impl Default for Settings {
             max_connections: 1024,
             throttle: Limits::default(),
             trusted_proxies: Vec::new(),
+            // The server's command line and the test servers each choose their own folder.
+            mail: MailSettings::outbox(
+                std::env::temp_dir().join("classkeys-outbox"),
+                "http://127.0.0.1:8080",
+            ),
         }
     }
 }
@@ -62,4 +70,6 @@ pub struct AppState {
     pub clock: Clock,
     /// Randomness, for tokens, nonces, codes and generated passwords.
     pub rng: Randomness,
+    /// Sends mail, and wakes the mail queue.
+    pub mail: Mailer,
 }

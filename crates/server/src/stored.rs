@@ -167,15 +167,93 @@ impl Spelled for SubjectKind {
 pub enum TokenPurpose {
     /// A signed-in session.
     Session,
+    /// A link that lets its holder choose a new password.
+    Reset,
+    /// A link that signs its holder in once.
+    SignInLink,
 }
 
 impl Spelled for TokenPurpose {
     const WHAT: &'static str = "token purpose";
-    const ALL: &'static [Self] = &[TokenPurpose::Session];
+    const ALL: &'static [Self] = &[
+        TokenPurpose::Session,
+        TokenPurpose::Reset,
+        TokenPurpose::SignInLink,
+    ];
 
     fn spelling(self) -> &'static str {
         match self {
             TokenPurpose::Session => "session",
+            TokenPurpose::Reset => "reset",
+            TokenPurpose::SignInLink => "sign_in_link",
+        }
+    }
+}
+
+/// What a queued message is, so a teacher can tell which mail reached a learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// The login helper's answer to "I forgot my username".
+    UsernameReminder,
+    /// The login helper's answer when no account at the school uses the address.
+    NoAccount,
+    /// The login helper's answer to "I forgot my password": a sign-in and a reset link.
+    PasswordHelp,
+    /// A teacher's message to a learner.
+    Message,
+    /// The sending teacher's own copy of a message.
+    MessageCopy,
+}
+
+impl Spelled for MailKind {
+    const WHAT: &'static str = "mail kind";
+    const ALL: &'static [Self] = &[
+        MailKind::UsernameReminder,
+        MailKind::NoAccount,
+        MailKind::PasswordHelp,
+        MailKind::Message,
+        MailKind::MessageCopy,
+    ];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            MailKind::UsernameReminder => "username_reminder",
+            MailKind::NoAccount => "no_account",
+            MailKind::PasswordHelp => "password_help",
+            MailKind::Message => "message",
+            MailKind::MessageCopy => "message_copy",
+        }
+    }
+}
+
+/// Where a queued message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailState {
+    /// Waiting for its first or next attempt.
+    Queued,
+    /// Handed to the mail server (or written to the outbox).
+    Sent,
+    /// The mail server refused it for good (an unknown mailbox, say).
+    Refused,
+    /// Every attempt failed for longer than messages are kept trying.
+    Failed,
+}
+
+impl Spelled for MailState {
+    const WHAT: &'static str = "mail state";
+    const ALL: &'static [Self] = &[
+        MailState::Queued,
+        MailState::Sent,
+        MailState::Refused,
+        MailState::Failed,
+    ];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            MailState::Queued => "queued",
+            MailState::Sent => "sent",
+            MailState::Refused => "refused",
+            MailState::Failed => "failed",
         }
     }
 }
@@ -267,6 +345,8 @@ mod tests {
         round_trips::<AuditAction>();
         round_trips::<EntityKind>();
         round_trips::<RemovalReason>();
+        round_trips::<MailKind>();
+        round_trips::<MailState>();
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //!
 //! - [`TestServer`]: a real server on a loopback port, on SQLite or PostgreSQL, that can be
 //!   paused and resumed on the same address and database.
+//! - [`SmtpServer`], [`read_outbox`] and [`Mail`]: a real SMTP server on loopback, and the
+//!   messages it or a server's outbox folder received, decoded as a recipient reads them.
 //! - [`Link`]: a loopback relay to a server that a test can cut, as a school network fails.
 //! - [`seed_large_school`] and [`seed_sealed_credentials`]: schools of benchmark size.
 //! - [`DEMO_PASSWORD`]: the password of every demo staff account these servers hold.
@@ -12,11 +14,13 @@
 //!   sleep.
 
 mod link;
+mod mail;
 mod poll;
 mod seed;
 mod server;
 
 pub use link::Link;
+pub use mail::{Mail, SmtpOptions, SmtpServer, read_outbox};
 pub use poll::{DEADLINE, eventually};
 pub use seed::{seed_large_school, seed_sealed_credentials};
 pub use server::{TestServer, postgres_admin_url};

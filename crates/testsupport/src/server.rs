@@ -10,8 +10,10 @@
 //! refused, then the same server again.
 
 use classkeys_domain::secret::Sensitive;
+use classkeys_server::clock::Clock;
 use classkeys_server::db::Backend;
 use classkeys_server::keys::KeySource;
+use classkeys_server::mailer::MailRoute;
 use classkeys_server::serve::{self, Running};
 use classkeys_server::state::{AppState, Settings};
 use sqlx::{Connection, Executor};
@@ -81,11 +83,16 @@ impl TestServer {
                 (url, Some((admin, name)))
             }
         };
+        let mut settings = settings;
+        if let MailRoute::Outbox(outbox) = &mut settings.mail.route {
+            *outbox = dir.path().join("outbox");
+        }
         let restart = Restart {
             database_url: url,
             master_key: master_key_b64(),
             settings,
             addr: "127.0.0.1:0".parse().expect("loopback address"),
+            clock: Clock::system(),
         };
         let running = restart.start().await;
         TestServer {
@@ -154,6 +161,13 @@ impl TestServer {
     /// While the server is paused.
     pub fn advance_clock(&self, by: std::time::Duration) {
         self.state().clock.advance(by);
+        // Mail that was waiting for later may be due now.
+        self.state().mail.wake();
+    }
+
+    /// The folder the server writes mail into (unless it was given a mail server).
+    pub fn outbox(&self) -> std::path::PathBuf {
+        self._dir.path().join("outbox")
     }
 
     /// The server's address and port.
@@ -202,14 +216,17 @@ struct Restart {
     master_key: String,
     settings: Settings,
     addr: std::net::SocketAddr,
+    /// The world's time, which goes on across a restart (and keeps what a test moved it by).
+    clock: Clock,
 }
 
 impl Restart {
     async fn start(&self) -> Running {
         let keys = KeySource::Inline(Sensitive::new(self.master_key.clone()));
-        let state = serve::build_state(&self.database_url, &keys, self.settings.clone())
+        let mut state = serve::build_state(&self.database_url, &keys, self.settings.clone())
             .await
             .expect("building the server state");
+        state.clock = self.clock.clone();
         serve::start(state, self.addr)
             .await
             .expect("starting the server")

@@ -12,6 +12,7 @@ mod harness;
 mod input;
 mod learner_account;
 mod limits;
+mod mail;
 mod smoke;
 mod sync;
 mod throttling;
