@@ -2,7 +2,7 @@
 //! Used by the `classkeys-server school …` and `staff …` commands, the demo and tests.
 
 use anyhow::{Context, bail};
-use classkeys_domain::identity::{DisplayName, Role, SchoolSlug, Username};
+use classkeys_domain::identity::{DisplayName, Email, Role, SchoolSlug, Username};
 use classkeys_domain::ids::{SchoolId, StaffId};
 use classkeys_domain::secret::Sensitive;
 use classkeys_domain::text::identity_key;
@@ -68,6 +68,8 @@ pub struct NewStaff<'a> {
     pub display_name: Option<&'a str>,
     /// Role.
     pub role: Role,
+    /// Where the login helper sends their password help, if anywhere.
+    pub email: Option<&'a str>,
     /// Initial password.
     pub password: Sensitive<String>,
 }
@@ -101,19 +103,31 @@ pub async fn create_staff(
     if holder.is_some() {
         bail!("the username {username} is already taken in this school");
     }
+    let email = new.email.map(Email::parse).transpose()?;
     let id = StaffId::generate();
     let hash = hasher.hash(Work::Staff, new.password).await?;
     let now = db::now_ms();
-    sqlx::query("INSERT INTO identity_key (school_id, ident, owner_id) VALUES ($1, $2, $3)")
+    // Usernames and emails share the school's one namespace, staff and learners alike.
+    for ident in std::iter::once(identity_key(username.as_str()))
+        .chain(email.as_ref().map(|e| e.key().to_owned()))
+    {
+        let claimed = sqlx::query(
+            "INSERT INTO identity_key (school_id, ident, owner_id) VALUES ($1, $2, $3)
+             ON CONFLICT (school_id, ident) DO NOTHING",
+        )
         .bind(&school)
-        .bind(identity_key(username.as_str()))
+        .bind(&ident)
         .bind(id.to_string())
         .execute(&mut *conn)
         .await?;
+        if claimed.rows_affected() != 1 {
+            bail!("{ident} is already used by another account in this school");
+        }
+    }
     sqlx::query(
         "INSERT INTO staff (id, school_id, username, display_name, role, password_hash, status,
-                            credential_epoch, seq, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $9, 0, $7, $8, $8)",
+                            credential_epoch, seq, created_at, updated_at, email)
+         VALUES ($1, $2, $3, $4, $5, $6, $9, 0, $7, $8, $8, $10)",
     )
     .bind(id.to_string())
     .bind(&school)
@@ -124,6 +138,7 @@ pub async fn create_staff(
     .bind(seq)
     .bind(now)
     .bind(Sql(Status::Active))
+    .bind(email.as_ref().map(Email::as_str))
     .execute(&mut *conn)
     .await?;
     Ok(id)

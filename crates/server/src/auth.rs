@@ -24,7 +24,7 @@ use crate::http::ApiJson;
 use crate::password::Work;
 use crate::randomness::Randomness;
 use crate::state::AppState;
-use crate::stored::{Sql, Status, TokenPurpose};
+use crate::stored::{Proof, Sql, Status, TokenPurpose};
 use crate::throttle::{self, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -134,23 +134,57 @@ pub(crate) async fn open_session(
             .execute(state.db.pool())
             .await?;
     }
+    let mut conn = state.db.pool().acquire().await?;
+    start_session(
+        &mut conn,
+        state,
+        &Holder {
+            kind: who.kind,
+            school_id: who.school_id.to_owned(),
+            subject_id: who.subject_id.to_owned(),
+            epoch: who.epoch,
+        },
+        Proof::Password,
+    )
+    .await
+}
+
+/// Whose a session or link is: an account and the credential epoch it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub kind: SubjectKind,
+    pub school_id: String,
+    pub subject_id: String,
+    pub epoch: i64,
+}
+
+/// Opens a session for `who`, proven by `proof`, on `conn` (a caller's transaction when the
+/// session must stand or fall with something else). Returns the token and when it expires
+/// (Unix ms).
+pub(crate) async fn start_session(
+    conn: &mut sqlx::AnyConnection,
+    state: &AppState,
+    who: &Holder,
+    proof: Proof,
+) -> Result<(Sensitive<String>, i64)> {
     let now = state.clock.now_ms();
     let (token, hash) = new_token(&state.rng);
     let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO token (hash, purpose, school_id, subject_id, subject_kind, epoch,
-                            created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            created_at, expires_at, proof)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&hash)
     .bind(Sql(TokenPurpose::Session))
-    .bind(who.school_id)
-    .bind(who.subject_id)
+    .bind(&who.school_id)
+    .bind(&who.subject_id)
     .bind(Sql(who.kind))
     .bind(who.epoch)
     .bind(now)
     .bind(expires)
-    .execute(state.db.pool())
+    .bind(Sql(proof))
+    .execute(&mut *conn)
     .await?;
     Ok((token, expires))
 }

@@ -46,8 +46,8 @@ use crate::state::AppState;
 
 pub use passwords::seed_generated_passwords;
 pub(crate) use rows::learner_band;
-pub(crate) use school::password_settings;
 pub use school::{SchoolContext, sign_in_url};
+pub(crate) use school::{link_settings, password_settings};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

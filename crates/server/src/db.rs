@@ -153,6 +153,16 @@ impl Db {
         Ok((tx, seq))
     }
 
+    /// Starts a write transaction that is not a roster change (links issued, mail queued).
+    /// On SQLite it takes the write lock at once: a deferred transaction that reads first
+    /// fails to upgrade when another connection has written since.
+    pub async fn begin_write(&self) -> sqlx::Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Starts a read transaction that sees one consistent snapshot throughout.
     pub async fn begin_snapshot(&self) -> sqlx::Result<Tx> {
         let mut tx = self.pool.begin().await?;

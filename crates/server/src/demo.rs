@@ -267,6 +267,7 @@ async fn create(
             username,
             display_name: Some(display_name),
             role,
+            email: Some(&format!("{username}@staff.demo-primary.example")),
             password: password.clone(),
         };
         staff_ids.push(admin::create_staff(conn, &state.hasher, school, seq, new).await?);

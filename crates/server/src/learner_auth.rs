@@ -26,7 +26,7 @@ use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
 use crate::audit::{self, AuditActor, Device};
 use crate::auth::{
-    SessionFor, SubjectKind, end_session, open_session, presented_session, unauthenticated,
+    Holder, SessionFor, SubjectKind, end_session, open_session, presented_session, unauthenticated,
 };
 use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::password::Work;
 use crate::state::AppState;
-use crate::stored::{SetBy, Sql, Status, TokenPurpose};
+use crate::stored::{Proof, SetBy, Sql, Status, TokenPurpose};
 use crate::throttle::{self, ClientAddress, Guess};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -149,6 +149,8 @@ pub(crate) struct LearnerAuthenticated {
     password_hash: Option<String>,
     credential_epoch: i64,
     must_change_password: i64,
+    /// What the session was opened with.
+    proof: Sql<Proof>,
     /// The session's stored hash, to end it.
     #[sqlx(skip)]
     token_hash: String,
@@ -163,7 +165,7 @@ impl FromRequestParts<AppState> for LearnerAuthenticated {
         let hash = presented_session(&parts.headers)?;
         let learner: Option<LearnerAuthenticated> = sqlx::query_as(
             "SELECT l.id, l.school_id, l.username, l.given_name, l.family_name, l.password_hash,
-                    l.credential_epoch, l.must_change_password
+                    l.credential_epoch, l.must_change_password, t.proof
              FROM token t JOIN learner l ON l.id = t.subject_id
              WHERE t.hash = $1 AND t.purpose = $3 AND t.subject_kind = $4
                AND t.used_at IS NULL AND t.expires_at > $2
@@ -264,26 +266,6 @@ pub(crate) async fn change_own_password(
 ) -> Result<LearnerSession> {
     let current = Sensitive::new(request.current_password);
     let chosen = Sensitive::new(request.new_password);
-    // The current password is asked for so that a session left open on a shared computer
-    // cannot take the account over; guesses at it count like sign-in failures.
-    if !throttle::reconfirm(state, SubjectKind::Learner, &auth.id).await? {
-        return Err(Error::new(
-            ErrorCode::RateLimited,
-            "too many wrong passwords: wait a few minutes and try again",
-        ));
-    }
-    if !state
-        .hasher
-        .verify(Work::Learner, auth.password_hash.clone(), current.clone())
-        .await?
-    {
-        return Err(Error::new(
-            ErrorCode::InvalidCredentials,
-            "that is not your current password: type the password you signed in with",
-        )
-        .with_field("current_password"));
-    }
-    throttle::reconfirmed(state, SubjectKind::Learner, &auth.id).await?;
     let refuse = |reason: &str| {
         Error::new(
             ErrorCode::InvalidInput,
@@ -291,8 +273,13 @@ pub(crate) async fn change_own_password(
         )
         .with_field("new_password")
     };
-    if chosen.expose() == current.expose() {
-        return Err(refuse("it is the password you have now"));
+    // A learner who came in through a sign-in link has forgotten their password: the link,
+    // sent to their address, proved who they are.
+    if auth.proof.0 == Proof::Password {
+        confirm_current(state, &auth, &current).await?;
+        if chosen.expose() == current.expose() {
+            return Err(refuse("it is the password you have now"));
+        }
     }
     let mut conn = state.db.pool().acquire().await?;
     let settings = password_settings(&mut conn, &auth.school_id).await?;
@@ -308,51 +295,19 @@ pub(crate) async fn change_own_password(
 
     let hash = state.hasher.hash(Work::Learner, chosen.clone()).await?;
     let now = state.clock.now_ms();
+    let holder = Holder {
+        kind: SubjectKind::Learner,
+        school_id: auth.school_id.clone(),
+        subject_id: auth.id.clone(),
+        epoch: auth.credential_epoch,
+    };
     let (mut tx, seq) = state.db.begin_change(&auth.school_id).await?;
-    // Only from the epoch this session belongs to: a reset meanwhile wins, and this
-    // session has ended with it.
-    let updated = sqlx::query(
-        "UPDATE learner SET password_hash = $1, password_sealed = NULL,
-            password_set_by = $6, password_set_at = $2, must_change_password = 0,
-            credential_epoch = credential_epoch + 1, seq = $3, updated_at = $2
-         WHERE id = $4 AND credential_epoch = $5 AND status = $7",
-    )
-    .bind(&hash)
-    .bind(now)
-    .bind(seq)
-    .bind(&auth.id)
-    .bind(auth.credential_epoch)
-    .bind(Sql(SetBy::Learner))
-    .bind(Sql(Status::Active))
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
+    if !store_chosen_password(&mut tx, &holder, &hash, seq, now, device, "my_account").await? {
         return Err(Error::new(
             ErrorCode::Unauthenticated,
             "your password was changed meanwhile: sign in again",
         ));
     }
-    sqlx::query("UPDATE token SET used_at = $1 WHERE subject_id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&auth.id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        AuditActor::Learner {
-            school_id: &auth.school_id,
-            learner_id: &auth.id,
-        },
-        device,
-        audit::Entry {
-            at: now,
-            action: AuditAction::LearnerPasswordChanged,
-            class_id: None,
-            learners: std::slice::from_ref(&auth.id),
-            detail: serde_json::json!({}),
-        },
-    )
-    .await?;
     tx.commit().await?;
     tracing::info!(learner = %auth.id, "learner chose a password");
 
@@ -381,4 +336,91 @@ pub(crate) async fn change_own_password(
         must_change_password: false,
         device_token: device_token.expose().clone(),
     })
+}
+
+/// Stores the password a learner chose (`hash`) on `conn`, the change transaction numbered
+/// `seq`: theirs alone from now on (no sealed copy a teacher could show), "must change"
+/// done, the credential epoch moved on, which ends every session and link of theirs. Only
+/// from the epoch `holder` was read at: `false` if a reset or another change came first.
+/// `through` says where they chose it, for the audit log.
+pub(crate) async fn store_chosen_password(
+    conn: &mut sqlx::AnyConnection,
+    holder: &Holder,
+    hash: &str,
+    seq: i64,
+    now: i64,
+    device: &Device,
+    through: &str,
+) -> Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE learner SET password_hash = $1, password_sealed = NULL,
+            password_set_by = $6, password_set_at = $2, must_change_password = 0,
+            credential_epoch = credential_epoch + 1, seq = $3, updated_at = $2
+         WHERE id = $4 AND credential_epoch = $5 AND status = $7",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(seq)
+    .bind(&holder.subject_id)
+    .bind(holder.epoch)
+    .bind(Sql(SetBy::Learner))
+    .bind(Sql(Status::Active))
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE token SET used_at = $1 WHERE subject_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(&holder.subject_id)
+        .execute(&mut *conn)
+        .await?;
+    // A password of their own lifts any wait their wrong guesses had put on the account.
+    throttle::clear_account(conn, SubjectKind::Learner, &holder.subject_id).await?;
+    audit::record(
+        conn,
+        AuditActor::Learner {
+            school_id: &holder.school_id,
+            learner_id: &holder.subject_id,
+        },
+        device,
+        audit::Entry {
+            at: now,
+            action: AuditAction::LearnerPasswordChanged,
+            class_id: None,
+            learners: std::slice::from_ref(&holder.subject_id),
+            detail: serde_json::json!({ "through": through }),
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Checks the current password a signed-in learner typed. It is asked for so that a session
+/// left open on a shared computer cannot take the account over; guesses at it count like
+/// sign-in failures.
+async fn confirm_current(
+    state: &AppState,
+    auth: &LearnerAuthenticated,
+    current: &Sensitive<String>,
+) -> Result<()> {
+    if !throttle::reconfirm(state, SubjectKind::Learner, &auth.id).await? {
+        return Err(Error::new(
+            ErrorCode::RateLimited,
+            "too many wrong passwords: wait a few minutes and try again",
+        ));
+    }
+    if !state
+        .hasher
+        .verify(Work::Learner, auth.password_hash.clone(), current.clone())
+        .await?
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidCredentials,
+            "that is not your current password: type the password you signed in with",
+        )
+        .with_field("current_password"));
+    }
+    throttle::reconfirmed(state, SubjectKind::Learner, &auth.id).await?;
+    Ok(())
 }

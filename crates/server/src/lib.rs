@@ -24,6 +24,10 @@
 //!   sign-in, sign-out and own password, "must change" enforced), [`throttle`] (limits per
 //!   account, address and school; known devices), [`password`] (argon2id, the bounded
 //!   hashing queue with staff's reserved share).
+//! - Getting back in: [`login_help`] (the helper's questions, answered in the background
+//!   the same way whatever was asked; reset and sign-in links used), [`links`] (the
+//!   links' tokens: newest-only resets, one atomic use), [`wording`] (every sentence of
+//!   the mail, in one place for translation).
 //! - Mail: [`mail_queue`] (messages written to the database first, sealed, then delivered
 //!   in the background with retries), [`mailer`] (SMTP or the `.eml` outbox folder).
 //! - Secrets, time and chance: [`keys`] (master and school keys), [`clock`] (the injected
@@ -54,6 +58,8 @@ pub mod http;
 pub mod keys;
 pub mod learner_auth;
 pub mod learners;
+pub mod links;
+pub mod login_help;
 pub mod mail_queue;
 pub mod mailer;
 pub mod openapi;
@@ -67,6 +73,7 @@ pub mod state;
 pub mod stored;
 pub mod sync;
 pub mod throttle;
+pub mod wording;
 
 use std::time::Duration;
 

@@ -167,6 +167,10 @@ enum StaffCommand {
         /// Name shown to colleagues (default: the username).
         #[arg(long)]
         display_name: Option<String>,
+        /// Their email address, where the login helper sends a link to choose a new
+        /// password when they forget theirs.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Deactivate a staff account: it can no longer sign in, and open sessions end.
     Deactivate {
@@ -253,6 +257,7 @@ async fn main() -> anyhow::Result<()> {
                     username,
                     role,
                     display_name,
+                    email,
                 },
         } => {
             let password = read_password(&username)?;
@@ -265,6 +270,7 @@ async fn main() -> anyhow::Result<()> {
                 username: &username,
                 display_name: display_name.as_deref(),
                 role,
+                email: email.as_deref(),
                 password,
             };
             admin::create_staff(&mut tx, &state.hasher, school_id, seq, new).await?;

@@ -55,6 +55,7 @@ pub async fn build_state(
         clock: crate::clock::Clock::system(),
         rng: crate::randomness::Randomness::system(),
         mail,
+        help: crate::login_help::HelpDesk::default(),
     })
 }
 

@@ -72,4 +72,6 @@ pub struct AppState {
     pub rng: Randomness,
     /// Sends mail, and wakes the mail queue.
     pub mail: Mailer,
+    /// The login helper's bounded background work.
+    pub help: crate::login_help::HelpDesk,
 }

@@ -190,6 +190,27 @@ impl Spelled for TokenPurpose {
     }
 }
 
+/// What a session was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The account's password.
+    Password,
+    /// A sign-in link from mail: the holder may not know the password.
+    Link,
+}
+
+impl Spelled for Proof {
+    const WHAT: &'static str = "session proof";
+    const ALL: &'static [Self] = &[Proof::Password, Proof::Link];
+
+    fn spelling(self) -> &'static str {
+        match self {
+            Proof::Password => "password",
+            Proof::Link => "link",
+        }
+    }
+}
+
 /// What a queued message is, so a teacher can tell which mail reached a learner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
@@ -340,6 +361,7 @@ mod tests {
         round_trips::<SetBy>();
         round_trips::<SubjectKind>();
         round_trips::<TokenPurpose>();
+        round_trips::<Proof>();
         round_trips::<Role>();
         round_trips::<AuditActorKind>();
         round_trips::<AuditAction>();

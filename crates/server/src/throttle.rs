@@ -59,6 +59,14 @@ pub struct Limits {
     pub school_window: Duration,
     /// How long a device stays known after it last signed in.
     pub device_lifetime: Duration,
+    /// Login-help requests (forgotten username or password) from one client address per
+    /// [`Limits::help_window`]; past it the helper answers `429`.
+    pub help_per_address: i64,
+    /// Login-help messages per [`Limits::help_window`] to one account and to one email
+    /// address; past it nothing more is sent, and the answer does not change.
+    pub help_per_recipient: i64,
+    /// The window of the login-help limits.
+    pub help_window: Duration,
 }
 
 impl Default for Limits {
@@ -72,6 +80,9 @@ impl Default for Limits {
             per_school: 600,
             school_window: Duration::from_secs(60 * 60),
             device_lifetime: Duration::from_secs(365 * 24 * 60 * 60),
+            help_per_address: 20,
+            help_per_recipient: 3,
+            help_window: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -166,11 +177,20 @@ enum Admission {
 impl Admission {
     /// The `429` for [`Admission::TooMany`].
     fn too_many(retry_after: Duration) -> Error {
+        Self::wait("too many failed sign-ins from here", retry_after)
+    }
+
+    /// The `429` for too many login-help requests from one address.
+    fn too_many_help(retry_after: Duration) -> Error {
+        Self::wait("too many requests for help from here", retry_after)
+    }
+
+    fn wait(what: &str, retry_after: Duration) -> Error {
         let minutes = retry_after.as_secs().div_ceil(60).max(1);
         Error::new(
             ErrorCode::RateLimited,
             format!(
-                "too many failed sign-ins from here: try again in {minutes} minute{}",
+                "{what}: try again in {minutes} minute{}",
                 if minutes == 1 { "" } else { "s" }
             ),
         )
@@ -456,6 +476,45 @@ async fn windowed(
         return Ok(Some(Duration::from_millis(left.unsigned_abs())));
     }
     Ok(None)
+}
+
+/// Counts a login-help request from `address`; `Err(429)` once the address is past
+/// [`Limits::help_per_address`] in its window. The answer depends on the address alone,
+/// never on what was asked, so it tells nobody whether an account exists.
+pub(crate) async fn help_asked(state: &AppState, address: IpAddr) -> Result<()> {
+    let limits = &state.settings.throttle;
+    let key = format!("help-address:{address}");
+    let now = state.clock.now_ms();
+    match windowed(
+        state,
+        &key,
+        limits.help_per_address,
+        ms(limits.help_window),
+        now,
+    )
+    .await?
+    {
+        None => Ok(()),
+        Some(retry_after) => Err(Admission::too_many_help(retry_after)),
+    }
+}
+
+/// Counts a login-help message to `recipient` (an account's id, or an email address's
+/// comparison key); `false` once it has had [`Limits::help_per_recipient`] in its window, so
+/// the helper cannot flood anyone's inbox.
+pub(crate) async fn help_may_send(state: &AppState, recipient: &str) -> Result<bool> {
+    let limits = &state.settings.throttle;
+    let key = format!("help-to:{recipient}");
+    let now = state.clock.now_ms();
+    let over = windowed(
+        state,
+        &key,
+        limits.help_per_recipient,
+        ms(limits.help_window),
+        now,
+    )
+    .await?;
+    Ok(over.is_none())
 }
 
 /// Forgets what no longer matters: throttle rows past their time, ended sessions and

@@ -41,6 +41,7 @@ pub async fn seed_large_school(server: &TestServer, slug: &str, classes: usize, 
             username: "lead",
             display_name: None,
             role: Role::LeadTeacher,
+            email: None,
             password: Sensitive::new(crate::DEMO_PASSWORD.into()),
         },
     )

@@ -27,6 +27,15 @@ pub struct SchoolContext {
 pub(super) struct StoredSettings {
     #[serde(default)]
     passwords: PasswordSettings,
+    #[serde(default)]
+    links: LinkSettings,
+}
+
+/// How the school's sign-in links behave.
+#[derive(serde::Deserialize, Default, Debug, Clone, Copy)]
+pub struct LinkSettings {
+    /// How many hours a sign-in link works; the server's default when unset.
+    pub sign_in_link_hours: Option<u32>,
 }
 
 impl StoredSettings {
@@ -39,6 +48,18 @@ impl StoredSettings {
             ))
         })
     }
+}
+
+/// A school's link settings.
+pub(crate) async fn link_settings(
+    conn: &mut AnyConnection,
+    school_id: &str,
+) -> Result<LinkSettings> {
+    let stored: String = sqlx::query_scalar("SELECT settings FROM school WHERE id = $1")
+        .bind(school_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(StoredSettings::read(school_id, &stored)?.links)
 }
 
 /// A school's password rules, for a password chosen outside a teacher's reset.

@@ -85,6 +85,7 @@ impl World {
                 username: "lead",
                 display_name: Some("Other Lead"),
                 role: Role::LeadTeacher,
+                email: None,
                 password: Sensitive::new(PASSWORD.to_owned()),
             },
         )

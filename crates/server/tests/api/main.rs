@@ -12,6 +12,7 @@ mod harness;
 mod input;
 mod learner_account;
 mod limits;
+mod login_help;
 mod mail;
 mod smoke;
 mod sync;
