@@ -254,6 +254,12 @@ async fn create(
 ) -> anyhow::Result<Vec<DemoSignIn>> {
     let school = admin::create_school(conn, &state.keys, NAME, SLUG).await?;
     let seq = db::take_change_number(conn, &school.to_string()).await?;
+    // A crest colour of its own, so the pages show whose they are.
+    sqlx::query("UPDATE school SET settings = $1 WHERE id = $2")
+        .bind(r##"{"appearance":{"crest_colour":"#2e6b3f"}}"##)
+        .bind(school.to_string())
+        .execute(&mut *conn)
+        .await?;
 
     let mut sign_ins = Vec::new();
     let mut staff_ids: Vec<StaffId> = Vec::new();

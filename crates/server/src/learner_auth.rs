@@ -139,30 +139,39 @@ pub async fn sign_in(
 }
 
 /// A request made with a valid learner session: the learner as the session reads them.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Clone)]
 pub(crate) struct LearnerAuthenticated {
-    id: String,
-    school_id: String,
-    username: String,
-    given_name: String,
-    family_name: String,
+    pub(crate) id: String,
+    pub(crate) school_id: String,
+    pub(crate) username: String,
+    pub(crate) given_name: String,
+    pub(crate) family_name: String,
     password_hash: Option<String>,
     credential_epoch: i64,
-    must_change_password: i64,
+    pub(crate) must_change_password: i64,
     /// What the session was opened with.
-    proof: Sql<Proof>,
+    pub(crate) proof: Sql<Proof>,
     /// The session's stored hash, to end it.
     #[sqlx(skip)]
-    token_hash: String,
+    pub(crate) token_hash: String,
 }
 
 impl FromRequestParts<AppState> for LearnerAuthenticated {
     type Rejection = Error;
 
-    /// A session ends when it expires, when the learner signs out or is deactivated, and
-    /// when their credential epoch moves on (any reset or password change).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let hash = presented_session(&parts.headers)?;
+        Self::by_session(state, hash)
+            .await?
+            .ok_or_else(unauthenticated)
+    }
+}
+
+impl LearnerAuthenticated {
+    /// The learner whose live session hashes to `hash`, if any. A session ends when it
+    /// expires, when the learner signs out or is deactivated, and when their credential
+    /// epoch moves on (any reset or password change).
+    pub(crate) async fn by_session(state: &AppState, hash: String) -> Result<Option<Self>> {
         let learner: Option<LearnerAuthenticated> = sqlx::query_as(
             "SELECT l.id, l.school_id, l.username, l.given_name, l.family_name, l.password_hash,
                     l.credential_epoch, l.must_change_password, t.proof
@@ -178,11 +187,10 @@ impl FromRequestParts<AppState> for LearnerAuthenticated {
         .bind(Sql(Status::Active))
         .fetch_optional(state.db.pool())
         .await?;
-        let learner = learner.ok_or_else(unauthenticated)?;
-        Ok(Self {
+        Ok(learner.map(|learner| Self {
             token_hash: hash,
             ..learner
-        })
+        }))
     }
 }
 

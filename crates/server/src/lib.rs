@@ -39,6 +39,9 @@
 //!   answers it as the one JSON error body with its status and `Retry-After`.
 //! - Stored values: [`stored`] spells every status, role, kind and reason column, and reads
 //!   them back or fails; nothing else compares them as strings.
+//! - The school's pages: [`pages`] (server-rendered HTML for learners: finding the school,
+//!   signing in, "My account", the login helper, the links from mail; every sentence in
+//!   [`pages::words`]).
 //! - The edges: [`openapi`] (the published API description, from the route templates the
 //!   client shares), [`state`] (settings and shared handles).
 //! - IT admin commands: [`admin`] and [`demo`].
@@ -64,6 +67,7 @@ pub mod mail_queue;
 pub mod mailer;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod password;
 pub mod randomness;
 pub mod records;
@@ -107,6 +111,7 @@ pub fn app(state: AppState) -> Router {
         .merge(audit::router())
         .merge(staff::router())
         .merge(sync::router())
+        .merge(pages::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -78,6 +78,15 @@ pub async fn start(state: AppState, listen: SocketAddr) -> anyhow::Result<Runnin
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
+    start_on(state, listener).await
+}
+
+/// Serves `state` on a listener already bound (when the address must be known before the
+/// state is built, say for its public URL).
+pub async fn start_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (shutdown, stopped) = oneshot::channel::<()>();
     let app = crate::app(state.clone());

@@ -221,13 +221,23 @@ struct Restart {
 }
 
 impl Restart {
+    /// Starts the server. Unless the test chose a public URL, it is the server's own
+    /// address, so links in mail lead back to it.
     async fn start(&self) -> Running {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("binding a loopback port");
+        let mut settings = self.settings.clone();
+        if settings.public_url == Settings::default().public_url {
+            let addr = listener.local_addr().expect("a bound address");
+            settings.public_url = format!("http://{addr}");
+        }
         let keys = KeySource::Inline(Sensitive::new(self.master_key.clone()));
-        let mut state = serve::build_state(&self.database_url, &keys, self.settings.clone())
+        let mut state = serve::build_state(&self.database_url, &keys, settings)
             .await
             .expect("building the server state");
         state.clock = self.clock.clone();
-        serve::start(state, self.addr)
+        serve::start_on(state, listener)
             .await
             .expect("starting the server")
     }

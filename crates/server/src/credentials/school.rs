@@ -29,6 +29,15 @@ pub(super) struct StoredSettings {
     passwords: PasswordSettings,
     #[serde(default)]
     links: LinkSettings,
+    #[serde(default)]
+    appearance: Appearance,
+}
+
+/// How the school's pages look.
+#[derive(serde::Deserialize, Default, Debug, Clone)]
+pub struct Appearance {
+    /// The crest colour, `#rrggbb`, at the top of every page; the pages' own blue when unset.
+    pub crest_colour: Option<String>,
 }
 
 /// How the school's sign-in links behave.
@@ -55,11 +64,20 @@ pub(crate) async fn link_settings(
     conn: &mut AnyConnection,
     school_id: &str,
 ) -> Result<LinkSettings> {
+    Ok(stored_settings(conn, school_id).await?.links)
+}
+
+/// How a school's pages look.
+pub(crate) async fn appearance(conn: &mut AnyConnection, school_id: &str) -> Result<Appearance> {
+    Ok(stored_settings(conn, school_id).await?.appearance)
+}
+
+async fn stored_settings(conn: &mut AnyConnection, school_id: &str) -> Result<StoredSettings> {
     let stored: String = sqlx::query_scalar("SELECT settings FROM school WHERE id = $1")
         .bind(school_id)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(StoredSettings::read(school_id, &stored)?.links)
+    StoredSettings::read(school_id, &stored)
 }
 
 /// A school's password rules, for a password chosen outside a teacher's reset.
@@ -67,11 +85,7 @@ pub(crate) async fn password_settings(
     conn: &mut AnyConnection,
     school_id: &str,
 ) -> Result<PasswordSettings> {
-    let stored: String = sqlx::query_scalar("SELECT settings FROM school WHERE id = $1")
-        .bind(school_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(StoredSettings::read(school_id, &stored)?.passwords)
+    Ok(stored_settings(conn, school_id).await?.passwords)
 }
 
 impl SchoolContext {
