@@ -1,8 +1,9 @@
-//! The `tauri-driver` process, with WebKitWebDriver and the app under it.
+//! The WebDriver processes: `tauri-driver` (with WebKitWebDriver and the app under it) and
+//! `chromedriver` (with headless Chromium under it).
 //!
-//! It starts in a process group of its own, and the group is killed on drop: WebKitWebDriver,
-//! the app and WebKit's helper processes all inherit the group, so a failing test leaves
-//! nothing running. (A test process killed with SIGKILL runs no destructor; then the group
+//! Each starts in a process group of its own, and the group is killed on drop: the driver,
+//! the browser or app and their helper processes all inherit the group, so a failing test
+//! leaves nothing running. (A test process killed with SIGKILL runs no destructor; then the group
 //! outlives it, and `pkill -g` on the id the log names is the way to end it.)
 
 use std::ffi::OsString;
@@ -17,9 +18,45 @@ use nix::unistd::Pid;
 
 /// A running `tauri-driver`.
 pub(crate) struct TauriDriver {
-    child: Child,
+    child: Group,
     /// The WebDriver port tests talk to.
     pub(crate) port: u16,
+}
+
+/// A child process leading a process group of its own, which is killed with it on drop.
+pub(crate) struct Group(Child);
+
+impl Group {
+    /// Starts `command` as the leader of a new process group, its output going to `log`.
+    pub(crate) fn spawn(command: &mut Command, log: &Path) -> Group {
+        let out = File::create(log).expect("creating a driver log");
+        let err = out.try_clone().expect("sharing a driver log");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
+        Group(child)
+    }
+
+    /// The leader's process id (also the group's).
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // The group id is the leader's pid (process_group(0) above). SIGKILL rather than a
+        // polite signal: the drivers' data folders are thrown away, so there is nothing to
+        // save, and a hung browser must not hang the test run.
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = self.0.wait();
+    }
 }
 
 impl TauriDriver {
@@ -38,20 +75,15 @@ impl TauriDriver {
         }
         let port = free_port();
         let native_port = free_port();
-        let out = File::create(log).expect("creating the tauri-driver log");
-        let err = out.try_clone().expect("sharing the tauri-driver log");
-        let child = Command::new(&program)
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("--native-port")
-            .arg(native_port.to_string())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+        let child = Group::spawn(
+            Command::new(&program)
+                .arg("--port")
+                .arg(port.to_string())
+                .arg("--native-port")
+                .arg(native_port.to_string())
+                .envs(env.iter().map(|(k, v)| (k, v))),
+            log,
+        );
         TauriDriver { child, port }
     }
 }
@@ -63,21 +95,9 @@ impl TauriDriver {
     }
 }
 
-impl Drop for TauriDriver {
-    fn drop(&mut self) {
-        // The group id is the leader's pid (process_group(0) above). SIGKILL rather than a
-        // polite signal: the app's data folder is thrown away, so there is nothing to save,
-        // and a hung WebKit must not hang the test run.
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
-}
-
 /// A loopback port nothing listens on right now. Another process could take it before
 /// tauri-driver binds it; on a test machine that is rare enough not to design around.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
@@ -103,7 +123,7 @@ fn tauri_driver_program() -> PathBuf {
     );
 }
 
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))

@@ -1,7 +1,8 @@
 //! End-to-end tests of ClassKeys for teachers: the real desktop app (`classkeys-desktop`) in
 //! a real window, driven through `tauri-driver` and WebKitWebDriver, against a real school
 //! server on loopback (DESIGN §9). The tests themselves live in `tests/e2e.rs`; this crate is
-//! their harness.
+//! their harness. The school's own pages, for learners, are tested the same way in headless
+//! Chromium through `chromedriver` ([`Browser`], `tests/pages.rs`).
 //!
 //! Each test gets a [`Desktop`]: its own demo server ([`TestServer`], SQLite, the demo school
 //! seeded), its own app data folder, and its own `tauri-driver` on free ports, started in a
@@ -34,10 +35,12 @@
 //! With `CLASSKEYS_SCREENSHOTS=DIR`, tests save PNG screenshots of the key screens there
 //! (the README's pictures).
 
+mod browser;
 mod desktop;
 mod driver;
 mod window;
 
+pub use browser::Browser;
 pub use classkeys_testsupport::{DEMO_PASSWORD, Link, TestServer, eventually};
 pub use desktop::{Desktop, LearnerRow, Route, Status};
 pub use window::{AppWindow, MemoryUse, memory_use};
