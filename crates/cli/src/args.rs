@@ -64,6 +64,9 @@ pub enum Command {
     Cards(CardsArgs),
     /// Show the audit log: reveals, resets, exports and card prints, newest first.
     Audit(AuditArgs),
+    /// Send learners a message by mail. Each `[loginLink]` in the text becomes the
+    /// recipient's own sign-in link (it works once); your copy (--cc-me) keeps the tag.
+    Message(MessageArgs),
 }
 
 /// `classkeys login`.
@@ -271,6 +274,27 @@ pub struct ResetArgs {
     /// The learner must choose a new password at their next sign-in.
     #[arg(long)]
     pub must_change: bool,
+}
+
+/// `classkeys message`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("to").args(["class", "learner"]).required(true).multiple(true)))]
+pub struct MessageArgs {
+    /// Every active learner of this class (name or id).
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<String>,
+    /// This learner (username or id); repeat for several.
+    #[arg(long, value_name = "USERNAME")]
+    pub learner: Vec<String>,
+    /// The subject line.
+    #[arg(long, value_name = "TEXT")]
+    pub subject: String,
+    /// The file holding the message's text (UTF-8); `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: std::path::PathBuf,
+    /// Send yourself a copy (with the literal [loginLink], which signs nobody in).
+    #[arg(long)]
+    pub cc_me: bool,
 }
 
 /// `classkeys codes`.

@@ -6,6 +6,7 @@ mod classes;
 mod credentials;
 mod learners;
 mod login;
+mod messages;
 
 use anyhow::{Result, anyhow};
 use classkeys_client::Client;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => credentials::export(&connect(&store)?, args, out).await,
         Command::Cards(args) => credentials::cards(&connect(&store)?, args, out).await,
         Command::Audit(args) => credentials::audit(&connect(&store)?, args, out).await,
+        Command::Message(args) => messages::send(&connect(&store)?, args, out).await,
     }
 }
 

@@ -1674,3 +1674,94 @@ async fn login_cards_are_a_pdf_with_every_learners_name_and_username() {
     assert!(bad.failed().contains("--paper"), "{bad:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_teacher_messages_a_class_and_each_learner_gets_a_sign_in_link_of_their_own() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "teacher1").await;
+        let body = sandbox.dir.path().join("message.txt");
+        std::fs::write(&body, "\u{feff}Hello! Sign in here: [loginLink]\n").expect("write");
+        let body = body.to_str().expect("a UTF-8 path");
+        let report = sandbox
+            .classkeys(&[
+                "message",
+                "--class",
+                "1 Owls",
+                "--subject",
+                "Our class page",
+                "--body-file",
+                body,
+                "--cc-me",
+                "--json",
+            ])
+            .await
+            .json();
+        let sent = report["sent"].as_array().expect("sent").len();
+        let not_reached = report["not_reached"].as_array().expect("not reached").len();
+        assert!(sent > 0 && not_reached > 0, "{report}");
+        assert_eq!(report["copy_sent"], true);
+
+        let mails = classkeys_testsupport::eventually("the mail is in the outbox", async || {
+            let mails = classkeys_testsupport::read_outbox(&server.outbox());
+            if mails.len() == sent + 1 {
+                Ok(mails)
+            } else {
+                Err(mails.len())
+            }
+        })
+        .await;
+        let links: BTreeSet<String> = mails
+            .iter()
+            .flat_map(|m| m.links(&format!("{}/s/demo/link/", server.url)))
+            .collect();
+        assert_eq!(links.len(), sent, "one link of their own per learner");
+        assert_eq!(
+            mails
+                .iter()
+                .filter(|m| m.body.contains("Sign in here: [loginLink]"))
+                .count(),
+            1,
+            "the teacher's copy keeps the tag"
+        );
+
+        let text = sandbox
+            .classkeys(&[
+                "message",
+                "--learner",
+                report["sent"][0]["username"].as_str().expect("a username"),
+                "--subject",
+                "Hi",
+                "--body-file",
+                body,
+            ])
+            .await;
+        assert_eq!(
+            text.ok(),
+            "Sent to 1 learner, each with their own sign-in link.\n"
+        );
+
+        // A learner of another teacher's class is not one teacher1 can name.
+        let refused = sandbox
+            .classkeys(&[
+                "message",
+                "--learner",
+                "aleksandr.petrov",
+                "--subject",
+                "Hi",
+                "--body-file",
+                body,
+            ])
+            .await;
+        assert!(
+            refused
+                .failed()
+                .contains("no learner with username aleksandr.petrov"),
+            "{refused:?}"
+        );
+        let missing = sandbox
+            .classkeys(&["message", "--class", "1 Owls", "--subject", "Hi"])
+            .await;
+        assert!(missing.status.code() == Some(2), "{missing:?}");
+        server.stop().await;
+    }
+}

@@ -16,6 +16,7 @@ use classkeys_protocol::credentials::{
     DEVICE_HEADER, LearnerMe, LearnerPasswordChange, LearnerPasswordReset, LearnerSession,
     LearnerSignInRequest, SchoolExportRequest,
 };
+use classkeys_protocol::messages::{MessageReport, NewMessage};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
     ActiveChange, ClassPatch, ClassRecord, Enrolment, LearnerMove, LearnerPage, LearnerPatch,
@@ -522,6 +523,12 @@ impl Client {
     pub async fn audit(&self, query: &AuditQuery) -> Result<AuditPage> {
         self.send(self.request(Method::GET, paths::AUDIT).query(query))
             .await
+    }
+
+    /// Sends a message to learners by mail, each with their own sign-in link in place of
+    /// `[loginLink]`.
+    pub async fn message_send(&self, message: &NewMessage) -> Result<MessageReport> {
+        self.with_body(Method::POST, paths::MESSAGES, message).await
     }
 }
 

@@ -74,6 +74,8 @@ pub enum Action {
     SchoolExport,
     /// Read the audit log (teachers: the entries about their classes' learners).
     AuditView,
+    /// Send a message (with a personal sign-in link) to a learner, or to a class's learners.
+    MessageSend,
 }
 
 impl Action {
@@ -169,6 +171,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> Result<(
                 | Action::CodesView
                 | Action::CodesExport
                 | Action::PasswordReset
+                | Action::MessageSend
         ),
         Resource::Learner { .. } => matches!(
             action,
@@ -180,6 +183,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> Result<(
                 | Action::CodesView
                 | Action::PasswordReset
                 | Action::ParentCodeRotate
+                | Action::MessageSend
         ),
     };
     if fits {
@@ -194,7 +198,7 @@ mod tests {
     use super::*;
     use uuid::Uuid;
 
-    const ALL: [Action; 19] = [
+    const ALL: [Action; 20] = [
         Action::ClassView,
         Action::ClassCreate,
         Action::ClassRename,
@@ -214,6 +218,7 @@ mod tests {
         Action::ParentCodeRotate,
         Action::SchoolExport,
         Action::AuditView,
+        Action::MessageSend,
     ];
 
     fn actor(role: Role) -> Actor {

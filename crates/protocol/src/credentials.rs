@@ -337,6 +337,8 @@ pub enum AuditAction {
     SchoolStudentsExported,
     /// A learner changed their own password.
     LearnerPasswordChanged,
+    /// A message was sent to learners (with personal sign-in links when it asked for them).
+    MessageSent,
 }
 
 impl AuditAction {
@@ -353,6 +355,7 @@ impl AuditAction {
             AuditAction::SchoolAccessCodesExported => "school_access_codes_exported",
             AuditAction::SchoolStudentsExported => "school_students_exported",
             AuditAction::LearnerPasswordChanged => "learner_password_changed",
+            AuditAction::MessageSent => "message_sent",
         }
     }
 
@@ -369,11 +372,12 @@ impl AuditAction {
             AuditAction::SchoolAccessCodesExported => "Exported the whole school's access codes",
             AuditAction::SchoolStudentsExported => "Exported the student database",
             AuditAction::LearnerPasswordChanged => "Changed their own password",
+            AuditAction::MessageSent => "Sent a message",
         }
     }
 
     /// Every action.
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 11] = [
         AuditAction::ParentCodesShown,
         AuditAction::PasswordsRevealed,
         AuditAction::PasswordReset,
@@ -384,6 +388,7 @@ impl AuditAction {
         AuditAction::SchoolAccessCodesExported,
         AuditAction::SchoolStudentsExported,
         AuditAction::LearnerPasswordChanged,
+        AuditAction::MessageSent,
     ];
 }
 

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod credentials;
 pub mod error;
+pub mod messages;
 pub mod paths;
 pub mod roster;
 pub mod sync;

@@ -32,6 +32,8 @@ pub const LEARNER_PASSWORD: &str = "/api/v1/learner/password";
 pub const SCHOOL_EXPORT: &str = "/api/v1/school/export";
 /// The audit log.
 pub const AUDIT: &str = "/api/v1/audit";
+/// Messages to learners (POST).
+pub const MESSAGES: &str = "/api/v1/messages";
 /// Sync: changes since a cursor.
 pub const SYNC_CHANGES: &str = "/api/v1/sync/changes";
 /// Sync: push a batch of operations.

@@ -28,6 +28,8 @@
 //!   the same way whatever was asked; reset and sign-in links used), [`links`] (the
 //!   links' tokens: newest-only resets, one atomic use), [`wording`] (every sentence of
 //!   the mail, in one place for translation).
+//! - Teachers' messages: [`messages`] (to learners or a class, each copy with the
+//!   recipient's own sign-in link in place of `[loginLink]`).
 //! - Mail: [`mail_queue`] (messages written to the database first, sealed, then delivered
 //!   in the background with retries), [`mailer`] (SMTP or the `.eml` outbox folder).
 //! - Secrets, time and chance: [`keys`] (master and school keys), [`clock`] (the injected
@@ -65,6 +67,7 @@ pub mod links;
 pub mod login_help;
 pub mod mail_queue;
 pub mod mailer;
+pub mod messages;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -111,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .merge(audit::router())
         .merge(staff::router())
         .merge(sync::router())
+        .merge(messages::router())
         .merge(pages::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

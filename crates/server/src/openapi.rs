@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, auth, classes, credentials, learner_auth, learners, staff, sync};
+use crate::{audit, auth, classes, credentials, learner_auth, learners, messages, staff, sync};
 
 /// The API description, generated from the handlers and the protocol types.
 #[derive(OpenApi)]
@@ -30,6 +30,7 @@ use crate::{audit, auth, classes, credentials, learner_auth, learners, staff, sy
         learner_auth::learner_sign_in, learner_auth::learner_me,
         learner_auth::learner_sign_out, learner_auth::learner_password_change,
         audit::audit_list,
+        messages::message_send,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -39,6 +40,7 @@ use crate::{audit, auth, classes, credentials, learner_auth, learners, staff, sy
         (name = "staff", description = "The school's staff"),
         (name = "sync", description = "Replica sync for the desktop app"),
         (name = "credentials", description = "Passwords, parent access codes, exports and the audit log"),
+        (name = "messages", description = "Messages to learners, with personal sign-in links"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -1035,6 +1035,33 @@ fn rows() -> Vec<Row> {
             |_| get(paths::AUDIT),
             [OK, OK, OK, OK, ANON],
         ),
+        // --- Messages (the matrix's learners have no email address: nothing leaves).
+        row(
+            "POST /api/v1/messages to a learner",
+            Reads,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::MESSAGES,
+                    json!({"learner_ids": [t.learner], "subject": "Hello",
+                           "body": "Sign in: [loginLink]"}),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/messages to a class",
+            Reads,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::MESSAGES,
+                    json!({"class_id": t.class, "subject": "Hello",
+                           "body": "Sign in: [loginLink]"}),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
         row(
             "POST /api/v1/learner/sign-in with a wrong password",
             Reads,

@@ -14,6 +14,7 @@ mod learner_account;
 mod limits;
 mod login_help;
 mod mail;
+mod messages;
 mod pages;
 mod smoke;
 mod sync;
