@@ -145,7 +145,7 @@ impl Pen<'_, '_> {
 }
 
 /// Draws `qr` as one black path, `side` points wide, its top left corner at `at`.
-fn qr_code(surface: &mut Surface<'_>, qr: &QrCode, at: Point, side: f32) {
+pub(crate) fn qr_code(surface: &mut Surface<'_>, qr: &QrCode, at: Point, side: f32) {
     let width = qr.width();
     let colors = qr.to_colors();
     // Drawn in module units, scaled once: whole-number coordinates keep the page small.

@@ -1,4 +1,7 @@
-//! Print-ready login cards: a PDF with 8 cards per page (2 columns × 4 rows) on A4 or US
+//! Print-ready login cards, and the parents' "how to sign in" sheet
+//! ([`render_instructions`]).
+//!
+//! Login cards: a PDF with 8 cards per page (2 columns × 4 rows) on A4 or US
 //! Letter, each with the school, the learner's name and class, their username and password,
 //! the school's sign-in address and a QR code that opens it, and dashed cut lines between the
 //! cards.
@@ -18,6 +21,7 @@
 
 mod card;
 mod error;
+mod instructions;
 mod text;
 
 use std::collections::HashMap;
@@ -34,6 +38,7 @@ use qrcode::QrCode;
 
 use crate::card::PT_PER_MM;
 pub use crate::error::{CardsError, Result};
+pub use crate::instructions::{Instructions, Section, qr_svg, render_instructions};
 use classkeys_protocol::credentials::AccessCodes;
 
 /// Cards on one page: 2 columns × 4 rows.

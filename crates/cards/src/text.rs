@@ -101,6 +101,33 @@ impl Typeface {
         }
     }
 
+    /// `text` broken at spaces into lines at `size` points, each no wider than `width`
+    /// points; a word wider than a whole line gets a line of its own, shortened to fit.
+    pub fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<Line> {
+        let text = self.printable(text);
+        let mut lines = Vec::new();
+        let mut current = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if current.is_empty() {
+                word.to_owned()
+            } else {
+                format!("{current} {word}")
+            };
+            if self.shape(candidate.clone()).width_em * size <= width {
+                current = candidate;
+                continue;
+            }
+            if !current.is_empty() {
+                lines.push(self.fit(&current, size, size, width));
+            }
+            current = word.to_owned();
+        }
+        if !current.is_empty() {
+            lines.push(self.fit(&current, size, size, width));
+        }
+        lines
+    }
+
     /// The longest start of `text` that fits `width` points at `size` with an ellipsis.
     fn shorten(&self, text: &str, size: f32, width: f32) -> Line {
         let chars: Vec<(usize, char)> = text.char_indices().collect();
@@ -252,6 +279,18 @@ impl Line {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapped_text_keeps_every_word_and_fits_its_width() {
+        let fonts = Fonts::load().unwrap();
+        let text =
+            "Type the username and password from the login card your child's teacher gave you.";
+        let lines = fonts.sans.wrap(text, 11.0, 150.0);
+        assert!(lines.len() > 2, "{}", lines.len());
+        assert!(lines.iter().all(|l| l.width() <= 150.0 && l.size == 11.0));
+        let joined: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(joined.join(" "), text);
+    }
 
     #[test]
     fn a_line_that_fits_keeps_its_size() {

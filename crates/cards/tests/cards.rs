@@ -9,7 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use classkeys_cards::{CARDS_PER_PAGE, Card, CardsError, Paper, render};
+use classkeys_cards::{
+    CARDS_PER_PAGE, Card, CardsError, Instructions, Paper, Section, qr_svg, render,
+    render_instructions,
+};
 
 const SIGN_IN: &str = "https://keys.demo-primary.example/s/demo/sign-in";
 const SCHOOL: &str = "Demo Primary";
@@ -495,4 +498,70 @@ fn paper_sizes_read_and_travel_as_a4_and_letter() {
     }
     let error = Paper::parse("A5").unwrap_err().to_string();
     assert_eq!(error, "unknown paper size \"A5\": use a4 or letter");
+}
+
+/// The parents' sheet as the server words it, shortened.
+fn parents_sheet<'a>(url: &'a str, sections: &'a [Section<'a>]) -> Instructions<'a> {
+    Instructions {
+        school: "St Mary's Primary",
+        title: "How to sign in",
+        intro: "Learners of St Mary's Primary sign in at this address, on a computer, tablet or phone:",
+        sign_in_url: url,
+        sections,
+    }
+}
+
+#[test]
+fn the_parents_sheet_is_one_page_with_the_address_the_help_and_a_qr_code_that_opens_it() {
+    let url = "https://keys.school.example/s/st-marys/sign-in";
+    let sections = [
+        Section {
+            heading: "Forgot the username?",
+            paragraphs: &[
+                "On the sign-in page, choose “Forgot your username or password?” and type the email address the school has for the learner: the username is sent to it.",
+            ],
+        },
+        Section {
+            heading: "Forgot the password?",
+            paragraphs: &[
+                "Type the username: a link to choose a new password is sent to the email address the school has. No email address? Ask the teacher.",
+            ],
+        },
+    ];
+    for paper in [Paper::A4, Paper::Letter] {
+        let scratch =
+            Scratch::with(&render_instructions(&parents_sheet(url, &sections), paper).unwrap());
+        assert_eq!(scratch.pages(), 1);
+        let text = scratch
+            .text()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for expected in [
+            "St Mary's Primary",
+            "How to sign in",
+            url,
+            "Forgot the username?",
+            "No email address? Ask the teacher.",
+        ] {
+            assert!(text.contains(expected), "{expected:?} in {text}");
+        }
+        let png = scratch.page_one_png(150, "page");
+        let read = run("zbarimg", "zbar-tools", &["--raw", "-q", &png]);
+        assert_eq!(read.trim(), url);
+    }
+}
+
+#[test]
+fn the_qr_code_for_a_web_page_is_svg_with_its_quiet_zone() {
+    let svg = qr_svg("https://keys.school.example/s/st-marys/sign-in").unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(
+        svg.contains("<path fill=\"#000\" d=\"M4 4h7v1h-7z"),
+        "the finder pattern starts four modules in: {svg}"
+    );
+    assert!(matches!(
+        qr_svg(&"x".repeat(8000)),
+        Err(CardsError::LinkTooLong(8000))
+    ));
 }

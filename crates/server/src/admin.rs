@@ -59,6 +59,53 @@ pub async fn school_by_slug(conn: &mut AnyConnection, slug: &str) -> anyhow::Res
     }
 }
 
+/// What `school set` changes; `None` leaves a setting as it is.
+#[derive(Debug, Default)]
+pub struct SchoolLook<'a> {
+    /// The crest colour at the top of the school's pages, `#rrggbb`.
+    pub crest_colour: Option<&'a str>,
+    /// How many hours the school's sign-in links work (1 to 72).
+    pub sign_in_link_hours: Option<u32>,
+}
+
+/// Changes a school's page colour and sign-in link lifetime, keeping its other settings.
+pub async fn set_school_look(
+    conn: &mut AnyConnection,
+    slug: &str,
+    look: SchoolLook<'_>,
+) -> anyhow::Result<()> {
+    let longest = crate::links::SIGN_IN_LINK_LONGEST.as_secs() / 3600;
+    if let Some(colour) = look.crest_colour
+        && crate::credentials::parse_colour(colour).is_none()
+    {
+        bail!("{colour:?} is not a colour: write it as # and six hex digits, like #2e6b3f");
+    }
+    if let Some(hours) = look.sign_in_link_hours
+        && !(1..=longest).contains(&u64::from(hours))
+    {
+        bail!("a sign-in link can work for 1 to {longest} hours, not {hours}");
+    }
+    let school = school_by_slug(conn, slug).await?.to_string();
+    let stored: String = sqlx::query_scalar("SELECT settings FROM school WHERE id = $1")
+        .bind(&school)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut settings: serde_json::Value =
+        serde_json::from_str(&stored).context("the school's stored settings cannot be read")?;
+    if let Some(colour) = look.crest_colour {
+        settings["appearance"]["crest_colour"] = colour.to_lowercase().into();
+    }
+    if let Some(hours) = look.sign_in_link_hours {
+        settings["links"]["sign_in_link_hours"] = hours.into();
+    }
+    sqlx::query("UPDATE school SET settings = $1 WHERE id = $2")
+        .bind(settings.to_string())
+        .bind(&school)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// A staff account to create.
 #[derive(Debug)]
 pub struct NewStaff<'a> {

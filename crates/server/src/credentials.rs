@@ -46,7 +46,7 @@ use crate::state::AppState;
 
 pub use passwords::seed_generated_passwords;
 pub(crate) use rows::learner_band;
-pub use school::{SchoolContext, sign_in_url};
+pub use school::{SchoolContext, parse_colour, sign_in_url};
 pub(crate) use school::{appearance, link_settings, password_settings};
 
 pub(crate) fn router() -> Router<AppState> {

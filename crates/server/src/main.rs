@@ -149,6 +149,18 @@ enum SchoolCommand {
         #[arg(long)]
         slug: String,
     },
+    /// Change how a school's pages look and how long its sign-in links work.
+    Set {
+        /// The school's slug.
+        #[arg(long)]
+        slug: String,
+        /// The colour at the top of the school's pages, e.g. "#2e6b3f".
+        #[arg(long, value_name = "#RRGGBB")]
+        crest_colour: Option<String>,
+        /// How many hours a sign-in link works (1 to 72; 24 unless set).
+        #[arg(long, value_name = "HOURS")]
+        sign_in_link_hours: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,7 +230,12 @@ async fn main() -> anyhow::Result<()> {
             trusted_proxies,
             mail,
         } => {
-            let public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            // Without --public-url, the address actually bound (port 0 picks a free one).
+            let bound = listener.local_addr()?;
+            let public_url = public_url.unwrap_or_else(|| format!("http://{bound}"));
             let settings = Settings {
                 mail: mail.settings(&database_url, &public_url)?,
                 public_url,
@@ -234,7 +251,7 @@ async fn main() -> anyhow::Result<()> {
             if demo {
                 seed_demo(&state).await?;
             }
-            let running = serve::start(state, listen).await?;
+            let running = serve::start_on(state, listener).await?;
             // Mail first: scripts/run waits for "listening on", then shows the mail line.
             println!("Mail: {}", running.state.mail.describe());
             println!("ClassKeys server listening on http://{}", running.addr);
@@ -249,6 +266,23 @@ async fn main() -> anyhow::Result<()> {
             let mut conn = state.db.pool().acquire().await?;
             let id = admin::create_school(&mut conn, &state.keys, &name, &slug).await?;
             println!("Created school {name} (slug {slug}, id {id})");
+        }
+        Command::School {
+            command:
+                SchoolCommand::Set {
+                    slug,
+                    crest_colour,
+                    sign_in_link_hours,
+                },
+        } => {
+            let state = serve::build_state(&database_url, &keys, Settings::default()).await?;
+            let mut conn = state.db.pool().acquire().await?;
+            let look = admin::SchoolLook {
+                crest_colour: crest_colour.as_deref(),
+                sign_in_link_hours,
+            };
+            admin::set_school_look(&mut conn, &slug, look).await?;
+            println!("Updated the settings of {slug}");
         }
         Command::Staff {
             command:

@@ -33,8 +33,11 @@ use classkeys_domain::text::search_fold;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::credentials::{LearnerPasswordChange, LearnerSignInRequest};
 
+use classkeys_cards::{Instructions, Paper, Section, qr_svg, render_instructions};
+
 use crate::audit::Device;
 use crate::auth::{Holder, end_session, token_hash};
+use crate::credentials::sign_in_url;
 use crate::error::Result;
 use crate::learner_auth::{self, LearnerAuthenticated};
 use crate::links::{self, Link, Refusal};
@@ -69,6 +72,9 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/s/{slug}/help/password", post(help_password))
         .route("/s/{slug}/reset/{token}", get(reset_page).post(reset))
         .route("/s/{slug}/link/{token}", get(link_page).post(link_sign_in))
+        .route("/s/{slug}/how-to-sign-in", get(parents))
+        .route("/s/{slug}/how-to-sign-in.pdf", get(parents_pdf))
+        .route("/s/{slug}/sign-in-qr.svg", get(sign_in_qr))
         .route("/s/{slug}/{elsewhere}", get(wrong_place))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn_with_state(
@@ -153,6 +159,14 @@ struct ResetPage {
     username: String,
     intro: String,
     problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "parents.html")]
+struct ParentsPage {
+    f: Frame,
+    intro: String,
+    sign_in_url: String,
 }
 
 #[derive(Template)]
@@ -372,8 +386,7 @@ async fn crest(State(state): State<AppState>, Path(slug): Path<String>) -> Respo
             crate::credentials::appearance(&mut conn, &school.id)
                 .await
                 .ok()
-                .and_then(|a| a.crest_colour)
-                .and_then(|c| parse_colour(&c))
+                .and_then(|a| a.crest_rgb())
         }
         _ => None,
     };
@@ -406,16 +419,6 @@ fn css(body: String) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     response
-}
-
-/// `#rrggbb`, and nothing else: the colour goes into a stylesheet.
-fn parse_colour(text: &str) -> Option<(u8, u8, u8)> {
-    let hex = text.strip_prefix('#')?;
-    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let part = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
-    Some((part(0)?, part(2)?, part(4)?))
 }
 
 /// WCAG relative luminance.
@@ -899,6 +902,152 @@ async fn link_sign_in(
 }
 
 // ---------------------------------------------------------------------------------------
+// For parents
+
+async fn parents(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(slug): Path<String>,
+) -> Page {
+    let school = match school_or_find(&state, &visitor, &slug).await {
+        Ok(school) => school,
+        Err(page) => return page,
+    };
+    Page::render(&ParentsPage {
+        intro: (EN.parents_intro)(&school.name),
+        sign_in_url: sign_in_url(&state.settings.public_url, &school.slug),
+        f: visitor.frame(Some(school)),
+    })
+    .for_visitor(&state, &visitor)
+}
+
+/// The parents' page as a one-page PDF, A4 unless `?paper=letter`.
+async fn parents_pdf(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(slug): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let school = match school_or_find(&state, &visitor, &slug).await {
+        Ok(school) => school,
+        Err(page) => return page.into_response(),
+    };
+    let paper = match query.get("paper").map(String::as_str) {
+        Some("letter") => Paper::Letter,
+        _ => Paper::A4,
+    };
+    let sheet = ParentsSheet::new(
+        &school.name,
+        sign_in_url(&state.settings.public_url, &school.slug),
+    );
+    // Drawing a page takes a few milliseconds of CPU: off the async workers.
+    let rendered = tokio::task::spawn_blocking(move || sheet.render(paper)).await;
+    match rendered {
+        Ok(Ok(pdf)) => {
+            let name = format!("how-to-sign-in-{}.pdf", school.slug);
+            let mut response = pdf.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
+            if let Ok(value) = HeaderValue::try_from(format!("inline; filename=\"{name}\"")) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
+            response
+        }
+        Ok(Err(error)) => {
+            let error = crate::Error::internal(anyhow::anyhow!("the parents' sheet: {error}"));
+            refused(&state, &visitor, Some(school), &error).into_response()
+        }
+        Err(error) => {
+            let error = crate::Error::internal(error);
+            refused(&state, &visitor, Some(school), &error).into_response()
+        }
+    }
+}
+
+/// The parents' sheet of one school, in the pages' words: owned, to draw on a blocking
+/// thread.
+struct ParentsSheet {
+    school: String,
+    intro: String,
+    url: String,
+}
+
+impl ParentsSheet {
+    fn new(school: &str, url: String) -> Self {
+        Self {
+            school: school.to_owned(),
+            intro: (EN.parents_intro)(school),
+            url,
+        }
+    }
+
+    fn render(&self, paper: Paper) -> classkeys_cards::Result<Vec<u8>> {
+        let steps = EN.parents_steps;
+        let username = [EN.parents_forgot_username];
+        let password = [EN.parents_forgot_password, EN.parents_safety];
+        let sections = [
+            Section {
+                heading: EN.parents_steps_heading,
+                paragraphs: &steps,
+            },
+            Section {
+                heading: EN.parents_forgot_username_heading,
+                paragraphs: &username,
+            },
+            Section {
+                heading: EN.parents_forgot_password_heading,
+                paragraphs: &password,
+            },
+        ];
+        render_instructions(
+            &Instructions {
+                school: &self.school,
+                title: EN.parents_title,
+                intro: &self.intro,
+                sign_in_url: &self.url,
+                sections: &sections,
+            },
+            paper,
+        )
+    }
+}
+
+/// The school's sign-in address as a QR code.
+async fn sign_in_qr(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let school = match School::by_slug(&state, &slug).await {
+        Ok(Some(school)) => school,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match qr_svg(&sign_in_url(&state.settings.public_url, &school.slug)) {
+        Ok(svg) => {
+            let mut response = svg.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            response
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // The wrong places
 
 /// Sign-up pages say why there is none; any other unknown page says so.
@@ -940,6 +1089,7 @@ async fn wrong_place(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::parse_colour;
 
     #[test]
     fn a_crest_colour_is_six_hex_digits_and_nothing_else() {

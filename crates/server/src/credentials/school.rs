@@ -40,6 +40,23 @@ pub struct Appearance {
     pub crest_colour: Option<String>,
 }
 
+impl Appearance {
+    /// The crest colour as red, green and blue, if set and well-formed.
+    pub fn crest_rgb(&self) -> Option<(u8, u8, u8)> {
+        self.crest_colour.as_deref().and_then(parse_colour)
+    }
+}
+
+/// `#rrggbb`, and nothing else: the colour goes into a stylesheet.
+pub fn parse_colour(text: &str) -> Option<(u8, u8, u8)> {
+    let hex = text.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let part = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some((part(0)?, part(2)?, part(4)?))
+}
+
 /// How the school's sign-in links behave.
 #[derive(serde::Deserialize, Default, Debug, Clone, Copy)]
 pub struct LinkSettings {

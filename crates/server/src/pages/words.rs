@@ -78,6 +78,19 @@ pub struct Words {
     pub link_unknown: &'static str,
     pub ask_again: &'static str,
 
+    pub parents_title: &'static str,
+    pub parents_intro: fn(&str) -> String,
+    pub parents_qr: &'static str,
+    pub parents_steps_heading: &'static str,
+    pub parents_steps: [&'static str; 3],
+    pub parents_forgot_username_heading: &'static str,
+    pub parents_forgot_username: &'static str,
+    pub parents_forgot_password_heading: &'static str,
+    pub parents_forgot_password: &'static str,
+    pub parents_safety: &'static str,
+    pub parents_pdf_a4: &'static str,
+    pub parents_pdf_letter: &'static str,
+
     pub expired_form: &'static str,
     pub too_many: &'static str,
     pub busy: &'static str,
@@ -160,6 +173,25 @@ pub static EN: Words = Words {
     link_expired: "This link no longer works: its time ran out.",
     link_unknown: "This link does not work. Check that you opened the whole link from the message.",
     ask_again: "Ask for a new link",
+
+    parents_title: "How to sign in",
+    parents_intro: |school| {
+        format!("Learners of {school} sign in at this address, on a computer, tablet or phone:")
+    },
+    parents_qr: "A QR code that opens the sign-in page",
+    parents_steps_heading: "Signing in",
+    parents_steps: [
+        "1. Open the address above, or scan the QR code with the camera of a phone or tablet.",
+        "2. Type the username and password from the login card the teacher gave.",
+        "3. Press “Sign in”. The first time, the page may ask for a new password: choose one and keep it safe.",
+    ],
+    parents_forgot_username_heading: "Forgot the username?",
+    parents_forgot_username: "On the sign-in page, choose “Forgot your username or password?” and type the email address the school has for the learner: the username is sent to it. No email address at the school? Ask the teacher.",
+    parents_forgot_password_heading: "Forgot the password?",
+    parents_forgot_password: "On the same page, type the username: a sign-in link and a link to choose a new password are sent to the email address the school has. Only the newest message's links work, and they work once. No email address? Ask the teacher for a new password.",
+    parents_safety: "Keep the password private. The school will never ask for it by email or phone.",
+    parents_pdf_a4: "Download as PDF (A4)",
+    parents_pdf_letter: "Download as PDF (US Letter)",
 
     expired_form: "This form was open too long or came from somewhere else. Reload the page and try again.",
     too_many: "Too many tries from here. Wait a few minutes and try again.",

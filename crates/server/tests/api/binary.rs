@@ -255,6 +255,21 @@ async fn it_admin_creates_a_school_and_staff_accounts_from_the_command_line() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("Created school St Mary's Primary"));
 
+    let set = |extra: &'static [&'static str]| {
+        let mut args = vec!["school", "set", "--slug", "st-marys"];
+        args.extend_from_slice(extra);
+        args
+    };
+    let out = admin(dir.path(), &set(&["--crest-colour", "red"]), "").await;
+    assert!(!out.status.success());
+    assert!(text(&out).contains("six hex digits"), "{}", text(&out));
+    let out = admin(dir.path(), &set(&["--sign-in-link-hours", "100"]), "").await;
+    assert!(!out.status.success());
+    assert!(text(&out).contains("1 to 72 hours"), "{}", text(&out));
+    let look = set(&["--crest-colour", "#7A1F2B", "--sign-in-link-hours", "48"]);
+    let out = admin(dir.path(), &look, "").await;
+    assert!(out.status.success(), "{}", text(&out));
+
     let create = [
         "staff",
         "create",
@@ -313,6 +328,13 @@ async fn it_admin_creates_a_school_and_staff_accounts_from_the_command_line() {
         .await
         .unwrap();
     assert_eq!(session.staff.school_name, "St Mary's Primary");
+    let crest = reqwest::get(format!("{url}/s/st-marys/crest.css"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(crest.contains("--crest: #7a1f2b"), "{crest}");
     assert!(lead.classes().await.unwrap().is_empty());
     let out = admin(
         dir.path(),

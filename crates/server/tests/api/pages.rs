@@ -20,6 +20,7 @@ on_both_backends!(
     a_learner_signs_in_sees_their_account_and_signs_out,
     the_helper_answers_the_same_whatever_was_asked,
     a_reset_link_opened_changes_nothing_until_its_button,
+    parents_get_a_printable_page_and_pdf_with_the_address_and_its_qr_code,
 );
 
 /// A browser without JavaScript: keeps cookies, does not follow redirects.
@@ -476,5 +477,55 @@ async fn a_reset_link_opened_changes_nothing_until_its_button(backend: Backend) 
     let again = visitor.get(&reset_path).await;
     assert_eq!(again.status, StatusCode::GONE);
     assert!(again.body.contains("it was used already"));
+    server.stop().await;
+}
+
+async fn parents_get_a_printable_page_and_pdf_with_the_address_and_its_qr_code(backend: Backend) {
+    let server = TestServer::start_demo(backend).await;
+    let address = format!("{}/s/demo/sign-in", server.url);
+    let mut visitor = Visitor::new(&server);
+    let page = visitor.get("/s/demo/how-to-sign-in").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for expected in [
+        address.as_str(),
+        "src=\"/s/demo/sign-in-qr.svg\"",
+        "Forgot the password?",
+        "href=\"/s/demo/how-to-sign-in.pdf?paper=letter\"",
+    ] {
+        assert!(page.body.contains(expected), "{expected}");
+    }
+    let qr = visitor.get("/s/demo/sign-in-qr.svg").await;
+    assert_eq!(qr.headers["content-type"], "image/svg+xml");
+    assert!(qr.body.starts_with("<svg"));
+
+    let dir = tempfile::tempdir().unwrap();
+    for (query, size) in [("", "(A4)"), ("?paper=letter", "(letter)")] {
+        let pdf = reqwest::get(format!("{}/s/demo/how-to-sign-in.pdf{query}", server.url))
+            .await
+            .unwrap();
+        assert_eq!(pdf.headers()["content-type"], "application/pdf");
+        let path = dir.path().join("sheet.pdf");
+        std::fs::write(&path, pdf.bytes().await.unwrap()).unwrap();
+        let tool = |name: &str, args: &[&str]| {
+            let out = std::process::Command::new(name)
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{name} (poppler-utils) could not run: {e}"));
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let path = path.to_str().unwrap();
+        let text = tool("pdftotext", &[path, "-"]);
+        assert!(
+            text.contains(&address) && text.contains("Demo Primary"),
+            "{text}"
+        );
+        let info = tool("pdfinfo", &[path]);
+        assert!(info.contains(size), "{size}: {info}");
+    }
     server.stop().await;
 }
