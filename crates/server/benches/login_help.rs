@@ -88,17 +88,22 @@ impl Visitor {
     }
 }
 
-/// Posts the form `real` (naming an account) and `nobody` (naming none) to `path` in turn,
-/// `pairs` times each, and reports the two medians and their ratio.
-async fn compare(
-    server: &TestServer,
-    visitor: &Visitor,
-    what: &str,
-    path: &str,
-    real: &[(&str, &str)],
-    nobody: &[(&str, &str)],
+/// A public form, filled in naming a real account and naming nobody.
+struct Form<'a> {
+    what: &'a str,
+    path: &'a str,
+    real: Vec<(&'a str, &'a str)>,
+    nobody: Vec<(&'a str, &'a str)>,
     pairs: usize,
-) {
+}
+
+/// Posts `form` naming the account and naming nobody in turn, `pairs` times each, and
+/// reports the two medians and their ratio.
+async fn compare(server: &TestServer, visitor: &Visitor, form: &Form<'_>) {
+    let Form {
+        what, path, pairs, ..
+    } = *form;
+    let (real, nobody) = (form.real.as_slice(), form.nobody.as_slice());
     let (mut with_account, mut without) = (Vec::new(), Vec::new());
     // A few unmeasured rounds first, so connection set-up and caches count for neither.
     for _ in 0..3 {
@@ -154,7 +159,9 @@ async fn settle(server: &TestServer) {
         }
         // Delivered here if the server's own delivery has not got to it yet (each message
         // is claimed once, whoever gets there first).
-        classkeys_server::mail_queue::deliver_due(state).await.unwrap();
+        classkeys_server::mail_queue::deliver_due(state)
+            .await
+            .unwrap();
     }
 }
 
@@ -196,31 +203,31 @@ async fn main() {
     println!("{backend}, {PAIRS} requests of each kind (sign-in: {SIGN_IN_PAIRS}), medians:");
     let visitor = Visitor::new(&server.url).await;
     let wrong = "not-the-password";
-    let forms: [(&str, &str, [(&str, &str); 2], [(&str, &str); 2], usize); 3] = [
-        (
-            "forgot password",
-            "/s/demo/help/password",
-            [("username", &learner.username), ("", "")],
-            [("username", "nobody.at.all"), ("", "")],
-            PAIRS,
-        ),
-        (
-            "forgot username",
-            "/s/demo/help/username",
-            [("email", &email), ("", "")],
-            [("email", "nobody.at.all@example.org"), ("", "")],
-            PAIRS,
-        ),
-        (
-            "failed sign-in",
-            "/s/demo/sign-in",
-            [("username", &learner.username), ("password", wrong)],
-            [("username", "nobody.at.all"), ("password", wrong)],
-            SIGN_IN_PAIRS,
-        ),
+    let forms = [
+        Form {
+            what: "forgot password",
+            path: "/s/demo/help/password",
+            real: vec![("username", &learner.username)],
+            nobody: vec![("username", "nobody.at.all")],
+            pairs: PAIRS,
+        },
+        Form {
+            what: "forgot username",
+            path: "/s/demo/help/username",
+            real: vec![("email", &email)],
+            nobody: vec![("email", "nobody.at.all@example.org")],
+            pairs: PAIRS,
+        },
+        Form {
+            what: "failed sign-in",
+            path: "/s/demo/sign-in",
+            real: vec![("username", &learner.username), ("password", wrong)],
+            nobody: vec![("username", "nobody.at.all"), ("password", wrong)],
+            pairs: SIGN_IN_PAIRS,
+        },
     ];
-    for (what, path, real, nobody, pairs) in &forms {
-        compare(&server, &visitor, what, path, real, nobody, *pairs).await;
+    for form in &forms {
+        compare(&server, &visitor, form).await;
     }
     server.stop().await;
 }
