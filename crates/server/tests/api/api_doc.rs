@@ -48,6 +48,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/learner/me"),
     ("post", "/api/v1/learner/sign-out"),
     ("post", "/api/v1/learner/password"),
+    ("post", "/api/v1/messages"),
 ];
 
 async fn openapi_document_covers_every_endpoint(backend: Backend) {

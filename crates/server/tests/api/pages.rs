@@ -21,6 +21,7 @@ on_both_backends!(
     the_helper_answers_the_same_whatever_was_asked,
     a_reset_link_opened_changes_nothing_until_its_button,
     parents_get_a_printable_page_and_pdf_with_the_address_and_its_qr_code,
+    behind_https_cookies_are_secure_and_other_host_names_are_sent_to_the_public_one,
 );
 
 /// A browser without JavaScript: keeps cookies, does not follow redirects.
@@ -527,5 +528,48 @@ async fn parents_get_a_printable_page_and_pdf_with_the_address_and_its_qr_code(b
         let info = tool("pdfinfo", &[path]);
         assert!(info.contains(size), "{size}: {info}");
     }
+    server.stop().await;
+}
+
+async fn behind_https_cookies_are_secure_and_other_host_names_are_sent_to_the_public_one(
+    backend: Backend,
+) {
+    let settings = classkeys_server::Settings {
+        public_url: "https://keys.school.example".into(),
+        ..classkeys_server::Settings::default()
+    };
+    let server = TestServer::start_demo_with(backend, settings).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // As the TLS proxy passes it on: the public host name.
+    let page = http
+        .get(format!("{}/s/demo/sign-in", server.url))
+        .header("host", "keys.school.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookie = page.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // An internal name or address is sent to the public one.
+    let moved = http
+        .get(format!("{}/s/demo/sign-in?x=1", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        moved.headers()["location"],
+        "https://keys.school.example/s/demo/sign-in?x=1"
+    );
+    // The API answers under any name: the app and command line may use an internal one.
+    let api = http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
     server.stop().await;
 }
