@@ -5,12 +5,11 @@
 //! `chromium-driver`, and no display.
 
 use classkeys_client::Client;
-use classkeys_e2e::{Browser, DEMO_PASSWORD, TestServer, eventually};
+use classkeys_e2e::{Browser, DEMO_PASSWORD, TestServer};
 use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::credentials::{LearnerPasswordReset, PasswordSource};
 use classkeys_protocol::roster::{LearnerQuery, LearnerRecord};
 use classkeys_server::Backend;
-use classkeys_testsupport::{Mail, read_outbox};
 
 /// A demo server and the lead teacher's API client.
 async fn school() -> (TestServer, Client) {
@@ -69,18 +68,6 @@ async fn learner(
     .await
     .unwrap();
     learner
-}
-
-async fn outbox(server: &TestServer, count: usize) -> Vec<Mail> {
-    eventually("the messages are in the outbox", async || {
-        let mails = read_outbox(&server.outbox());
-        if mails.len() >= count {
-            Ok(mails)
-        } else {
-            Err(mails.len())
-        }
-    })
-    .await
 }
 
 async fn sign_in(browser: &Browser, username: &str, password: &str) {
@@ -196,7 +183,7 @@ async fn a_learner_who_forgot_their_password_gets_back_in_through_the_mail() {
     browser.press("Send me the links").await;
     assert!(browser.text().await.contains("check your spam folder"));
 
-    let mails = outbox(&server, 1).await;
+    let mails = server.mail_in_outbox(1).await;
     assert_eq!(mails[0].to, [learner.email.clone().unwrap()]);
     let public = &server.state().settings.public_url;
     let reset = mails[0].links(&format!("{public}/s/demo/reset/"));
@@ -241,7 +228,7 @@ async fn a_learner_who_forgot_their_username_gets_it_by_mail() {
         .await;
     browser.press("Send my username").await;
     assert!(browser.text().await.contains("Check your email"));
-    let mails = outbox(&server, 1).await;
+    let mails = server.mail_in_outbox(1).await;
     assert!(
         mails[0]
             .body

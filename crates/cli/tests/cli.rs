@@ -1701,15 +1701,12 @@ async fn a_teacher_messages_a_class_and_each_learner_gets_a_sign_in_link_of_thei
         assert!(sent > 0 && not_reached > 0, "{report}");
         assert_eq!(report["copy_sent"], true);
 
-        let mails = classkeys_testsupport::eventually("the mail is in the outbox", async || {
-            let mails = classkeys_testsupport::read_outbox(&server.outbox());
-            if mails.len() == sent + 1 {
-                Ok(mails)
-            } else {
-                Err(mails.len())
-            }
-        })
-        .await;
+        let mails = server.mail_in_outbox(sent + 1).await;
+        assert_eq!(
+            mails.len(),
+            sent + 1,
+            "one for each learner reached, and the copy"
+        );
         let links: BTreeSet<String> = mails
             .iter()
             .flat_map(|m| m.links(&format!("{}/s/demo/link/", server.url)))

@@ -81,6 +81,24 @@ pub(crate) async fn end_session(state: &AppState, hash: &str) -> Result<()> {
     Ok(())
 }
 
+/// After an account's own new password: ends every session and link it has (the epoch
+/// moving on ends them too; marking them used also ends them for the pages that read them),
+/// and lifts any wait its wrong guesses had put on it.
+pub(crate) async fn password_replaced(
+    conn: &mut sqlx::AnyConnection,
+    kind: SubjectKind,
+    subject_id: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE token SET used_at = $1 WHERE subject_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(subject_id)
+        .execute(&mut *conn)
+        .await?;
+    throttle::clear_account(conn, kind, subject_id).await?;
+    Ok(())
+}
+
 pub(crate) use crate::stored::SubjectKind;
 
 impl SubjectKind {

@@ -26,7 +26,8 @@ use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 
 use crate::audit::{self, AuditActor, Device};
 use crate::auth::{
-    Holder, SessionFor, SubjectKind, end_session, open_session, presented_session, unauthenticated,
+    Holder, SessionFor, SubjectKind, end_session, open_session, password_replaced,
+    presented_session, unauthenticated,
 };
 use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
@@ -378,13 +379,7 @@ pub(crate) async fn store_chosen_password(
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("UPDATE token SET used_at = $1 WHERE subject_id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&holder.subject_id)
-        .execute(&mut *conn)
-        .await?;
-    // A password of their own lifts any wait their wrong guesses had put on the account.
-    throttle::clear_account(conn, SubjectKind::Learner, &holder.subject_id).await?;
+    password_replaced(conn, SubjectKind::Learner, &holder.subject_id, now).await?;
     audit::record(
         conn,
         AuditActor::Learner {

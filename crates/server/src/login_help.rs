@@ -30,7 +30,7 @@ use classkeys_protocol::ErrorCode;
 use tokio::sync::Semaphore;
 
 use crate::audit::Device;
-use crate::auth::{Holder, start_session};
+use crate::auth::{Holder, password_replaced, start_session};
 use crate::credentials::{learner_band, password_settings, sign_in_url};
 use crate::error::{Error, Result};
 use crate::learner_auth::store_chosen_password;
@@ -440,12 +440,7 @@ async fn store_staff_password(
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("UPDATE token SET used_at = $1 WHERE subject_id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&holder.subject_id)
-        .execute(&mut *conn)
-        .await?;
-    throttle::clear_account(conn, SubjectKind::Staff, &holder.subject_id).await?;
+    password_replaced(conn, SubjectKind::Staff, &holder.subject_id, now).await?;
     Ok(true)
 }
 

@@ -23,7 +23,10 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, RawPathParams, Request, State,
+};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -263,6 +266,66 @@ async fn school_or_find(
     }
 }
 
+/// A visitor at a school's page: the school the path's `{slug}` names, or, as the rejection,
+/// the "Find your school" page that says there is none there.
+struct AtSchool {
+    visitor: Visitor,
+    school: School,
+}
+
+impl FromRequestParts<AppState> for AtSchool {
+    type Rejection = Page;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Page> {
+        let Ok(visitor) = Visitor::from_request_parts(parts, state).await;
+        let slug = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(name, _)| *name == "slug")
+                    .map(|(_, value)| value.to_owned())
+            })
+            .unwrap_or_default();
+        let school = school_or_find(state, &visitor, &slug).await?;
+        Ok(Self { visitor, school })
+    }
+}
+
+/// A form posted to a school's page from the visitor's own page. One without the visitor's
+/// CSRF token is refused, as the rejection, before anything is done.
+struct Posted {
+    visitor: Visitor,
+    school: School,
+    form: FormData,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Page;
+
+    async fn from_request(request: Request, state: &AppState) -> std::result::Result<Self, Page> {
+        let (mut parts, body) = request.into_parts();
+        let AtSchool { visitor, school } = AtSchool::from_request_parts(&mut parts, state).await?;
+        let Ok(body) = Bytes::from_request(Request::from_parts(parts, body), state).await else {
+            let too_big = crate::Error::new(ErrorCode::InvalidInput, EN.form_too_large);
+            return Err(refused(state, &visitor, Some(school), &too_big));
+        };
+        let form = FormData::parse(&body);
+        if !visitor.sent_by_own_form(&form) {
+            return Err(expired_form(state, &visitor, school));
+        }
+        Ok(Self {
+            visitor,
+            school,
+            form,
+        })
+    }
+}
+
 /// Schools whose name holds `query` (accents, case and punctuation aside); with no query,
 /// every school when there are only a few.
 async fn search_schools(state: &AppState, query: &str) -> Result<Vec<School>> {
@@ -358,16 +421,12 @@ async fn school_root(Path(slug): Path<String>) -> Page {
 
 async fn school_home(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path(slug): Path<String>,
+    AtSchool { visitor, school }: AtSchool,
 ) -> Page {
-    match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => Page::render(&HomePage {
-            f: visitor.frame(Some(school)),
-        })
-        .for_visitor(&state, &visitor),
-        Err(page) => page,
-    }
+    Page::render(&HomePage {
+        f: visitor.frame(Some(school)),
+    })
+    .for_visitor(&state, &visitor)
 }
 
 async fn stylesheet() -> Response {
@@ -404,12 +463,15 @@ async fn crest(State(state): State<AppState>, Path(slug): Path<String>) -> Respo
 }
 
 fn css(body: String) -> Response {
+    asset(body, "text/css; charset=utf-8")
+}
+
+/// A stylesheet, picture or document the pages use: the same for every visitor, so it may
+/// be kept a few minutes.
+fn asset(body: impl IntoResponse, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
@@ -439,14 +501,9 @@ fn luminance(r: u8, g: u8, b: u8) -> f64 {
 
 async fn sign_in_page(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path(slug): Path<String>,
+    AtSchool { visitor, school }: AtSchool,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
     let notice = query
         .contains_key("signed_out")
         .then(|| EN.signed_out.to_owned());
@@ -462,18 +519,12 @@ async fn sign_in_page(
 async fn sign_in(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    visitor: Visitor,
-    Path(slug): Path<String>,
-    body: Bytes,
+    Posted {
+        visitor,
+        school,
+        mut form,
+    }: Posted,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
-    let mut form = FormData::parse(&body);
-    if !visitor.sent_by_own_form(&form) {
-        return expired_form(&state, &visitor, school);
-    }
     let username: String = form.get("username").trim().chars().take(64).collect();
     let request = LearnerSignInRequest {
         school: school.slug.clone(),
@@ -507,17 +558,10 @@ async fn sign_in(
 
 async fn sign_out(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path(slug): Path<String>,
-    body: Bytes,
+    Posted {
+        visitor, school, ..
+    }: Posted,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
-    if !visitor.sent_by_own_form(&FormData::parse(&body)) {
-        return expired_form(&state, &visitor, school);
-    }
     if let Some(token) = visitor.cookie(SESSION_COOKIE)
         && let Err(error) = end_session(&state, &token_hash(token)).await
     {
@@ -531,14 +575,9 @@ async fn sign_out(
 
 async fn account(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path(slug): Path<String>,
+    AtSchool { visitor, school }: AtSchool,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
     let learner = match signed_in(&state, &visitor, &school).await {
         Ok(Some(learner)) => learner,
         Ok(None) => return Page::see_other(sign_in_path(&school)),
@@ -591,18 +630,12 @@ async fn account_page(
 
 async fn change_password(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path(slug): Path<String>,
-    body: Bytes,
+    Posted {
+        visitor,
+        school,
+        mut form,
+    }: Posted,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
-    let mut form = FormData::parse(&body);
-    if !visitor.sent_by_own_form(&form) {
-        return expired_form(&state, &visitor, school);
-    }
     let learner = match signed_in(&state, &visitor, &school).await {
         Ok(Some(learner)) => learner,
         Ok(None) => return Page::see_other(sign_in_path(&school)),
@@ -641,76 +674,51 @@ async fn change_password(
 // ---------------------------------------------------------------------------------------
 // The login helper
 
-async fn help(State(state): State<AppState>, visitor: Visitor, Path(slug): Path<String>) -> Page {
-    match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => Page::render(&HelpPage {
-            f: visitor.frame(Some(school)),
-        })
-        .for_visitor(&state, &visitor),
-        Err(page) => page,
-    }
+async fn help(State(state): State<AppState>, AtSchool { visitor, school }: AtSchool) -> Page {
+    Page::render(&HelpPage {
+        f: visitor.frame(Some(school)),
+    })
+    .for_visitor(&state, &visitor)
 }
 
 async fn help_username(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    visitor: Visitor,
-    Path(slug): Path<String>,
-    body: Bytes,
+    posted: Posted,
 ) -> Page {
-    let form = FormData::parse(&body);
     let question = Question::Username {
-        email: form.get("email").to_owned(),
+        email: posted.form.get("email").to_owned(),
     };
-    ask(
-        state,
-        address,
-        visitor,
-        slug,
-        form,
-        question,
-        EN.sent_username,
-    )
-    .await
+    ask(&state, address, posted, question, EN.sent_username).await
 }
 
 async fn help_password(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    visitor: Visitor,
-    Path(slug): Path<String>,
-    body: Bytes,
+    posted: Posted,
 ) -> Page {
-    let form = FormData::parse(&body);
     let question = Question::Password {
-        username: form.get("username").to_owned(),
+        username: posted.form.get("username").to_owned(),
     };
-    ask(state, address, visitor, slug, form, question, EN.sent_links).await
+    ask(&state, address, posted, question, EN.sent_links).await
 }
 
 /// Asks the helper and answers with the same page whatever was asked.
 async fn ask(
-    state: AppState,
+    state: &AppState,
     address: std::net::IpAddr,
-    visitor: Visitor,
-    slug: String,
-    form: FormData,
+    Posted {
+        visitor, school, ..
+    }: Posted,
     question: Question,
     sent: &str,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
-    if !visitor.sent_by_own_form(&form) {
-        return expired_form(&state, &visitor, school);
-    }
-    if let Err(error) = login_help::ask(&state, &school, address, question).await {
-        return refused(&state, &visitor, Some(school), &error);
+    if let Err(error) = login_help::ask(state, &school, address, question).await {
+        return refused(state, &visitor, Some(school), &error);
     }
     let back = sign_in_path(&school);
     message(
-        &state,
+        state,
         &visitor,
         Some(school),
         EN.sent_title,
@@ -757,13 +765,9 @@ async fn holder_name(state: &AppState, holder: &Holder, link: Link) -> Result<St
 
 async fn reset_page(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path((slug, token)): Path<(String, String)>,
+    AtSchool { visitor, school }: AtSchool,
+    Path((_, token)): Path<(String, String)>,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
     reset_form(&state, &visitor, school, token, None).await
 }
 
@@ -802,18 +806,13 @@ async fn reset_form(
 
 async fn reset(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path((slug, token)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, token)): Path<(String, String)>,
+    Posted {
+        visitor,
+        school,
+        mut form,
+    }: Posted,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
-    let mut form = FormData::parse(&body);
-    if !visitor.sent_by_own_form(&form) {
-        return expired_form(&state, &visitor, school);
-    }
     let chosen = form.take("new_password");
     if chosen != form.take("repeat_password") {
         let problem = Some(EN.passwords_differ.to_owned());
@@ -852,13 +851,9 @@ async fn reset(
 
 async fn link_page(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path((slug, token)): Path<(String, String)>,
+    AtSchool { visitor, school }: AtSchool,
+    Path((_, token)): Path<(String, String)>,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
     let holder = match links::inspect(&state, Link::SignIn, &school.id, &token).await {
         Ok(Ok(holder)) => holder,
         Ok(Err(refusal)) => return link_refused(&state, &visitor, school, refusal),
@@ -878,17 +873,11 @@ async fn link_page(
 
 async fn link_sign_in(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path((slug, token)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, token)): Path<(String, String)>,
+    Posted {
+        visitor, school, ..
+    }: Posted,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
-    if !visitor.sent_by_own_form(&FormData::parse(&body)) {
-        return expired_form(&state, &visitor, school);
-    }
     match login_help::sign_in_with_link(&state, &school, &token).await {
         Ok(Ok((session, _))) => Page::see_other(account_path(&school)).cookie(
             &state,
@@ -904,15 +893,7 @@ async fn link_sign_in(
 // ---------------------------------------------------------------------------------------
 // For parents
 
-async fn parents(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    Path(slug): Path<String>,
-) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
+async fn parents(State(state): State<AppState>, AtSchool { visitor, school }: AtSchool) -> Page {
     Page::render(&ParentsPage {
         intro: (EN.parents_intro)(&school.name),
         sign_in_url: sign_in_url(&state.settings.public_url, &school.slug),
@@ -924,14 +905,9 @@ async fn parents(
 /// The parents' page as a one-page PDF, A4 unless `?paper=letter`.
 async fn parents_pdf(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path(slug): Path<String>,
+    AtSchool { visitor, school }: AtSchool,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page.into_response(),
-    };
     let paper = match query.get("paper").map(String::as_str) {
         Some("letter") => Paper::Letter,
         _ => Paper::A4,
@@ -945,19 +921,12 @@ async fn parents_pdf(
     match rendered {
         Ok(Ok(pdf)) => {
             let name = format!("how-to-sign-in-{}.pdf", school.slug);
-            let mut response = pdf.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/pdf"),
-            );
+            let mut response = asset(pdf, "application/pdf");
             if let Ok(value) = HeaderValue::try_from(format!("inline; filename=\"{name}\"")) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
             }
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            );
             response
         }
         Ok(Err(error)) => {
@@ -1026,23 +995,7 @@ async fn sign_in_qr(State(state): State<AppState>, Path(slug): Path<String>) -> 
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     match qr_svg(&sign_in_url(&state.settings.public_url, &school.slug)) {
-        Ok(svg) => {
-            let mut response = svg.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("image/svg+xml"),
-            );
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            );
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            response
-        }
+        Ok(svg) => asset(svg, "image/svg+xml"),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -1053,13 +1006,9 @@ async fn sign_in_qr(State(state): State<AppState>, Path(slug): Path<String>) -> 
 /// Sign-up pages say why there is none; any other unknown page says so.
 async fn wrong_place(
     State(state): State<AppState>,
-    visitor: Visitor,
-    Path((slug, elsewhere)): Path<(String, String)>,
+    AtSchool { visitor, school }: AtSchool,
+    Path((_, elsewhere)): Path<(String, String)>,
 ) -> Page {
-    let school = match school_or_find(&state, &visitor, &slug).await {
-        Ok(school) => school,
-        Err(page) => return page,
-    };
     let sign_in = sign_in_path(&school);
     match elsewhere.to_lowercase().as_str() {
         "sign-up" | "signup" | "register" | "sign_up" | "join" => message(

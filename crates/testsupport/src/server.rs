@@ -170,6 +170,23 @@ impl TestServer {
         self._dir.path().join("outbox")
     }
 
+    /// Waits until the outbox holds at least `count` messages, and returns them all,
+    /// oldest first.
+    ///
+    /// # Panics
+    /// When they do not come within [`DEADLINE`](crate::DEADLINE).
+    pub async fn mail_in_outbox(&self, count: usize) -> Vec<crate::Mail> {
+        crate::eventually("the messages are in the outbox", async || {
+            let mails = crate::read_outbox(&self.outbox());
+            if mails.len() >= count {
+                Ok(mails)
+            } else {
+                Err(mails.len())
+            }
+        })
+        .await
+    }
+
     /// The server's address and port.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.restart.addr

@@ -92,6 +92,7 @@ pub struct Words {
     pub parents_pdf_letter: &'static str,
 
     pub expired_form: &'static str,
+    pub form_too_large: &'static str,
     pub too_many: &'static str,
     pub busy: &'static str,
     pub failed: &'static str,
@@ -194,6 +195,7 @@ pub static EN: Words = Words {
     parents_pdf_letter: "Download as PDF (US Letter)",
 
     expired_form: "This form was open too long or came from somewhere else. Reload the page and try again.",
+    form_too_large: "That is more than this form takes. Go back, shorten what you typed and try again.",
     too_many: "Too many tries from here. Wait a few minutes and try again.",
     busy: "The server is very busy. Wait a few seconds and try again.",
     failed: "Something went wrong on our side. Try again in a moment.",

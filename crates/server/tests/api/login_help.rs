@@ -15,7 +15,7 @@ use classkeys_server::audit::Device;
 use classkeys_server::links::{Link, Refusal};
 use classkeys_server::login_help::{self, Question, ResetDone, School};
 use classkeys_server::{AppState, Backend, Settings};
-use classkeys_testsupport::{DEMO_PASSWORD, Mail, TestServer, eventually, read_outbox};
+use classkeys_testsupport::{DEMO_PASSWORD, Mail, TestServer};
 
 use crate::harness::{self, World, active_learners, learner_sign_in};
 use crate::on_both_backends;
@@ -61,19 +61,6 @@ async fn learner_with_email(world: &World, class: &str) -> (LearnerRecord, Strin
     )
     .await;
     (learner, password)
-}
-
-/// Waits for `count` messages in the outbox and returns them.
-async fn outbox(server: &TestServer, count: usize) -> Vec<Mail> {
-    eventually("the messages are in the outbox", async || {
-        let mails = read_outbox(&server.outbox());
-        if mails.len() >= count {
-            Ok(mails)
-        } else {
-            Err(mails.len())
-        }
-    })
-    .await
 }
 
 /// How many messages the server has queued or sent, all told.
@@ -126,7 +113,7 @@ async fn forgot_password_mails_links_and_the_reset_link_sets_a_password_of_the_l
         },
     )
     .await;
-    let mails = outbox(&world.server, 1).await;
+    let mails = world.server.mail_in_outbox(1).await;
     let mail = &mails[0];
     assert_eq!(mail.to, [learner.email.clone().unwrap()]);
     assert!(
@@ -193,7 +180,7 @@ async fn only_the_newest_reset_link_works_and_none_after_two_hours(backend: Back
     };
     ask(state, question.clone()).await;
     ask(state, question.clone()).await;
-    let mails = outbox(&world.server, 2).await;
+    let mails = world.server.mail_in_outbox(2).await;
     let first = links_in(&mails[0], &state.settings.public_url).0.unwrap();
     let second = links_in(&mails[1], &state.settings.public_url).0.unwrap();
     let school = demo(state).await;
@@ -250,7 +237,7 @@ async fn fifty_parallel_uses_of_one_link_give_exactly_one_success(backend: Backe
         },
     )
     .await;
-    let mails = outbox(&world.server, 1).await;
+    let mails = world.server.mail_in_outbox(1).await;
     let (reset, sign_in) = links_in(&mails[0], &state.settings.public_url);
     let (reset, sign_in) = (Arc::new(reset.unwrap()), Arc::new(sign_in.unwrap()));
     let school = demo(state).await;
@@ -312,7 +299,7 @@ async fn a_sign_in_link_signs_in_once_and_the_learner_may_choose_a_password_with
         },
     )
     .await;
-    let mails = outbox(&world.server, 1).await;
+    let mails = world.server.mail_in_outbox(1).await;
     let sign_in = links_in(&mails[0], &state.settings.public_url).1.unwrap();
     let school = demo(state).await;
 
@@ -381,7 +368,7 @@ async fn links_die_when_the_password_changes(backend: Backend) {
         },
     )
     .await;
-    let mails = outbox(&world.server, 1).await;
+    let mails = world.server.mail_in_outbox(1).await;
     let (reset, sign_in) = links_in(&mails[0], &state.settings.public_url);
     harness::reset(
         &world.lead,
@@ -435,7 +422,7 @@ async fn forgot_username_answers_the_address_that_was_typed(backend: Backend) {
         },
     )
     .await;
-    let mails = outbox(&world.server, 2).await;
+    let mails = world.server.mail_in_outbox(2).await;
     let to_learner = mails
         .iter()
         .find(|m| m.to == [email.clone()])
@@ -543,7 +530,7 @@ async fn a_teacher_chooses_a_new_staff_password_through_the_helper(backend: Back
         },
     )
     .await;
-    let mails = outbox(&world.server, 1).await;
+    let mails = world.server.mail_in_outbox(1).await;
     assert_eq!(mails[0].to, ["teacher1@staff.demo-primary.example"]);
     let (reset, sign_in) = links_in(&mails[0], &state.settings.public_url);
     assert_eq!(sign_in, None, "staff sign in with the app, not with a link");

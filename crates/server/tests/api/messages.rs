@@ -10,7 +10,7 @@ use classkeys_protocol::messages::{MessageReport, NewMessage};
 use classkeys_server::Backend;
 use classkeys_server::links::Refusal;
 use classkeys_server::login_help::{self, School};
-use classkeys_testsupport::{Mail, TestServer, eventually, read_outbox};
+use classkeys_testsupport::TestServer;
 
 use crate::harness::{self, World, active_learners};
 use crate::on_both_backends;
@@ -19,18 +19,6 @@ on_both_backends!(
     each_learner_gets_a_link_of_their_own_and_the_senders_copy_keeps_the_tag,
     a_teacher_cannot_message_learners_outside_their_classes,
 );
-
-async fn outbox(server: &TestServer, count: usize) -> Vec<Mail> {
-    eventually("the messages are in the outbox", async || {
-        let mails = read_outbox(&server.outbox());
-        if mails.len() >= count {
-            Ok(mails)
-        } else {
-            Err(mails.len())
-        }
-    })
-    .await
-}
 
 async fn mail_count(server: &TestServer) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM mail")
@@ -76,7 +64,7 @@ async fn each_learner_gets_a_link_of_their_own_and_the_senders_copy_keeps_the_ta
     assert_eq!(report.sent.len() + report.not_reached.len(), learners.len());
     assert!(report.copy_sent && report.with_links);
 
-    let mails = outbox(&world.server, with_email.len() + 1).await;
+    let mails = world.server.mail_in_outbox(with_email.len() + 1).await;
     let public = world.server.state().settings.public_url.clone();
     let copy = mails
         .iter()

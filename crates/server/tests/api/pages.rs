@@ -8,7 +8,7 @@ use classkeys_domain::generator::PasswordStyle;
 use classkeys_protocol::credentials::PasswordSource;
 use classkeys_protocol::roster::NewLearner;
 use classkeys_server::Backend;
-use classkeys_testsupport::{Mail, TestServer, eventually, read_outbox};
+use classkeys_testsupport::TestServer;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 
@@ -140,18 +140,6 @@ impl Visitor {
     pub fn has_cookie(&self, name: &str) -> bool {
         self.cookies.contains_key(name)
     }
-}
-
-async fn outbox(server: &TestServer, count: usize) -> Vec<Mail> {
-    eventually("the messages are in the outbox", async || {
-        let mails = read_outbox(&server.outbox());
-        if mails.len() >= count {
-            Ok(mails)
-        } else {
-            Err(mails.len())
-        }
-    })
-    .await
 }
 
 async fn the_wrong_places_explain_themselves(backend: Backend) {
@@ -393,7 +381,7 @@ async fn the_helper_answers_the_same_whatever_was_asked(backend: Backend) {
     assert_eq!(known.status, unknown.status);
     assert_eq!(known.without_csrf(), unknown.without_csrf());
 
-    let mails = outbox(&server, 3).await;
+    let mails = server.mail_in_outbox(3).await;
     assert_eq!(
         mails.len(),
         3,
@@ -424,7 +412,7 @@ async fn a_reset_link_opened_changes_nothing_until_its_button(backend: Backend) 
         )
         .await;
     assert_eq!(asked.status, StatusCode::OK);
-    let mails = outbox(&server, 1).await;
+    let mails = server.mail_in_outbox(1).await;
     let public = &state.settings.public_url;
     let reset = mails[0].links(&format!("{public}/s/demo/reset/"));
     let sign_in = mails[0].links(&format!("{public}/s/demo/link/"));
