@@ -5,7 +5,6 @@
 //! that is killed on drop (Chromium and its helpers with it), and its own throwaway profile,
 //! so cookies never leak from one test into another.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use fantoccini::{ClientBuilder, Locator};
@@ -200,18 +199,15 @@ impl Browser {
 
     /// Saves a PNG screenshot as `$CLASSKEYS_SCREENSHOTS/{name}.png`, when that is set.
     pub async fn screenshot(&self, name: &str) {
-        let Some(dir) = std::env::var_os("CLASSKEYS_SCREENSHOTS").filter(|d| !d.is_empty()) else {
+        if crate::screenshot_folder().is_none() {
             return;
-        };
-        let dir = PathBuf::from(dir);
+        }
         let png = self
             .webdriver
             .screenshot()
             .await
             .unwrap_or_else(|e| panic!("taking a screenshot: {e}"));
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(dir.join(format!("{name}.png")), png))
-            .unwrap_or_else(|e| panic!("saving a screenshot in {}: {e}", dir.display()));
+        crate::save_screenshot(name, &png);
     }
 
     /// Ends the session (Chromium closes; the driver goes on drop).

@@ -609,10 +609,9 @@ impl Desktop {
 
     /// Saves a PNG screenshot as `$CLASSKEYS_SCREENSHOTS/{name}.png`, when that is set.
     pub async fn screenshot(&self, name: &str) {
-        let Some(dir) = std::env::var_os("CLASSKEYS_SCREENSHOTS").filter(|d| !d.is_empty()) else {
+        if crate::screenshot_folder().is_none() {
             return;
-        };
-        let dir = PathBuf::from(dir);
+        }
         // Toasts and loading rows fade on their own; a picture of a settled screen is what
         // the README wants, so wait for the table (if any) to finish loading.
         eventually("the screen has settled", async || {
@@ -634,9 +633,7 @@ impl Desktop {
             .screenshot()
             .await
             .unwrap_or_else(|e| panic!("taking a screenshot: {e}"));
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(dir.join(format!("{name}.png")), png))
-            .unwrap_or_else(|e| panic!("saving a screenshot in {}: {e}", dir.display()));
+        crate::save_screenshot(name, &png);
     }
 }
 

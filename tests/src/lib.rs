@@ -44,3 +44,20 @@ pub use browser::Browser;
 pub use classkeys_testsupport::{DEMO_PASSWORD, Link, TestServer, eventually};
 pub use desktop::{Desktop, LearnerRow, Route, Status};
 pub use window::{AppWindow, MemoryUse, memory_use};
+
+/// Where screenshots go: `$CLASSKEYS_SCREENSHOTS`, when set.
+pub(crate) fn screenshot_folder() -> Option<std::path::PathBuf> {
+    std::env::var_os("CLASSKEYS_SCREENSHOTS")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
+/// Saves `png` as `{name}.png` in the screenshot folder, when there is one.
+pub(crate) fn save_screenshot(name: &str, png: &[u8]) {
+    let Some(dir) = screenshot_folder() else {
+        return;
+    };
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{name}.png")), png))
+        .unwrap_or_else(|e| panic!("saving a screenshot in {}: {e}", dir.display()));
+}

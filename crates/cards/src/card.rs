@@ -147,25 +147,11 @@ impl Pen<'_, '_> {
 /// Draws `qr` as one black path, `side` points wide, its top left corner at `at`.
 pub(crate) fn qr_code(surface: &mut Surface<'_>, qr: &QrCode, at: Point, side: f32) {
     let width = qr.width();
-    let colors = qr.to_colors();
     // Drawn in module units, scaled once: whole-number coordinates keep the page small.
     let mut path = PathBuilder::new();
-    for (row, line) in colors.chunks(width).enumerate() {
-        let mut col = 0;
-        while col < width {
-            if line[col] != qrcode::Color::Dark {
-                col += 1;
-                continue;
-            }
-            // One rectangle per run of dark modules rather than one per module.
-            let start = col;
-            while col < width && line[col] == qrcode::Color::Dark {
-                col += 1;
-            }
-            if let Some(rect) = Rect::from_xywh(start as f32, row as f32, (col - start) as f32, 1.0)
-            {
-                path.push_rect(rect);
-            }
+    for (row, start, len) in dark_runs(qr) {
+        if let Some(rect) = Rect::from_xywh(start as f32, row as f32, len as f32, 1.0) {
+            path.push_rect(rect);
         }
     }
     let Some(path) = path.finish() else { return };
@@ -177,4 +163,26 @@ pub(crate) fn qr_code(surface: &mut Surface<'_>, qr: &QrCode, at: Point, side: f
     }));
     surface.draw_path(&path);
     surface.pop();
+}
+
+/// The runs of dark modules of `qr`, row by row: `(row, first column, length)`. One
+/// rectangle per run rather than one per module keeps a drawing small.
+pub(crate) fn dark_runs(qr: &QrCode) -> Vec<(usize, usize, usize)> {
+    let width = qr.width();
+    let mut runs = Vec::new();
+    for (row, line) in qr.to_colors().chunks(width).enumerate() {
+        let mut col = 0;
+        while col < width {
+            if line[col] != qrcode::Color::Dark {
+                col += 1;
+                continue;
+            }
+            let start = col;
+            while col < width && line[col] == qrcode::Color::Dark {
+                col += 1;
+            }
+            runs.push((row, start, col - start));
+        }
+    }
+    runs
 }

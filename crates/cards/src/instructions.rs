@@ -9,7 +9,7 @@ use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use qrcode::QrCode;
 
-use crate::card::{PT_PER_MM, qr_code};
+use crate::card::{PT_PER_MM, dark_runs, qr_code};
 use crate::error::{CardsError, Result};
 use crate::text::Fonts;
 use crate::{MARGIN, Paper};
@@ -119,25 +119,12 @@ pub fn qr_svg(text: &str) -> Result<String> {
     let quiet = 4;
     let side = width + 2 * quiet;
     let mut path = String::new();
-    for (row, line) in qr.to_colors().chunks(width).enumerate() {
-        let mut col = 0;
-        while col < width {
-            if line[col] != qrcode::Color::Dark {
-                col += 1;
-                continue;
-            }
-            let start = col;
-            while col < width && line[col] == qrcode::Color::Dark {
-                col += 1;
-            }
-            path.push_str(&format!(
-                "M{} {}h{}v1h-{}z",
-                start + quiet,
-                row + quiet,
-                col - start,
-                col - start
-            ));
-        }
+    for (row, start, len) in dark_runs(&qr) {
+        path.push_str(&format!(
+            "M{} {}h{len}v1h-{len}z",
+            start + quiet,
+            row + quiet
+        ));
     }
     Ok(format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" \
