@@ -292,7 +292,7 @@ pub struct MessageArgs {
     /// The file holding the message's text (UTF-8); `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub body_file: std::path::PathBuf,
-    /// Send yourself a copy (with the literal [loginLink], which signs nobody in).
+    /// Send yourself a copy (with the literal `[loginLink]`, which signs nobody in).
     #[arg(long)]
     pub cc_me: bool,
 }

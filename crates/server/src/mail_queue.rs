@@ -6,7 +6,7 @@
 //! school's data key, because it can hold a sign-in or reset link, and dropped once the
 //! message has left; the row stays, so a teacher can tell whether mail reached a learner.
 //!
-//! Delivery runs in the background ([`run`]): woken when a message is queued, and every few
+//! Delivery runs in the background (`run`): woken when a message is queued, and every few
 //! seconds anyway (another server instance may have queued it). Each attempt first claims
 //! its message by moving `next_attempt_at` past a lease, with the value it read as the
 //! condition, so two instances never send the same message at once; an instance that stops

@@ -12,7 +12,7 @@
 //!   unknown school leads to "Find your school", a failed sign-in names the school.
 //!
 //! Each handler is a thin adapter over the rules ([`crate::learner_auth`],
-//! [`crate::login_help`]); [`web`] holds what every page shares (headers, cookies, CSRF, the
+//! [`crate::login_help`]); `web` holds what every page shares (headers, cookies, CSRF, the
 //! canonical host) and [`words`] every sentence shown.
 
 mod web;
