@@ -818,3 +818,84 @@ async fn a_lead_teacher_exports_the_whole_school_after_entering_their_password_a
             .any(|r| r[0] == "3 Badgers" && !r[4].starts_with('('))
     );
 }
+
+/// The learner screen's password card, as the teacher reads it.
+async fn password_card(desktop: &Desktop, class: &str, id: &str) -> (String, String) {
+    desktop.open_class(class).await;
+    desktop.open_learner(id).await;
+    let state = desktop.wait_for_nonempty("password-state").await;
+    (state, desktop.text("learner-password").await)
+}
+
+#[tokio::test]
+async fn the_password_card_says_what_the_password_is_in_every_state_and_nothing_else() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+    desktop.open_class("1 Owls").await;
+    let first = eventually("the class lists its learners", async || {
+        let rows = desktop.rows().await;
+        if rows.is_empty() { Err(rows) } else { Ok(rows) }
+    })
+    .await
+    .remove(0);
+
+    // None yet.
+    let (state, card) = password_card(&desktop, "1 Owls", &first.id).await;
+    assert_eq!(state, "No password yet.");
+    assert!(
+        !card.contains("null") && !card.contains("undefined"),
+        "{card}"
+    );
+    assert!(!desktop.is_shown("password-reveal").await);
+
+    // Set by a teacher, to be changed at the next sign-in.
+    let api = desktop.api("teacher1").await;
+    api.learner_password_reset(
+        learner_id(&first.id),
+        &classkeys_protocol::credentials::LearnerPasswordReset {
+            password: "Given-By-Teacher-41".into(),
+            source: classkeys_protocol::credentials::PasswordSource::Typed,
+            must_change: true,
+        },
+    )
+    .await
+    .unwrap();
+    let (state, card) = password_card(&desktop, "1 Owls", &first.id).await;
+    assert_eq!(
+        state,
+        "Set by a teacher: it can be shown. The learner must choose a new one at next sign-in."
+    );
+    assert!(!card.contains("null"), "{card}");
+    desktop.click("password-reveal").await;
+    desktop
+        .wait_for_text("password-shown", "Given-By-Teacher-41")
+        .await;
+
+    // Set by the learner: it cannot be shown.
+    let learner = classkeys_client::Client::new(&desktop.server().url).unwrap();
+    let session = learner
+        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
+            school: "demo".into(),
+            username: first.username.clone(),
+            password: "Given-By-Teacher-41".into(),
+            device_token: None,
+        })
+        .await
+        .unwrap();
+    learner
+        .with_token(session.token)
+        .learner_password_change(&classkeys_protocol::credentials::LearnerPasswordChange {
+            current_password: "Given-By-Teacher-41".into(),
+            new_password: "my-own-secret-path-7".into(),
+        })
+        .await
+        .unwrap();
+    let (state, card) = password_card(&desktop, "1 Owls", &first.id).await;
+    assert_eq!(
+        state,
+        "Set by the learner — it cannot be shown; reset it instead."
+    );
+    assert!(!card.contains("null"), "{card}");
+    assert!(!desktop.is_shown("password-reveal").await);
+    assert!(!card.contains("my-own-secret-path-7"));
+}

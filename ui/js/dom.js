@@ -33,6 +33,14 @@ export function clear(el) {
   return el;
 }
 
+// Replaces el's children, skipping null, undefined and false as h() does: the DOM's own
+// replaceChildren would show a null as the text "null".
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 export const $ = (selector, root = document) => root.querySelector(selector);
 
 // "22 Nov, 09:14" (with the year when it is not this one), in the teacher's own locale.

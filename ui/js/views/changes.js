@@ -3,7 +3,7 @@
 // decision made here (DESIGN §6).
 
 import { call, sentence } from '../ipc.js';
-import { h, formatWhen, plural, toast } from '../dom.js';
+import { h, formatWhen, plural, toast, fill } from '../dom.js';
 import { displayName } from '../state.js';
 import { show as showStatus } from '../status.js';
 
@@ -25,7 +25,7 @@ export function changesView({ refreshClasses }) {
     try {
       [conflicts, rejected] = await Promise.all([call('conflict_list'), call('rejected_list')]);
     } catch (e) {
-      el.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, e.message));
+      fill(el, h('p', { class: 'notice error', role: 'alert' }, e.message));
       return;
     }
     const resolve = async (opId, choice) => {
@@ -56,16 +56,14 @@ export function changesView({ refreshClasses }) {
           try { await call('rejected_dismiss', { op_id: r.id }); render(); } catch (e) { toast(e.message, 'error'); }
         },
       }, 'Dismiss'))));
-    // replaceChildren shows a null as the text "null" (h() skips it; this does not).
-    el.replaceChildren(...[
+    fill(el,
       h('header', { class: 'view-head' }, h('div', {}, h('h1', {}, 'Changes waiting'),
         h('p', { class: 'muted' }, 'Changes made on this computer that need you. Changes that are simply waiting for the server are sent by themselves.'))),
       error,
       h('h2', {}, conflicts.length ? plural(conflicts.length, 'conflict', 'conflicts') : 'No conflicts'),
       conflictItems.length ? h('ul', { class: 'plain stack', testid: 'conflict-list' }, conflictItems) : null,
       h('h2', {}, rejected.length ? plural(rejected.length, 'refused change', 'refused changes') : 'No refused changes'),
-      rejectedItems.length ? h('ul', { class: 'plain stack', testid: 'rejected-list' }, rejectedItems) : null,
-    ].filter(Boolean));
+      rejectedItems.length ? h('ul', { class: 'plain stack', testid: 'rejected-list' }, rejectedItems) : null);
   }
   render();
   return { el, refresh: render };

@@ -1,7 +1,7 @@
 // A class (or, for lead teachers, the whole school): its details and its learners.
 
 import { call } from '../ipc.js';
-import { h, plural, toast } from '../dom.js';
+import { h, plural, toast, fill } from '../dom.js';
 import { state, isLead } from '../state.js';
 import { learnerTable } from './learners.js';
 import { newLearnerForm } from './learner.js';
@@ -30,7 +30,7 @@ export function classView(classId, { go, refreshClasses }) {
   const addButton = h('button', {
     type: 'button', testid: 'learner-add',
     onclick: () => {
-      formSlot.replaceChildren(newLearnerForm({
+      fill(formSlot, newLearnerForm({
         classId, go,
         done: () => { formSlot.replaceChildren(); table.refresh(); refreshClasses(); },
       }));
@@ -47,7 +47,7 @@ export function classView(classId, { go, refreshClasses }) {
     tabLearners.setAttribute('aria-selected', String(which === 'learners'));
     tabCodes.setAttribute('aria-selected', String(which === 'codes'));
     if (which === 'learners') {
-      body.replaceChildren(formSlot, table.el);
+      fill(body, formSlot, table.el);
       table.refresh();
       return;
     }
@@ -61,7 +61,7 @@ export function classView(classId, { go, refreshClasses }) {
         dialog.querySelector('input')?.focus();
       },
     });
-    body.replaceChildren(codes.el);
+    fill(body, codes.el);
   };
   tabLearners.addEventListener('click', () => showTab('learners'));
   tabCodes.addEventListener('click', () => showTab('codes'));

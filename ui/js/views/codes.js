@@ -5,7 +5,7 @@
 // computer (parent codes as last fetched, no passwords) and says so.
 
 import { call } from '../ipc.js';
-import { h, plural, toast } from '../dom.js';
+import { h, plural, toast, fill } from '../dom.js';
 import { isLead } from '../state.js';
 
 const HIDDEN = '••••••••';
@@ -76,7 +76,7 @@ export function accessCodesPanel(cls, { onReset }) {
       error.hidden = true;
       render();
     } catch (e) {
-      el.replaceChildren(error);
+      fill(el, error);
       fail(e);
     }
   }
@@ -119,7 +119,7 @@ export function accessCodesPanel(cls, { onReset }) {
     const paper = h('select', { testid: 'cards-paper', 'aria-label': 'Paper size' },
       h('option', { value: 'a4' }, 'A4'), h('option', { value: 'letter' }, 'US Letter'));
     const needsServer = offline ? { disabled: true, title: 'Needs the server' } : {};
-    el.replaceChildren(
+    fill(el,
       offline
         ? h('div', { class: 'notice', role: 'status', testid: 'codes-offline' },
           'The server cannot be reached, so these codes are the ones kept on this computer. Showing passwords, resets, downloads and cards need the server. ',
@@ -175,7 +175,7 @@ export async function classResetDialog(cls, { done, cancel }) {
     try {
       preview = await call('class_passwords_preview', { class_id: cls.id, mode: mode(), style: style.value });
     } catch (e) { error.textContent = e.message; error.hidden = false; return; }
-    previewSlot.replaceChildren(h('table', { class: 'plain-table', testid: 'reset-preview' },
+    fill(previewSlot, h('table', { class: 'plain-table', testid: 'reset-preview' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Username'), h('th', {}, 'New password'))),
       h('tbody', {}, preview.map((line) => h('tr', { testid: 'reset-preview-row', dataset: { username: line.username } },
         h('td', {}, line.name), h('td', { class: 'mono' }, line.username), h('td', { class: 'mono secret' }, line.password))))));
@@ -235,7 +235,7 @@ export function learnerPasswordCard(learner, { changed }) {
       code = answer.codes[0];
       revealed = reveal;
       render();
-    } catch (e) { el.replaceChildren(h('h2', {}, 'Password'), error); fail(e); }
+    } catch (e) { fill(el, h('h2', {}, 'Password'), error); fail(e); }
   }
 
   async function set(password, source, mustChange) {
@@ -267,7 +267,7 @@ export function learnerPasswordCard(learner, { changed }) {
       onclick: () => set(candidate, 'generated', mustChange.checked) }, 'Use this password');
     const typed = h('input', { type: 'text', testid: 'password-typed', autocomplete: 'off', spellcheck: 'false', placeholder: 'Type a password' });
     style.addEventListener('change', generate);
-    el.replaceChildren(
+    fill(el,
       h('h2', {}, 'Password'),
       h('p', { testid: 'password-state' }, state, code.must_change ? ' The learner must choose a new one at next sign-in.' : ''),
       code.password_state === 'set_by_teacher'

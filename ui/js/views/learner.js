@@ -2,7 +2,7 @@
 // reactivate. Also the "Add learner" form used by the class screens.
 
 import { call } from '../ipc.js';
-import { h, formatWhen, toast } from '../dom.js';
+import { h, formatWhen, toast, fill } from '../dom.js';
 import { state, displayName, isLead } from '../state.js';
 import { learnerPasswordCard } from './codes.js';
 
@@ -12,7 +12,7 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
 
   async function load() {
     try { learner = await call('learner_get', { learner_id: learnerId }); } catch (e) {
-      el.replaceChildren(h('p', { class: 'notice error', role: 'alert', testid: 'learner-error' }, e.message));
+      fill(el, h('p', { class: 'notice error', role: 'alert', testid: 'learner-error' }, e.message));
       return;
     }
     render();
@@ -112,7 +112,7 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
           onclick: () => act('learner_set_active', { active: true }, 'Reactivated.', activeError) }, 'Reactivate')),
       activeError);
 
-    el.replaceChildren(
+    fill(el,
       h('header', { class: 'view-head' },
         h('div', {},
           back ? h('button', { type: 'button', class: 'link', testid: 'back', onclick: () => go(back) }, '← Back') : null,

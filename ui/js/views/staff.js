@@ -1,7 +1,7 @@
 // Lead teachers: the staff list, who teaches which class, and new classes.
 
 import { call } from '../ipc.js';
-import { h, toast } from '../dom.js';
+import { h, toast, fill } from '../dom.js';
 import { state } from '../state.js';
 
 export function staffView({ refreshClasses }) {
@@ -21,7 +21,7 @@ export function staffView({ refreshClasses }) {
   async function render() {
     let staff;
     try { staff = await call('staff_list'); } catch (e) {
-      el.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, e.message));
+      fill(el, h('p', { class: 'notice error', role: 'alert' }, e.message));
       return;
     }
     const teachers = staff.filter((s) => s.active);
@@ -55,7 +55,7 @@ export function staffView({ refreshClasses }) {
     }, h('label', {}, 'New class', name), h('label', {}, 'Year group', year),
     h('button', { type: 'submit', class: 'primary', testid: 'new-class-save' }, 'Add class'));
 
-    el.replaceChildren(
+    fill(el,
       h('header', { class: 'view-head' }, h('div', {}, h('h1', {}, 'Staff and classes'),
         h('p', { class: 'muted' }, 'Who teaches which class. Teachers see only the classes assigned to them.'))),
       error,
