@@ -6,7 +6,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use classkeys_client::Client;
-use classkeys_protocol::auth::SignInRequest;
 use classkeys_server::Backend;
 use classkeys_testsupport::TestServer;
 use fantoccini::elements::Element;
@@ -217,17 +216,7 @@ impl Desktop {
     /// A staff member working straight against the server with the API client, as a
     /// colleague at another computer would.
     pub async fn api(&self, username: &str) -> Client {
-        let (client, _) = Client::new(&self.server.url)
-            .expect("server address")
-            .sign_in(&SignInRequest {
-                school: None,
-                username: username.into(),
-                password: DEMO_PASSWORD.into(),
-                device_token: None,
-            })
-            .await
-            .unwrap_or_else(|e| panic!("{username} signs in through the API: {e}"));
-        client
+        self.server.staff_client(username).await
     }
 
     /// Signs in on the sign-in screen as the demo staff member `username`, and waits until

@@ -5,8 +5,7 @@
 //! `chromium-driver`, and no display.
 
 use classkeys_client::Client;
-use classkeys_e2e::{Browser, DEMO_PASSWORD, TestServer};
-use classkeys_protocol::auth::SignInRequest;
+use classkeys_e2e::{Browser, TestServer};
 use classkeys_protocol::credentials::{LearnerPasswordReset, PasswordSource};
 use classkeys_protocol::roster::{LearnerQuery, LearnerRecord};
 use classkeys_server::Backend;
@@ -14,16 +13,7 @@ use classkeys_server::Backend;
 /// A demo server and the lead teacher's API client.
 async fn school() -> (TestServer, Client) {
     let server = TestServer::start_demo(Backend::Sqlite).await;
-    let (lead, _) = Client::new(&server.url)
-        .unwrap()
-        .sign_in(&SignInRequest {
-            school: Some("demo".into()),
-            username: "lead".into(),
-            password: DEMO_PASSWORD.into(),
-            device_token: None,
-        })
-        .await
-        .unwrap();
+    let lead = server.staff_client("lead").await;
     (server, lead)
 }
 

@@ -17,11 +17,9 @@
 
 use std::time::{Duration, Instant};
 
-use classkeys_client::Client;
-use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::roster::LearnerQuery;
 use classkeys_server::{Backend, Settings};
-use classkeys_testsupport::{DEMO_PASSWORD, TestServer};
+use classkeys_testsupport::TestServer;
 
 /// Requests of each kind per form: enough for a stable median on a shared 2-core machine.
 const PAIRS: usize = 1_000;
@@ -177,17 +175,9 @@ async fn main() {
     settings.throttle.per_address = i64::MAX;
     settings.throttle.per_school = i64::MAX;
     let server = TestServer::start_demo_with(backend, settings).await;
-    let (lead, _) = Client::new(&server.url)
-        .unwrap()
-        .sign_in(&SignInRequest {
-            school: Some("demo".into()),
-            username: "lead".into(),
-            password: DEMO_PASSWORD.into(),
-            device_token: None,
-        })
+    let learner = server
+        .staff_client("lead")
         .await
-        .unwrap();
-    let learner = lead
         .learners(&LearnerQuery {
             include_inactive: Some(false),
             limit: Some(500),

@@ -187,7 +187,7 @@ pub(crate) async fn start_session(
 ) -> Result<(Sensitive<String>, i64)> {
     let now = state.clock.now_ms();
     let (token, hash) = new_token(&state.rng);
-    let expires = now + i64::try_from(state.settings.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires = now.saturating_add(crate::clock::millis(state.settings.session_ttl));
     sqlx::query(
         "INSERT INTO token (hash, purpose, school_id, subject_id, subject_kind, epoch,
                             created_at, expires_at, proof)
@@ -393,11 +393,9 @@ pub async fn confirm_password(
 /// The school a sign-in is for: the named one, or the only one on the server.
 async fn resolve_school(state: &AppState, slug: Option<&str>) -> Result<Option<String>> {
     if let Some(slug) = slug.map(str::trim).filter(|s| !s.is_empty()) {
-        let id: Option<String> = sqlx::query_scalar("SELECT id FROM school WHERE slug = $1")
-            .bind(slug.to_lowercase())
-            .fetch_optional(state.db.pool())
-            .await?;
-        return Ok(id);
+        return Ok(crate::login_help::School::by_slug(state, slug)
+            .await?
+            .map(|s| s.id));
     }
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM school ORDER BY slug LIMIT 2")
         .fetch_all(state.db.pool())

@@ -25,9 +25,14 @@ impl Clock {
 
     /// Moves this clock, and every clone of it, forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset_ms.fetch_add(by, Ordering::Relaxed);
+        self.offset_ms.fetch_add(millis(by), Ordering::Relaxed);
     }
+}
+
+/// A length of time as stored times are added to (milliseconds), saturating rather than
+/// wrapping for lengths no clock reaches.
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ use crate::credentials::{learner_band, password_settings};
 use crate::db::{self, parse_id};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
+use crate::login_help::School;
 use crate::password::Work;
 use crate::state::AppState;
 use crate::stored::{Proof, SetBy, Sql, Status, TokenPurpose};
@@ -83,12 +84,11 @@ pub async fn sign_in(
     let ticket = state.hasher.ticket(Work::Learner)?;
     let password = Sensitive::new(request.password);
     let username = request.username.trim().to_lowercase();
-    let slug = request.school.trim().to_lowercase();
-    let school_id: Option<String> = sqlx::query_scalar("SELECT id FROM school WHERE slug = $1")
-        .bind(&slug)
-        .fetch_optional(state.db.pool())
-        .await?;
-    let Some(school_id) = school_id.filter(|_| username.len() <= Username::MAX_LEN) else {
+    let school = School::by_slug(state, &request.school).await?;
+    let Some(school_id) = school
+        .map(|s| s.id)
+        .filter(|_| username.len() <= Username::MAX_LEN)
+    else {
         state.hasher.verify_with(ticket, None, password).await?;
         return Err(refused());
     };

@@ -20,6 +20,7 @@ use classkeys_domain::secret::Sensitive;
 use sqlx::AnyConnection;
 
 use crate::auth::{Holder, new_token, token_hash};
+use crate::clock::millis;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::stored::{Sql, Status, SubjectKind, TokenPurpose};
@@ -254,8 +255,4 @@ pub async fn sign_in_link_lifetime(conn: &mut AnyConnection, school_id: &str) ->
             Duration::from_secs(u64::from(h) * 60 * 60)
         })
         .min(SIGN_IN_LINK_LONGEST))
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -144,17 +144,7 @@ async fn remind_username(state: &AppState, school: &School, email: &str) -> Resu
     if !throttle::help_may_send(state, &format!("email:{}", email.key())).await? {
         return Ok(false);
     }
-    let mut tx = state.db.begin_write().await?;
-    let owner: Option<String> =
-        sqlx::query_scalar("SELECT owner_id FROM identity_key WHERE school_id = $1 AND ident = $2")
-            .bind(&school.id)
-            .bind(email.key())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let account = match owner {
-        Some(owner) => active_account_by_id(&mut tx, &owner).await?,
-        None => None,
-    };
+    let account = active_account(state, school, email.key()).await?;
     let url = sign_in_url(&state.settings.public_url, &school.slug);
     // To the address as the account holds it when one does (the same mailbox, spelled as
     // its owner gave it), else as typed.
@@ -172,6 +162,8 @@ async fn remind_username(state: &AppState, school: &School, email: &str) -> Resu
             email.as_str(),
         ),
     };
+    // Read first, then write: SQLite has one writer at a time.
+    let mut tx = state.db.begin_write().await?;
     let sender = Sender::load(&mut tx, state, &school.id).await?;
     sender
         .queue(
@@ -193,27 +185,14 @@ async fn remind_username(state: &AppState, school: &School, email: &str) -> Resu
 /// "I forgot my password": sends the account named `username` its links, at the address on
 /// file, if it is active and has one.
 async fn send_password_help(state: &AppState, school: &School, username: &str) -> Result<bool> {
+    // A username never holds '@', so its key never names an email address.
     let Ok(username) = Username::parse(username) else {
         return Ok(false);
     };
-    let mut conn = state.db.pool().acquire().await?;
-    let owner: Option<String> =
-        sqlx::query_scalar("SELECT owner_id FROM identity_key WHERE school_id = $1 AND ident = $2")
-            .bind(&school.id)
-            .bind(identity_key(username.as_str()))
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(owner) = owner else {
+    let Some(account) = active_account(state, school, &identity_key(username.as_str())).await?
+    else {
         return Ok(false);
     };
-    let Some(account) = active_account_by_id(&mut conn, &owner).await? else {
-        return Ok(false);
-    };
-    drop(conn);
-    // The usernames' and emails' namespace is shared: make sure it is this username.
-    if account.username != username.as_str() {
-        return Ok(false);
-    }
     let Some(email) = account.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
         return Ok(false);
     };
@@ -279,33 +258,36 @@ struct Account {
     epoch: i64,
 }
 
-async fn active_account_by_id(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<Account>> {
-    type Row = (String, String, Option<String>, i64);
-    let learner: Option<Row> = sqlx::query_as(
-        "SELECT username, given_name, email, credential_epoch FROM learner
-         WHERE id = $1 AND status = $2",
+/// The active account, learner or staff, whose username or email address has the
+/// comparison key `ident` at `school` (the two share one namespace).
+async fn active_account(state: &AppState, school: &School, ident: &str) -> Result<Option<Account>> {
+    type Row = (
+        Sql<SubjectKind>,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT CAST($4 AS TEXT), l.id, l.username, l.given_name, l.email, l.credential_epoch
+             FROM identity_key k JOIN learner l ON l.id = k.owner_id
+             WHERE k.school_id = $1 AND k.ident = $2 AND l.status = $3
+             UNION ALL
+             SELECT CAST($5 AS TEXT), s.id, s.username, s.display_name, s.email, s.credential_epoch
+             FROM identity_key k JOIN staff s ON s.id = k.owner_id
+             WHERE k.school_id = $1 AND k.ident = $2 AND s.status = $3",
     )
-    .bind(id)
+    .bind(&school.id)
+    .bind(ident)
     .bind(Sql(Status::Active))
-    .fetch_optional(&mut *conn)
+    .bind(Sql(SubjectKind::Learner))
+    .bind(Sql(SubjectKind::Staff))
+    .fetch_optional(state.db.pool())
     .await?;
-    let (kind, row) = match learner {
-        Some(row) => (SubjectKind::Learner, Some(row)),
-        None => {
-            let staff: Option<Row> = sqlx::query_as(
-                "SELECT username, display_name, email, credential_epoch FROM staff
-                 WHERE id = $1 AND status = $2",
-            )
-            .bind(id)
-            .bind(Sql(Status::Active))
-            .fetch_optional(&mut *conn)
-            .await?;
-            (SubjectKind::Staff, staff)
-        }
-    };
-    Ok(row.map(|(username, name, email, epoch)| Account {
-        kind,
-        id: id.to_owned(),
+    Ok(row.map(|(kind, id, username, name, email, epoch)| Account {
+        kind: kind.0,
+        id,
         username,
         name,
         email,

@@ -22,6 +22,7 @@ use std::time::Duration;
 use classkeys_domain::sealing::{self, Field, Scope, SealContext, SealedSecret, SealingKey};
 use sqlx::AnyConnection;
 
+use crate::clock::millis;
 use crate::error::{Error, Result};
 use crate::mailer::{Outgoing, SendError};
 use crate::state::AppState;
@@ -301,10 +302,6 @@ pub fn pause_after(attempts: i64) -> Duration {
     FIRST_PAUSE
         .saturating_mul(1 << doublings)
         .min(LONGEST_PAUSE)
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

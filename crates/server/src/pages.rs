@@ -81,7 +81,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/s/{slug}/{elsewhere}", get(wrong_place))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            web::CanonicalHost::new(&state.settings.public_url),
             web::canonical_host,
         ))
 }
@@ -192,13 +192,15 @@ fn message(
     lines: &[&str],
     next: Option<(String, &str)>,
 ) -> Page {
-    Page::render(&MessagePage {
-        f: visitor.frame(school),
-        title: title.to_owned(),
-        lines: lines.iter().map(|l| (*l).to_owned()).collect(),
-        next: next.map(|(href, label)| (href, label.to_owned())),
-    })
-    .for_visitor(state, visitor)
+    visitor.page(
+        state,
+        &MessagePage {
+            f: visitor.frame(school),
+            title: title.to_owned(),
+            lines: lines.iter().map(|l| (*l).to_owned()).collect(),
+            next: next.map(|(href, label)| (href, label.to_owned())),
+        },
+    )
 }
 
 /// The page for a refusal any form can meet (too many tries, busy, a failure).
@@ -212,15 +214,16 @@ fn refused(
     let back = school
         .as_ref()
         .map(|s| (format!("/s/{}/", s.slug), s.name.clone()));
-    let page = Page::render(&MessagePage {
-        f: visitor.frame(school),
-        title: EN.product.to_owned(),
-        lines: vec![text],
-        next: back,
-    });
-    page.status(status)
-        .retry_after(retry_after)
-        .for_visitor(state, visitor)
+    let page = visitor.page(
+        state,
+        &MessagePage {
+            f: visitor.frame(school),
+            title: EN.product.to_owned(),
+            lines: vec![text],
+            next: back,
+        },
+    );
+    page.status(status).retry_after(retry_after)
 }
 
 /// The page for a form that did not carry the visitor's CSRF token: nothing was done.
@@ -252,15 +255,18 @@ async fn school_or_find(
                 Ok(schools) => schools,
                 Err(error) => return Err(refused(state, visitor, None, &error)),
             };
-            Err(Page::render(&FindPage {
-                f: visitor.frame(None),
-                query: String::new(),
-                notice: Some((EN.unknown_school)(&shown)),
-                problem: None,
-                schools,
-            })
-            .status(StatusCode::NOT_FOUND)
-            .for_visitor(state, visitor))
+            Err(visitor
+                .page(
+                    state,
+                    &FindPage {
+                        f: visitor.frame(None),
+                        query: String::new(),
+                        notice: Some((EN.unknown_school)(&shown)),
+                        problem: None,
+                        schools,
+                    },
+                )
+                .status(StatusCode::NOT_FOUND))
         }
         Err(error) => Err(refused(state, visitor, None, &error)),
     }
@@ -329,11 +335,18 @@ impl FromRequest<AppState> for Posted {
 /// Schools whose name holds `query` (accents, case and punctuation aside); with no query,
 /// every school when there are only a few.
 async fn search_schools(state: &AppState, query: &str) -> Result<Vec<School>> {
+    let wanted = search_fold(query);
+    // With no query only a short list is shown, so only that much is read.
+    let most = if wanted.is_empty() {
+        LIST_ALL_UP_TO + 1
+    } else {
+        10_000
+    };
     let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, slug, name FROM school ORDER BY name LIMIT 10000")
+        sqlx::query_as("SELECT id, slug, name FROM school ORDER BY name LIMIT $1")
+            .bind(i64::try_from(most).unwrap_or(i64::MAX))
             .fetch_all(state.db.pool())
             .await?;
-    let wanted = search_fold(query);
     if wanted.is_empty() && rows.len() > LIST_ALL_UP_TO {
         return Ok(Vec::new());
     }
@@ -405,14 +418,16 @@ async fn find_school(
     } else {
         None
     };
-    Page::render(&FindPage {
-        f: visitor.frame(None),
-        query: typed,
-        notice: None,
-        problem,
-        schools,
-    })
-    .for_visitor(&state, &visitor)
+    visitor.page(
+        &state,
+        &FindPage {
+            f: visitor.frame(None),
+            query: typed,
+            notice: None,
+            problem,
+            schools,
+        },
+    )
 }
 
 async fn school_root(Path(slug): Path<String>) -> Page {
@@ -423,10 +438,12 @@ async fn school_home(
     State(state): State<AppState>,
     AtSchool { visitor, school }: AtSchool,
 ) -> Page {
-    Page::render(&HomePage {
-        f: visitor.frame(Some(school)),
-    })
-    .for_visitor(&state, &visitor)
+    visitor.page(
+        &state,
+        &HomePage {
+            f: visitor.frame(Some(school)),
+        },
+    )
 }
 
 async fn stylesheet() -> Response {
@@ -507,13 +524,15 @@ async fn sign_in_page(
     let notice = query
         .contains_key("signed_out")
         .then(|| EN.signed_out.to_owned());
-    Page::render(&SignInPage {
-        f: visitor.frame(Some(school)),
-        username: String::new(),
-        notice,
-        problem: None,
-    })
-    .for_visitor(&state, &visitor)
+    visitor.page(
+        &state,
+        &SignInPage {
+            f: visitor.frame(Some(school)),
+            username: String::new(),
+            notice,
+            problem: None,
+        },
+    )
 }
 
 async fn sign_in(
@@ -543,14 +562,17 @@ async fn sign_in(
             ),
         Err(error) if error.code() == ErrorCode::InvalidCredentials => {
             let problem = (EN.wrong_password)(&school.name);
-            Page::render(&SignInPage {
-                f: visitor.frame(Some(school)),
-                username,
-                notice: None,
-                problem: Some(problem),
-            })
-            .status(StatusCode::UNAUTHORIZED)
-            .for_visitor(&state, &visitor)
+            visitor
+                .page(
+                    &state,
+                    &SignInPage {
+                        f: visitor.frame(Some(school)),
+                        username,
+                        notice: None,
+                        problem: Some(problem),
+                    },
+                )
+                .status(StatusCode::UNAUTHORIZED)
         }
         Err(error) => refused(&state, &visitor, Some(school), &error),
     }
@@ -614,18 +636,21 @@ async fn account_page(
     } else {
         StatusCode::OK
     };
-    Page::render(&AccountPage {
-        f: visitor.frame(Some(school)),
-        name: format!("{} {}", learner.given_name, learner.family_name),
-        username: learner.username.clone(),
-        classes,
-        must_change: learner.must_change_password != 0,
-        needs_current: learner.proof.0 == Proof::Password,
-        notice,
-        problem,
-    })
-    .status(status)
-    .for_visitor(state, visitor)
+    visitor
+        .page(
+            state,
+            &AccountPage {
+                f: visitor.frame(Some(school)),
+                name: format!("{} {}", learner.given_name, learner.family_name),
+                username: learner.username.clone(),
+                classes,
+                must_change: learner.must_change_password != 0,
+                needs_current: learner.proof.0 == Proof::Password,
+                notice,
+                problem,
+            },
+        )
+        .status(status)
 }
 
 async fn change_password(
@@ -675,10 +700,12 @@ async fn change_password(
 // The login helper
 
 async fn help(State(state): State<AppState>, AtSchool { visitor, school }: AtSchool) -> Page {
-    Page::render(&HelpPage {
-        f: visitor.frame(Some(school)),
-    })
-    .for_visitor(&state, &visitor)
+    visitor.page(
+        &state,
+        &HelpPage {
+            f: visitor.frame(Some(school)),
+        },
+    )
 }
 
 async fn help_username(
@@ -793,15 +820,18 @@ async fn reset_form(
     } else {
         StatusCode::OK
     };
-    Page::render(&ResetPage {
-        f: visitor.frame(Some(school)),
-        intro: (EN.reset_intro)(&username),
-        username,
-        token,
-        problem,
-    })
-    .status(status)
-    .for_visitor(state, visitor)
+    visitor
+        .page(
+            state,
+            &ResetPage {
+                f: visitor.frame(Some(school)),
+                intro: (EN.reset_intro)(&username),
+                username,
+                token,
+                problem,
+            },
+        )
+        .status(status)
 }
 
 async fn reset(
@@ -863,12 +893,14 @@ async fn link_page(
         Ok(name) => name,
         Err(error) => return refused(&state, &visitor, Some(school), &error),
     };
-    Page::render(&LinkPage {
-        f: visitor.frame(Some(school)),
-        token,
-        intro: (EN.link_intro)(&name),
-    })
-    .for_visitor(&state, &visitor)
+    visitor.page(
+        &state,
+        &LinkPage {
+            f: visitor.frame(Some(school)),
+            token,
+            intro: (EN.link_intro)(&name),
+        },
+    )
 }
 
 async fn link_sign_in(
@@ -894,12 +926,14 @@ async fn link_sign_in(
 // For parents
 
 async fn parents(State(state): State<AppState>, AtSchool { visitor, school }: AtSchool) -> Page {
-    Page::render(&ParentsPage {
-        intro: (EN.parents_intro)(&school.name),
-        sign_in_url: sign_in_url(&state.settings.public_url, &school.slug),
-        f: visitor.frame(Some(school)),
-    })
-    .for_visitor(&state, &visitor)
+    visitor.page(
+        &state,
+        &ParentsPage {
+            intro: (EN.parents_intro)(&school.name),
+            sign_in_url: sign_in_url(&state.settings.public_url, &school.slug),
+            f: visitor.frame(Some(school)),
+        },
+    )
 }
 
 /// The parents' page as a one-page PDF, A4 unless `?paper=letter`.

@@ -31,6 +31,7 @@ use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::ErrorCode;
 
 use crate::auth::{SubjectKind, new_token, token_hash};
+use crate::clock::millis;
 use crate::error::{Error, Result};
 use crate::password::Ticket;
 use crate::state::AppState;
@@ -85,10 +86,6 @@ impl Default for Limits {
             help_window: Duration::from_secs(60 * 60),
         }
     }
-}
-
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl Limits {
@@ -250,7 +247,7 @@ async fn admit(
         (school_key(guess), limits.per_school, limits.school_window),
     ];
     for (key, limit, window) in windows {
-        if let Some(retry_after) = windowed(state, &key, limit, ms(window), now).await? {
+        if let Some(retry_after) = windowed(state, &key, limit, millis(window), now).await? {
             return Ok(Admission::TooMany { retry_after });
         }
     }
@@ -279,7 +276,7 @@ async fn succeeded(
     if let (Some(hash), Some(token)) = (device, guess.device) {
         clear(state, &device_key(&hash)).await?;
         sqlx::query("UPDATE known_device SET expires_at = $1 WHERE hash = $2")
-            .bind(now.saturating_add(ms(state.settings.throttle.device_lifetime)))
+            .bind(now.saturating_add(millis(state.settings.throttle.device_lifetime)))
             .bind(&hash)
             .execute(pool)
             .await?;
@@ -325,7 +322,7 @@ pub(crate) async fn remember_device(
     .bind(Sql(kind))
     .bind(account)
     .bind(now)
-    .bind(now.saturating_add(ms(state.settings.throttle.device_lifetime)))
+    .bind(now.saturating_add(millis(state.settings.throttle.device_lifetime)))
     .execute(state.db.pool())
     .await?;
     Ok(token)
@@ -411,7 +408,7 @@ async fn progressive(state: &AppState, key: &str, now: i64) -> Result<bool> {
     let limits = &state.settings.throttle;
     // Failures are remembered a little longer than the longest wait, so the delays keep
     // growing for an attacker who waits each one out.
-    let remember = now.saturating_add(ms(limits.max_delay).saturating_mul(2));
+    let remember = now.saturating_add(millis(limits.max_delay).saturating_mul(2));
     // One statement counts the guess and, past the free ones, starts the wait at once (the
     // exact length is set just after): a parallel guess then finds the account waiting, so
     // no more than one guess past the free ones is ever checked.
@@ -429,7 +426,7 @@ async fn progressive(state: &AppState, key: &str, now: i64) -> Result<bool> {
     .bind(now)
     .bind(remember)
     .bind(limits.free_failures)
-    .bind(now.saturating_add(ms(limits.first_delay)))
+    .bind(now.saturating_add(millis(limits.first_delay)))
     .fetch_optional(state.db.pool())
     .await?;
     let Some(failures) = counted else {
@@ -438,7 +435,7 @@ async fn progressive(state: &AppState, key: &str, now: i64) -> Result<bool> {
     let delay = limits.delay_after(failures);
     if !delay.is_zero() {
         sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE throttle_key = $2")
-            .bind(now.saturating_add(ms(delay)))
+            .bind(now.saturating_add(millis(delay)))
             .bind(key)
             .execute(state.db.pool())
             .await?;
@@ -489,7 +486,7 @@ pub(crate) async fn help_asked(state: &AppState, address: IpAddr) -> Result<()> 
         state,
         &key,
         limits.help_per_address,
-        ms(limits.help_window),
+        millis(limits.help_window),
         now,
     )
     .await?
@@ -510,7 +507,7 @@ pub(crate) async fn help_may_send(state: &AppState, recipient: &str) -> Result<b
         state,
         &key,
         limits.help_per_recipient,
-        ms(limits.help_window),
+        millis(limits.help_window),
         now,
     )
     .await?;

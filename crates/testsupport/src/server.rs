@@ -170,6 +170,25 @@ impl TestServer {
         self._dir.path().join("outbox")
     }
 
+    /// An API client signed in as the demo staff member `username` (password
+    /// [`DEMO_PASSWORD`](crate::DEMO_PASSWORD)).
+    ///
+    /// # Panics
+    /// When the sign-in is refused.
+    pub async fn staff_client(&self, username: &str) -> classkeys_client::Client {
+        classkeys_client::Client::new(&self.url)
+            .expect("the server's address")
+            .sign_in(&classkeys_protocol::auth::SignInRequest {
+                school: None,
+                username: username.into(),
+                password: crate::DEMO_PASSWORD.into(),
+                device_token: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{username} signs in through the API: {e}"))
+            .0
+    }
+
     /// Waits until the outbox holds at least `count` messages, and returns them all,
     /// oldest first.
     ///

@@ -99,6 +99,11 @@ impl Visitor {
         }
     }
 
+    /// `template` rendered for this visitor, with the cookie its forms need.
+    pub(super) fn page(&self, state: &AppState, template: &impl Template) -> Page {
+        Page::render(template).for_visitor(state, self)
+    }
+
     /// Whether a submitted form carries this visitor's CSRF token. Compared as digests, so
     /// the time taken tells nothing about the token.
     pub(super) fn sent_by_own_form(&self, form: &FormData) -> bool {
@@ -152,7 +157,7 @@ pub(super) struct Page {
 
 impl Page {
     /// A rendered template, `200`.
-    pub(super) fn render(template: &impl Template) -> Self {
+    fn render(template: &impl Template) -> Self {
         match template.render() {
             Ok(body) => Self {
                 status: StatusCode::OK,
@@ -226,7 +231,7 @@ impl Page {
     }
 
     /// Sets the visitor's CSRF cookie when it is new, so the page's forms can be sent.
-    pub(super) fn for_visitor(self, state: &AppState, visitor: &Visitor) -> Self {
+    fn for_visitor(self, state: &AppState, visitor: &Visitor) -> Self {
         if visitor.fresh_csrf {
             self.cookie(state, CSRF_COOKIE, &visitor.csrf, None)
         } else {
@@ -300,27 +305,39 @@ pub(super) fn refusal(error: &Error) -> (StatusCode, String, Option<u32>) {
     }
 }
 
+/// Where pages are answered: the public URL, and the `Host` a browser sends for it (read
+/// once, when the router is built).
+#[derive(Clone)]
+pub(super) struct CanonicalHost {
+    public_url: String,
+    authority: Option<String>,
+}
+
+impl CanonicalHost {
+    pub(super) fn new(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            authority: public_authority(public_url),
+        }
+    }
+}
+
 /// Redirects a GET or HEAD for a page under another host name to the public URL's.
 pub(super) async fn canonical_host(
-    State(state): State<AppState>,
+    State(canonical): State<CanonicalHost>,
     request: Request,
     next: Next,
 ) -> Response {
-    let wanted = public_authority(&state.settings.public_url);
     let asked = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok());
     let reading = matches!(*request.method(), Method::GET | Method::HEAD);
-    if let (Some(wanted), Some(asked), true) = (wanted, asked, reading)
-        && !asked.eq_ignore_ascii_case(&wanted)
+    if let (Some(wanted), Some(asked), true) = (&canonical.authority, asked, reading)
+        && !asked.eq_ignore_ascii_case(wanted)
     {
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let to = format!("{}{path}", state.settings.public_url.trim_end_matches('/'));
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let to = format!("{}{path}", canonical.public_url);
         let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
         if let Ok(to) = HeaderValue::try_from(to) {
             response.headers_mut().insert(header::LOCATION, to);

@@ -29,6 +29,7 @@ on_both_backends!(
     forgot_username_answers_the_address_that_was_typed,
     the_helper_floods_nobody,
     a_teacher_chooses_a_new_staff_password_through_the_helper,
+    a_sign_in_link_works_for_the_schools_chosen_time_and_no_longer,
 );
 
 const HERE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -143,6 +144,9 @@ async fn forgot_password_mails_links_and_the_reset_link_sets_a_password_of_the_l
     assert_eq!(refusal.code(), ErrorCode::InvalidInput);
     assert!(refusal.to_string().contains("choose another password"));
 
+    let elsewhere = learner_sign_in(&world, &learner.username, &old)
+        .await
+        .expect("a session opened before the reset");
     let done = reset_with(state, &reset, chosen).await;
     let Ok(ResetDone::Learner { session, .. }) = done else {
         panic!("the learner is signed in after choosing a password: {done:?}")
@@ -157,6 +161,11 @@ async fn forgot_password_mails_links_and_the_reset_link_sets_a_password_of_the_l
     learner_sign_in(&world, &learner.username, chosen)
         .await
         .expect("the new password signs in");
+    assert_eq!(
+        elsewhere.learner_me().await.unwrap_err().code(),
+        Some(ErrorCode::Unauthenticated),
+        "the reset ended the learner's other sessions"
+    );
     let seen = harness::learner(&world.lead, &learner.username).await;
     assert_eq!(
         seen.password,
@@ -567,6 +576,61 @@ async fn a_teacher_chooses_a_new_staff_password_through_the_helper(backend: Back
         world.teacher1.me().await.unwrap_err().code(),
         Some(ErrorCode::Unauthenticated),
         "the old staff sessions ended"
+    );
+    world.stop().await;
+}
+
+async fn a_sign_in_link_works_for_the_schools_chosen_time_and_no_longer(backend: Backend) {
+    let world = World::start(backend).await;
+    let state = world.server.state();
+    let (learner, _) = learner_with_email(&world, "2 Foxes").await;
+    let school = demo(state).await;
+    let question = Question::Password {
+        username: learner.username.clone(),
+    };
+    let sign_in_link = |mail: &Mail| links_in(mail, &state.settings.public_url).1.unwrap();
+    let works = async |token: &str| {
+        classkeys_server::links::inspect(state, Link::SignIn, &school.id, token)
+            .await
+            .unwrap()
+    };
+
+    // 24 hours unless the school says otherwise.
+    ask(state, question.clone()).await;
+    let first = sign_in_link(&world.server.mail_in_outbox(1).await[0]);
+    world
+        .server
+        .advance_clock(Duration::from_secs(24 * 60 * 60 - 60));
+    assert!(works(&first).await.is_ok(), "a minute before 24 hours");
+    world.server.advance_clock(Duration::from_secs(61));
+    assert_eq!(works(&first).await.err(), Some(Refusal::Expired));
+
+    // A school that chose 48 hours.
+    let mut conn = state.db.pool().acquire().await.unwrap();
+    classkeys_server::admin::set_school_look(
+        &mut conn,
+        "demo",
+        classkeys_server::admin::SchoolLook {
+            sign_in_link_hours: Some(48),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    ask(state, question).await;
+    let second = sign_in_link(&world.server.mail_in_outbox(2).await[1]);
+    world
+        .server
+        .advance_clock(Duration::from_secs(47 * 60 * 60));
+    assert!(works(&second).await.is_ok(), "47 hours on");
+    world.server.advance_clock(Duration::from_secs(60 * 60 + 1));
+    assert_eq!(works(&second).await.err(), Some(Refusal::Expired));
+    assert!(
+        world.server.mail_in_outbox(2).await[1]
+            .body
+            .contains("for 48 hours"),
+        "the message says how long"
     );
     world.stop().await;
 }
