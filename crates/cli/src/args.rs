@@ -67,6 +67,9 @@ pub enum Command {
     /// Send learners a message by mail. Each `[loginLink]` in the text becomes the
     /// recipient's own sign-in link (it works once); your copy (--cc-me) keeps the tag.
     Message(MessageArgs),
+    /// Find out why a learner cannot sign in: every check, problems first, each with the
+    /// command that fixes it.
+    Why(LearnerRef),
 }
 
 /// `classkeys login`.
@@ -112,6 +115,10 @@ pub enum LearnerCommand {
     Deactivate(LearnerRef),
     /// Let a deactivated learner sign in again.
     Reactivate(LearnerRef),
+    /// Lift a learner's wait after too many wrong passwords (their password stays).
+    Unlock(LearnerRef),
+    /// Mail a learner a link to choose a new password (only the newest link works).
+    ResetLink(LearnerRef),
 }
 
 /// `classkeys learner add`.

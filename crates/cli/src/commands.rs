@@ -7,6 +7,7 @@ mod credentials;
 mod learners;
 mod login;
 mod messages;
+mod why;
 
 use anyhow::{Result, anyhow};
 use classkeys_client::Client;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cards(args) => credentials::cards(&connect(&store)?, args, out).await,
         Command::Audit(args) => credentials::audit(&connect(&store)?, args, out).await,
         Command::Message(args) => messages::send(&connect(&store)?, args, out).await,
+        Command::Why(args) => why::why(&connect(&store)?, args, out).await,
     }
 }
 

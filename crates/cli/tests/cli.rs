@@ -1762,3 +1762,78 @@ async fn a_teacher_messages_a_class_and_each_learner_gets_a_sign_in_link_of_thei
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn why_names_what_stops_a_learner_and_the_command_that_fixes_it() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "teacher1").await;
+        let owls = sandbox
+            .classkeys(&["learners", "--class", "1 Owls", "--json"])
+            .await
+            .json();
+        let with_email = owls
+            .as_array()
+            .expect("learners")
+            .iter()
+            .find(|l| l["email"].is_string())
+            .expect("a learner with an address");
+        let username = with_email["username"].as_str().expect("a username");
+        sandbox
+            .classkeys(&["learner", "deactivate", username])
+            .await
+            .ok();
+
+        let text = sandbox.classkeys(&["why", username]).await;
+        let text = text.ok();
+        assert!(text.contains("2 problems found."), "{text}");
+        assert!(
+            text.contains(
+                "PROBLEM Account\n        The account was deactivated by Mr Hughes just now"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("fix: classkeys learner reactivate {username}")),
+            "{text}"
+        );
+        assert!(text.contains("/s/demo/sign-in"), "{text}");
+
+        sandbox
+            .classkeys(&["learner", "reactivate", username])
+            .await
+            .ok();
+        let json = sandbox.classkeys(&["why", username, "--json"]).await.json();
+        let problems: Vec<&Value> = json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["severity"] == "problem")
+            .collect();
+        assert!(
+            problems.iter().all(|f| f["check"] == "password"),
+            "reactivated, only the missing password is left: {json}"
+        );
+        assert_eq!(json["facts"]["active"], true);
+
+        let sent = sandbox
+            .classkeys(&["learner", "reset-link", username])
+            .await;
+        assert!(
+            sent.ok()
+                .starts_with(&format!("Sent {username} a link to choose a new password")),
+            "{sent:?}"
+        );
+        assert_eq!(server.mail_in_outbox(1).await.len(), 1);
+        let unlocked = sandbox.classkeys(&["learner", "unlock", username]).await;
+        assert!(unlocked.ok().contains("was not waiting"), "{unlocked:?}");
+
+        let refused = sandbox.classkeys(&["why", "aleksandr.petrov"]).await;
+        assert!(
+            refused
+                .failed()
+                .contains("no learner with username aleksandr.petrov"),
+            "{refused:?}"
+        );
+        server.stop().await;
+    }
+}

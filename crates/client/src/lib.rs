@@ -16,6 +16,7 @@ use classkeys_protocol::credentials::{
     DEVICE_HEADER, LearnerMe, LearnerPasswordChange, LearnerPasswordReset, LearnerSession,
     LearnerSignInRequest, SchoolExportRequest,
 };
+use classkeys_protocol::diagnosis::{Diagnosis, ResetLinkSent, Unlocked};
 use classkeys_protocol::messages::{MessageReport, NewMessage};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
@@ -529,6 +530,23 @@ impl Client {
     /// `[loginLink]`.
     pub async fn message_send(&self, message: &NewMessage) -> Result<MessageReport> {
         self.with_body(Method::POST, paths::MESSAGES, message).await
+    }
+
+    /// Why a learner may not be able to sign in, with the fixes the caller may apply.
+    pub async fn learner_diagnosis(&self, id: LearnerId) -> Result<Diagnosis> {
+        self.get(&paths::LEARNER_DIAGNOSIS.with([&id])).await
+    }
+
+    /// Lifts a learner's wait after wrong passwords.
+    pub async fn learner_unlock(&self, id: LearnerId) -> Result<Unlocked> {
+        self.send(self.request(Method::POST, &paths::LEARNER_UNLOCK.with([&id])))
+            .await
+    }
+
+    /// Mails a learner a link to choose a new password.
+    pub async fn learner_reset_link(&self, id: LearnerId) -> Result<ResetLinkSent> {
+        self.send(self.request(Method::POST, &paths::LEARNER_RESET_LINK.with([&id])))
+            .await
     }
 }
 

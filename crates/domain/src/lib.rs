@@ -21,6 +21,7 @@ pub mod error;
 pub mod generator;
 pub mod identity;
 pub mod ids;
+pub mod lookalike;
 pub mod password_policy;
 pub mod policy;
 pub mod sealing;

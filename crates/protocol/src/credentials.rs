@@ -339,6 +339,12 @@ pub enum AuditAction {
     LearnerPasswordChanged,
     /// A message was sent to learners (with personal sign-in links when it asked for them).
     MessageSent,
+    /// A learner's wait after wrong passwords was lifted.
+    LearnerUnlocked,
+    /// A teacher mailed a learner a link to choose a new password.
+    ResetLinkSent,
+    /// An email address was moved from one learner's account to another's.
+    EmailMoved,
 }
 
 impl AuditAction {
@@ -356,6 +362,9 @@ impl AuditAction {
             AuditAction::SchoolStudentsExported => "school_students_exported",
             AuditAction::LearnerPasswordChanged => "learner_password_changed",
             AuditAction::MessageSent => "message_sent",
+            AuditAction::LearnerUnlocked => "learner_unlocked",
+            AuditAction::ResetLinkSent => "reset_link_sent",
+            AuditAction::EmailMoved => "email_moved",
         }
     }
 
@@ -373,11 +382,14 @@ impl AuditAction {
             AuditAction::SchoolStudentsExported => "Exported the student database",
             AuditAction::LearnerPasswordChanged => "Changed their own password",
             AuditAction::MessageSent => "Sent a message",
+            AuditAction::LearnerUnlocked => "Lifted the wait after wrong passwords",
+            AuditAction::ResetLinkSent => "Sent a link to choose a new password",
+            AuditAction::EmailMoved => "Moved an email address to another account",
         }
     }
 
     /// Every action.
-    pub const ALL: [AuditAction; 11] = [
+    pub const ALL: [AuditAction; 14] = [
         AuditAction::ParentCodesShown,
         AuditAction::PasswordsRevealed,
         AuditAction::PasswordReset,
@@ -389,6 +401,9 @@ impl AuditAction {
         AuditAction::SchoolStudentsExported,
         AuditAction::LearnerPasswordChanged,
         AuditAction::MessageSent,
+        AuditAction::LearnerUnlocked,
+        AuditAction::ResetLinkSent,
+        AuditAction::EmailMoved,
     ];
 }
 

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod credentials;
+pub mod diagnosis;
 pub mod error;
 pub mod messages;
 pub mod paths;

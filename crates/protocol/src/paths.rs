@@ -122,6 +122,12 @@ pub const LEARNER_PASSWORD_RESET: Route<1> = Route::new("/api/v1/learners/{id}/p
 pub const LEARNER_ACCESS_CODES: Route<1> = Route::new("/api/v1/learners/{id}/access-codes");
 /// Replace a learner's parent access code.
 pub const LEARNER_PARENT_CODE: Route<1> = Route::new("/api/v1/learners/{id}/parent-code");
+/// "Why can't they sign in?" for one learner.
+pub const LEARNER_DIAGNOSIS: Route<1> = Route::new("/api/v1/learners/{id}/diagnosis");
+/// Lift a learner's wait after wrong passwords.
+pub const LEARNER_UNLOCK: Route<1> = Route::new("/api/v1/learners/{id}/unlock");
+/// Mail a learner a link to choose a new password.
+pub const LEARNER_RESET_LINK: Route<1> = Route::new("/api/v1/learners/{id}/reset-link");
 
 #[cfg(test)]
 mod tests {

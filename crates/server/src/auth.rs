@@ -204,6 +204,13 @@ pub(crate) async fn start_session(
     .bind(Sql(proof))
     .execute(&mut *conn)
     .await?;
+    if who.kind == SubjectKind::Learner {
+        sqlx::query("UPDATE learner SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&who.subject_id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok((token, expires))
 }
 

@@ -58,6 +58,7 @@ pub mod clock;
 pub mod credentials;
 pub mod db;
 pub mod demo;
+pub mod diagnosis;
 pub mod error;
 pub mod http;
 pub mod keys;
@@ -109,6 +110,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(classes::router())
         .merge(learners::router())
+        .merge(diagnosis::router())
         .merge(credentials::router())
         .merge(learner_auth::router())
         .merge(audit::router())

@@ -145,7 +145,7 @@ impl LinkRow {
 }
 
 /// Whose link `token` is, if it would work now, at the school `school_id` — without using
-/// it.
+/// it. A link that no longer works is marked as tried, and nothing else changes.
 pub async fn inspect(
     state: &AppState,
     link: Link,
@@ -165,31 +165,45 @@ pub async fn inspect(
     let Some(row) = row else {
         return Ok(Err(Refusal::Unknown));
     };
-    if link == Link::Reset {
-        let newer: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM token
-             WHERE subject_id = $1 AND purpose = $2 AND created_at > $3 LIMIT 1",
-        )
-        .bind(&row.subject_id)
-        .bind(Sql(TokenPurpose::Reset))
-        .bind(row.created_at)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if newer.is_some() {
-            return Ok(Err(Refusal::Superseded));
-        }
-    }
-    if row.used_at.is_some() {
-        return Ok(Err(Refusal::Used));
-    }
-    if row.expires_at <= state.clock.now_ms() {
-        return Ok(Err(Refusal::Expired));
-    }
+    let refusal = if link == Link::Reset && newer_reset(&mut conn, &row).await? {
+        Some(Refusal::Superseded)
+    } else if row.used_at.is_some() {
+        Some(Refusal::Used)
+    } else if row.expires_at <= state.clock.now_ms() {
+        Some(Refusal::Expired)
+    } else {
+        None
+    };
     let holder = row.holder();
-    if !current(&mut conn, &holder).await? {
-        return Ok(Err(Refusal::Used));
-    }
-    Ok(Ok(holder))
+    let refusal = match refusal {
+        None if !current(&mut conn, &holder).await? => Some(Refusal::Used),
+        refusal => refusal,
+    };
+    let Some(refusal) = refusal else {
+        return Ok(Ok(holder));
+    };
+    // Someone is trying a link that no longer works: a teacher asking why they cannot
+    // sign in is told so (see `diagnosis.rs`).
+    sqlx::query("UPDATE token SET refused_at = $1 WHERE hash = $2")
+        .bind(state.clock.now_ms())
+        .bind(token_hash(token))
+        .execute(&mut *conn)
+        .await?;
+    Ok(Err(refusal))
+}
+
+/// Whether a reset link newer than `row` was sent to the same account: only the newest
+/// works.
+async fn newer_reset(conn: &mut AnyConnection, row: &LinkRow) -> Result<bool> {
+    let newer: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM token WHERE subject_id = $1 AND purpose = $2 AND created_at > $3 LIMIT 1",
+    )
+    .bind(&row.subject_id)
+    .bind(Sql(TokenPurpose::Reset))
+    .bind(row.created_at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(newer.is_some())
 }
 
 /// Uses link `token` on `conn` (the transaction that does what the link is for): one

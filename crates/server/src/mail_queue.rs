@@ -78,6 +78,11 @@ impl Sender {
         })
     }
 
+    /// The school's name, as mail is signed.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Queues `letter` on `conn` (the caller's transaction) and returns its id. Ring
     /// [`Mailer::wake`](crate::mailer::Mailer::wake) once the transaction has committed.
     pub async fn queue(

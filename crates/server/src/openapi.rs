@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, auth, classes, credentials, learner_auth, learners, messages, staff, sync};
+use crate::{
+    audit, auth, classes, credentials, diagnosis, learner_auth, learners, messages, staff, sync,
+};
 
 /// The API description, generated from the handlers and the protocol types.
 #[derive(OpenApi)]
@@ -21,6 +23,7 @@ use crate::{audit, auth, classes, credentials, learner_auth, learners, messages,
         learners::learner_search, learners::learner_get, learners::learner_create,
         learners::learner_update, learners::learner_enrol, learners::learner_unenrol,
         learners::learner_move, learners::learner_deactivate, learners::learner_reactivate,
+        diagnosis::learner_diagnosis, diagnosis::learner_unlock, diagnosis::learner_reset_link,
         staff::staff_list,
         sync::sync_pull, sync::sync_push,
         credentials::learner_password_reset, credentials::class_passwords_reset,

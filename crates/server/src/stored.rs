@@ -13,6 +13,7 @@ use std::ops::Deref;
 
 use classkeys_domain::identity::Role;
 use classkeys_protocol::credentials::{AuditAction, AuditActorKind, PasswordState};
+pub use classkeys_protocol::diagnosis::{MailKind, MailState};
 use classkeys_protocol::sync::{EntityKind, RemovalReason};
 use sqlx::any::{Any, AnyTypeInfo};
 use sqlx::encode::IsNull;
@@ -212,20 +213,6 @@ impl Spelled for Proof {
 }
 
 /// What a queued message is, so a teacher can tell which mail reached a learner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailKind {
-    /// The login helper's answer to "I forgot my username".
-    UsernameReminder,
-    /// The login helper's answer when no account at the school uses the address.
-    NoAccount,
-    /// The login helper's answer to "I forgot my password": a sign-in and a reset link.
-    PasswordHelp,
-    /// A teacher's message to a learner.
-    Message,
-    /// The sending teacher's own copy of a message.
-    MessageCopy,
-}
-
 impl Spelled for MailKind {
     const WHAT: &'static str = "mail kind";
     const ALL: &'static [Self] = &[
@@ -234,6 +221,7 @@ impl Spelled for MailKind {
         MailKind::PasswordHelp,
         MailKind::Message,
         MailKind::MessageCopy,
+        MailKind::ResetLink,
     ];
 
     fn spelling(self) -> &'static str {
@@ -243,23 +231,12 @@ impl Spelled for MailKind {
             MailKind::PasswordHelp => "password_help",
             MailKind::Message => "message",
             MailKind::MessageCopy => "message_copy",
+            MailKind::ResetLink => "reset_link",
         }
     }
 }
 
 /// Where a queued message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailState {
-    /// Waiting for its first or next attempt.
-    Queued,
-    /// Handed to the mail server (or written to the outbox).
-    Sent,
-    /// The mail server refused it for good (an unknown mailbox, say).
-    Refused,
-    /// Every attempt failed for longer than messages are kept trying.
-    Failed,
-}
-
 impl Spelled for MailState {
     const WHAT: &'static str = "mail state";
     const ALL: &'static [Self] = &[

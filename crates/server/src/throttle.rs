@@ -344,6 +344,29 @@ pub(crate) async fn clear_account(
 /// Counts a signed-in person's re-entry of their own password (before an export, or to
 /// change it); `false` while they must wait. A counter apart from sign-in's, so failures
 /// of others never block them.
+/// An account's wrong passwords since it last signed in: how many, the last when, and
+/// until when it must wait (0 when it need not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct AccountFailures {
+    pub failures: i64,
+    #[sqlx(rename = "window_start")]
+    pub last_at: i64,
+    pub locked_until: i64,
+}
+
+pub(crate) async fn account_failures(
+    conn: &mut sqlx::AnyConnection,
+    kind: SubjectKind,
+    account: &str,
+) -> sqlx::Result<Option<AccountFailures>> {
+    sqlx::query_as(
+        "SELECT failures, window_start, locked_until FROM login_throttle WHERE throttle_key = $1",
+    )
+    .bind(account_key(kind, account))
+    .fetch_optional(&mut *conn)
+    .await
+}
+
 pub(crate) async fn reconfirm(state: &AppState, kind: SubjectKind, id: &str) -> Result<bool> {
     progressive(state, &reconfirm_key(kind, id), state.clock.now_ms()).await
 }

@@ -85,3 +85,25 @@ pub fn staff_password_help(school: &str, display_name: &str, reset_link: &str) -
         ),
     }
 }
+
+/// A link to choose a new password, sent to a learner by a teacher.
+pub fn learner_reset_link(
+    school: &str,
+    given_name: &str,
+    username: &str,
+    teacher: &str,
+    reset_link: &str,
+) -> Text {
+    Text {
+        title: format!("Choose a new password for {school}"),
+        body: format!(
+            "Hello {given_name},\n\n\
+             {teacher} sent you this link to choose a new password for {school}, where your \
+             username is {username}.\n\n\
+             Open it to choose your password. It works once, for 2 hours; if another link \
+             is sent, only the newest one works:\n\
+             {reset_link}\n\n\
+             Your old password works until you choose a new one.\n"
+        ),
+    }
+}

@@ -232,6 +232,31 @@ pub async fn run(client: &Client, command: LearnerCommand, out: Output) -> Resul
                 )
             })
         }
+        LearnerCommand::Unlock(args) => {
+            let learner = resolve.learner(&args.learner).await?;
+            let unlocked = client.learner_unlock(learner.id).await.explained()?;
+            out.show(&unlocked, || match unlocked.was_locked {
+                true => format!(
+                    "Unlocked {}: they can sign in again with their password",
+                    learner.username
+                ),
+                false => format!(
+                    "{} was not waiting; their wrong passwords are forgotten",
+                    learner.username
+                ),
+            })
+        }
+        LearnerCommand::ResetLink(args) => {
+            let learner = resolve.learner(&args.learner).await?;
+            let sent = client.learner_reset_link(learner.id).await.explained()?;
+            out.show(&sent, || {
+                format!(
+                    "Sent {} a link to choose a new password, to {}. It works once, for 2 \
+                     hours; earlier links no longer work.",
+                    learner.username, sent.to
+                )
+            })
+        }
     }
 }
 

@@ -317,15 +317,20 @@ pub(super) async fn learner_set_active(
 ) -> Result<Option<Record>> {
     let facts = learner_for(conn, cx, id, Action::LearnerSetActive).await?;
     check_learner_version(conn, cx, &facts, base).await?;
-    sqlx::query("UPDATE learner SET status = $1 WHERE id = $2")
-        .bind(Sql(if active {
-            Status::Active
-        } else {
-            Status::Deactivated
-        }))
-        .bind(&facts.id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE learner SET status = $1, status_changed_at = $2, status_changed_by = $3
+         WHERE id = $4",
+    )
+    .bind(Sql(if active {
+        Status::Active
+    } else {
+        Status::Deactivated
+    }))
+    .bind(cx.now)
+    .bind(cx.actor.staff_id.to_string())
+    .bind(&facts.id)
+    .execute(&mut *conn)
+    .await?;
     // Deactivation ends every session and link issued so far, so reactivation revives
     // none of them. The credential epoch stays: the password is unchanged, and a
     // teacher-set one must still open (and be shown) once the learner is back.

@@ -49,6 +49,9 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/learner/sign-out"),
     ("post", "/api/v1/learner/password"),
     ("post", "/api/v1/messages"),
+    ("get", "/api/v1/learners/{id}/diagnosis"),
+    ("post", "/api/v1/learners/{id}/unlock"),
+    ("post", "/api/v1/learners/{id}/reset-link"),
 ];
 
 async fn openapi_document_covers_every_endpoint(backend: Backend) {

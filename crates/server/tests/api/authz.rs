@@ -106,6 +106,7 @@ const APPLIED: Want = Want::Done(200);
 const HIDDEN: Want = Want::Refused(ErrorCode::NotFound);
 const FORBIDDEN: Want = Want::Refused(ErrorCode::Forbidden);
 const ANON: Want = Want::Refused(ErrorCode::Unauthenticated);
+const NO_ADDRESS: Want = Want::Refused(ErrorCode::InvalidInput);
 
 fn code_name(code: ErrorCode) -> String {
     serde_json::to_value(code)
@@ -981,6 +982,25 @@ fn rows() -> Vec<Row> {
             Reads,
             |t| bare(Method::POST, paths::LEARNER_PARENT_CODE.with([&t.learner])),
             [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "GET /api/v1/learners/{id}/diagnosis",
+            Reads,
+            |t| bare(Method::GET, paths::LEARNER_DIAGNOSIS.with([&t.learner])),
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "POST /api/v1/learners/{id}/unlock",
+            Reads,
+            |t| bare(Method::POST, paths::LEARNER_UNLOCK.with([&t.learner])),
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            // The target learner has no address: a caller who may send is told so.
+            "POST /api/v1/learners/{id}/reset-link",
+            Reads,
+            |t| bare(Method::POST, paths::LEARNER_RESET_LINK.with([&t.learner])),
+            [NO_ADDRESS, HIDDEN, NO_ADDRESS, HIDDEN, ANON],
         ),
         row(
             "POST /api/v1/classes/{id}/passwords",

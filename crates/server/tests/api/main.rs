@@ -8,6 +8,7 @@ mod authz;
 mod binary;
 mod crash;
 mod credentials;
+mod diagnosis;
 mod harness;
 mod input;
 mod learner_account;
