@@ -103,6 +103,7 @@ fn mentions(op: &OpKind) -> (Vec<LearnerId>, Vec<ClassId>, Vec<StaffId>) {
             from,
             to,
         } => (vec![*learner_id], vec![*from, *to], vec![]),
+        OpKind::LearnerEmailMove { learner_id, from } => (vec![*learner_id, *from], vec![], vec![]),
     }
 }
 
@@ -223,6 +224,11 @@ pub(crate) fn describe(op: &OpKind, names: &Names) -> String {
         OpKind::LearnerSetActive { learner_id, active } => format!(
             "{} {}",
             if *active { "Reactivate" } else { "Deactivate" },
+            names.learner(*learner_id)
+        ),
+        OpKind::LearnerEmailMove { learner_id, from } => format!(
+            "Move the email address of {} to {}",
+            names.learner(*from),
             names.learner(*learner_id)
         ),
     }

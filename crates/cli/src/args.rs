@@ -70,6 +70,33 @@ pub enum Command {
     /// Find out why a learner cannot sign in: every check, problems first, each with the
     /// command that fixes it.
     Why(LearnerRef),
+    /// List learners who may be one person with two accounts: the same name in a class (or
+    /// left behind deactivated), or email addresses that differ only by capitals, dots or
+    /// one letter.
+    Duplicates,
+    /// Email addresses of learners.
+    #[command(subcommand)]
+    Email(EmailCommand),
+}
+
+/// `classkeys email …`.
+#[derive(Debug, Subcommand)]
+pub enum EmailCommand {
+    /// Move a learner's email address to another learner, in one step (recorded in the
+    /// audit log). The learner it leaves is deactivated when it is the same learner's other
+    /// account (the same name); the address replaces any the receiving learner had.
+    Move(EmailMoveArgs),
+}
+
+/// `classkeys email move`.
+#[derive(Debug, Args)]
+pub struct EmailMoveArgs {
+    /// The learner who holds the address now (username or id).
+    #[arg(long, value_name = "LEARNER")]
+    pub from: String,
+    /// The learner who gets it (username or id).
+    #[arg(long, value_name = "LEARNER")]
+    pub to: String,
 }
 
 /// `classkeys login`.

@@ -4,6 +4,7 @@
 
 mod classes;
 mod credentials;
+mod duplicates;
 mod learners;
 mod login;
 mod messages;
@@ -39,6 +40,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit(args) => credentials::audit(&connect(&store)?, args, out).await,
         Command::Message(args) => messages::send(&connect(&store)?, args, out).await,
         Command::Why(args) => why::why(&connect(&store)?, args, out).await,
+        Command::Duplicates => duplicates::list(&connect(&store)?, out).await,
+        Command::Email(command) => duplicates::email(&connect(&store)?, command, out).await,
     }
 }
 

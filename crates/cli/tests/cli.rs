@@ -11,7 +11,7 @@
 //! Every run is checked for leaked secrets: no run may print a password it was given or a
 //! session token the token file has held (see [`Sandbox::run`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -1828,6 +1828,109 @@ async fn why_names_what_stops_a_learner_and_the_command_that_fixes_it() {
         assert!(unlocked.ok().contains("was not waiting"), "{unlocked:?}");
 
         let refused = sandbox.classkeys(&["why", "aleksandr.petrov"]).await;
+        assert!(
+            refused
+                .failed()
+                .contains("no learner with username aleksandr.petrov"),
+            "{refused:?}"
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn duplicates_are_listed_and_email_move_puts_the_address_on_the_right_account() {
+    for backend in backends() {
+        let (server, sandbox) = signed_in_to_demo(backend, "teacher1").await;
+        let add = |username: &'static str, email: Option<&'static str>| {
+            let sandbox = &sandbox;
+            async move {
+                let mut args = vec![
+                    "learner",
+                    "add",
+                    "--class",
+                    "1 Owls",
+                    "--given-name",
+                    "Sam",
+                    "--family-name",
+                    "Okafor",
+                    "--username",
+                    username,
+                ];
+                if let Some(email) = email {
+                    args.extend(["--email", email]);
+                }
+                sandbox.classkeys(&args).await.ok().to_owned()
+            }
+        };
+        add("sam.okafor", Some("sam@home.example")).await;
+        add("sam.okafor2", None).await;
+
+        let text = sandbox.classkeys(&["duplicates"]).await;
+        let text = text.ok();
+        assert!(text.contains("same name, same class:"), "{text}");
+        assert!(
+            text.contains("classkeys email move --from sam.okafor --to sam.okafor2"),
+            "{text}"
+        );
+
+        let moved = sandbox
+            .classkeys(&[
+                "email",
+                "move",
+                "--from",
+                "sam.okafor",
+                "--to",
+                "sam.okafor2",
+            ])
+            .await;
+        assert_eq!(
+            moved.ok(),
+            "Moved sam@home.example from sam.okafor to sam.okafor2. sam.okafor was the same \
+             learner's other account and is now deactivated.\n"
+        );
+        let json = sandbox
+            .classkeys(&["learners", "--search", "Okafor", "--json"])
+            .await
+            .json();
+        let by_name: BTreeMap<&str, (&Value, &Value)> = json
+            .as_array()
+            .expect("learners")
+            .iter()
+            .map(|l| (l["username"].as_str().unwrap(), (&l["email"], &l["active"])))
+            .collect();
+        assert_eq!(
+            by_name["sam.okafor2"],
+            (&json!("sam@home.example"), &json!(true))
+        );
+        assert_eq!(by_name["sam.okafor"], (&Value::Null, &json!(false)));
+
+        let again = sandbox
+            .classkeys(&[
+                "email",
+                "move",
+                "--from",
+                "sam.okafor",
+                "--to",
+                "sam.okafor2",
+            ])
+            .await;
+        assert!(
+            again
+                .failed()
+                .contains("sam.okafor has no email address to move"),
+            "{again:?}"
+        );
+        let refused = sandbox
+            .classkeys(&[
+                "email",
+                "move",
+                "--from",
+                "aleksandr.petrov",
+                "--to",
+                "sam.okafor2",
+            ])
+            .await;
         assert!(
             refused
                 .failed()

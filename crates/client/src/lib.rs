@@ -20,8 +20,9 @@ use classkeys_protocol::diagnosis::{Diagnosis, ResetLinkSent, Unlocked};
 use classkeys_protocol::messages::{MessageReport, NewMessage};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
-    ActiveChange, ClassPatch, ClassRecord, Enrolment, LearnerMove, LearnerPage, LearnerPatch,
-    LearnerQuery, LearnerRecord, NewClass, NewLearner, StaffRecord,
+    ActiveChange, ClassPatch, ClassRecord, DuplicateList, EmailMove, EmailMoved, Enrolment,
+    LearnerMove, LearnerPage, LearnerPatch, LearnerQuery, LearnerRecord, NewClass, NewLearner,
+    StaffRecord,
 };
 use classkeys_protocol::sync::{PullQuery, PullResponse, PushRequest, PushResponse};
 use reqwest::{Method, RequestBuilder};
@@ -530,6 +531,25 @@ impl Client {
     /// `[loginLink]`.
     pub async fn message_send(&self, message: &NewMessage) -> Result<MessageReport> {
         self.with_body(Method::POST, paths::MESSAGES, message).await
+    }
+
+    /// Moves another learner's email address to learner `id`.
+    pub async fn learner_email_move(
+        &self,
+        id: LearnerId,
+        request: &EmailMove,
+    ) -> Result<EmailMoved> {
+        self.with_body(
+            Method::POST,
+            &paths::LEARNER_EMAIL_MOVE.with([&id]),
+            request,
+        )
+        .await
+    }
+
+    /// Learners who may be one person with two accounts.
+    pub async fn learner_duplicates(&self) -> Result<DuplicateList> {
+        self.get(paths::LEARNER_DUPLICATES).await
     }
 
     /// Why a learner may not be able to sign in, with the fixes the caller may apply.

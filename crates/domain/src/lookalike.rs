@@ -160,6 +160,76 @@ impl<T> EmailIndex<T> {
     }
 }
 
+/// An account as the duplicates search sees it.
+#[derive(Debug, Clone)]
+pub struct Account<'a> {
+    /// The name's comparison form (accents, capitals and punctuation aside).
+    pub name_key: &'a str,
+    /// The email address on file.
+    pub email: Option<&'a str>,
+    /// Whether the account is active.
+    pub active: bool,
+    /// The classes it is in, in any order.
+    pub classes: &'a [String],
+}
+
+/// Why two accounts are likely one person's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kinship {
+    /// Email addresses that differ only as the [`Likeness`] says.
+    Email(Likeness),
+    /// The same name, and a class in common or one of them deactivated. (Two active
+    /// learners of one name in different classes are more often two children.)
+    SameName,
+}
+
+/// The likely duplicates among `accounts`: each pair once, as indexes (the smaller first),
+/// with why, and whether the two share a class. An email resemblance wins over the name.
+/// The work grows with the number of accounts, not its square: names are grouped, and
+/// addresses go through an [`EmailIndex`]. A name shared by more than `crowd` accounts is
+/// a common name, not a sign of duplicates, and is left out.
+pub fn likely_duplicates(
+    accounts: &[Account<'_>],
+    crowd: usize,
+) -> Vec<(usize, usize, Kinship, bool)> {
+    let shares_class = |i: usize, j: usize| {
+        accounts[i]
+            .classes
+            .iter()
+            .any(|c| accounts[j].classes.contains(c))
+    };
+    let mut found: HashMap<(usize, usize), Kinship> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, account) in accounts.iter().enumerate() {
+        by_name.entry(account.name_key).or_default().push(i);
+    }
+    for group in by_name.values().filter(|g| g.len() > 1 && g.len() <= crowd) {
+        for (n, &i) in group.iter().enumerate() {
+            for &j in &group[n + 1..] {
+                if shares_class(i, j) || !accounts[i].active || !accounts[j].active {
+                    found.insert((i.min(j), i.max(j)), Kinship::SameName);
+                }
+            }
+        }
+    }
+    let index = EmailIndex::new(
+        accounts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.email.map(|e| (e.to_owned(), i))),
+    );
+    for (a, b, how) in index.pairs() {
+        let (i, j) = (*index.entry(a).1, *index.entry(b).1);
+        found.insert((i.min(j), i.max(j)), Kinship::Email(how));
+    }
+    let mut pairs: Vec<(usize, usize, Kinship, bool)> = found
+        .into_iter()
+        .map(|((i, j), why)| (i, j, why, shares_class(i, j)))
+        .collect();
+    pairs.sort_unstable_by_key(|&(i, j, why, _)| (why, i, j));
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +322,40 @@ mod tests {
             .map(|(a, _, _)| a)
             .collect();
         assert_eq!(like, ["samlee@school.org", "sam.lea@school.org"]);
+    }
+
+    #[test]
+    fn likely_duplicates_are_same_names_sharing_a_class_or_left_behind_and_look_alike_addresses() {
+        let owls = ["owls".to_owned()];
+        let foxes = ["foxes".to_owned()];
+        let account = |name_key, email, active, classes| Account {
+            name_key,
+            email,
+            active,
+            classes,
+        };
+        let accounts = [
+            account("okafor sam", Some("sam@home.example"), false, &owls[..]),
+            account("okafor sam", None, true, &owls[..]),
+            // Two active Mohammed Alis in different classes: two children.
+            account("ali mohammed", None, true, &owls[..]),
+            account("ali mohammed", None, true, &foxes[..]),
+            // One name in two classes, one of them left: likely one child.
+            account("lee ana", None, false, &foxes[..]),
+            account("lee ana", None, true, &owls[..]),
+            account("other", Some("s.am@home.example"), true, &foxes[..]),
+            account("crowd", None, true, &owls[..]),
+            account("crowd", None, true, &owls[..]),
+            account("crowd", None, true, &owls[..]),
+        ];
+        let pairs = likely_duplicates(&accounts, 2);
+        assert_eq!(
+            pairs,
+            [
+                (0, 6, Kinship::Email(Likeness::Dots), false),
+                (0, 1, Kinship::SameName, true),
+                (4, 5, Kinship::SameName, false),
+            ]
+        );
     }
 }

@@ -122,6 +122,10 @@ pub const LEARNER_PASSWORD_RESET: Route<1> = Route::new("/api/v1/learners/{id}/p
 pub const LEARNER_ACCESS_CODES: Route<1> = Route::new("/api/v1/learners/{id}/access-codes");
 /// Replace a learner's parent access code.
 pub const LEARNER_PARENT_CODE: Route<1> = Route::new("/api/v1/learners/{id}/parent-code");
+/// Move another learner's email address to this learner.
+pub const LEARNER_EMAIL_MOVE: Route<1> = Route::new("/api/v1/learners/{id}/email/move");
+/// Learners who may be one person with two accounts.
+pub const LEARNER_DUPLICATES: &str = "/api/v1/learners/duplicates";
 /// "Why can't they sign in?" for one learner.
 pub const LEARNER_DIAGNOSIS: Route<1> = Route::new("/api/v1/learners/{id}/diagnosis");
 /// Lift a learner's wait after wrong passwords.

@@ -186,6 +186,49 @@ pub struct LearnerMove {
     pub base_version: Option<i64>,
 }
 
+/// Move another learner's email address to this learner.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmailMove {
+    /// The learner who holds the address now. When it is the same learner's other account
+    /// (the same name) and active, it is deactivated too.
+    pub from: LearnerId,
+    /// The version of the receiving learner the move was based on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_version: Option<i64>,
+}
+
+/// Both learners after an email address moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EmailMoved {
+    /// The learner who has the address now.
+    pub learner: LearnerRecord,
+    /// The learner who held it (without it now; deactivated if it was the same learner's
+    /// other account).
+    pub from: LearnerRecord,
+}
+
+/// Learners who may be one person with two accounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateList {
+    /// Each likely pair once, the most telling first.
+    pub pairs: Vec<DuplicatePair>,
+    /// Whether there were more pairs than listed.
+    pub truncated: bool,
+}
+
+/// Two learners who may be one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicatePair {
+    /// How they resemble each other.
+    pub resemblance: crate::diagnosis::Resemblance,
+    /// Whether they share a class.
+    pub shared_class: bool,
+    /// One of them (the one holding an email address, when only one does).
+    pub first: LearnerRecord,
+    /// The other.
+    pub second: LearnerRecord,
+}
+
 /// Deactivate or reactivate a learner.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ActiveChange {

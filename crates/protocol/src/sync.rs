@@ -217,6 +217,15 @@ pub enum OpKind {
         /// The new state.
         active: bool,
     },
+    /// Move the email address of learner `from` to learner `learner_id`, in one step: it
+    /// leaves `from` (deactivated too when it is the same learner's other account, the
+    /// same name) and replaces any address `learner_id` had.
+    LearnerEmailMove {
+        /// The learner who gets the address.
+        learner_id: LearnerId,
+        /// The learner who holds it now.
+        from: LearnerId,
+    },
 }
 
 /// One queued operation.

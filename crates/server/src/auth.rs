@@ -221,6 +221,8 @@ pub struct Authenticated {
     pub actor: Actor,
     /// Who is asking, as shown.
     pub me: Me,
+    /// The device they ask from, for the audit log.
+    pub device: crate::audit::Device,
     token_hash: String,
 }
 
@@ -258,6 +260,7 @@ impl FromRequestParts<AppState> for Authenticated {
         .fetch_optional(state.db.pool())
         .await?;
         let row = row.ok_or_else(unauthenticated)?;
+        let Ok(device) = crate::audit::Device::from_request_parts(parts, state).await;
         let role = *row.role;
         let staff_id = parse_id(&row.staff_id)?;
         let school_id = parse_id(&row.school_id)?;
@@ -276,6 +279,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 school_name: row.school_name,
                 school_slug: row.school_slug,
             },
+            device,
             token_hash: hash,
         })
     }

@@ -38,7 +38,16 @@ async fn run(
     op: OpKind,
     base: Option<i64>,
 ) -> Result<ClassRecord> {
-    let outcome = ops::execute(&state.db, &state.clock, &auth.actor, &op, base, None).await?;
+    let outcome = ops::execute(
+        &state.db,
+        &state.clock,
+        &auth.actor,
+        &op,
+        base,
+        None,
+        &auth.device,
+    )
+    .await?;
     match ops::into_record(outcome)? {
         Some(Record::Class(class)) => Ok(class),
         _ => Err(Error::not_found("class")),
@@ -152,7 +161,16 @@ pub(crate) async fn class_delete(
     ApiPath(id): ApiPath<ClassId>,
 ) -> Result<StatusCode> {
     let op = OpKind::ClassDelete { class_id: id };
-    let outcome = ops::execute(&state.db, &state.clock, &auth.actor, &op, None, None).await?;
+    let outcome = ops::execute(
+        &state.db,
+        &state.clock,
+        &auth.actor,
+        &op,
+        None,
+        None,
+        &auth.device,
+    )
+    .await?;
     ops::into_record(outcome)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use classkeys_domain::ids::LearnerId;
-use classkeys_domain::lookalike::{EmailIndex, Likeness};
+use classkeys_domain::lookalike::{EmailIndex, Kinship};
 use classkeys_domain::policy::{Action, Actor, Resource, authorize};
 use classkeys_protocol::credentials::{AuditAction, PasswordState};
 use classkeys_protocol::diagnosis::{
@@ -37,6 +37,7 @@ use crate::audit::{self, AuditActor, Device};
 use crate::auth::{Authenticated, Holder};
 use crate::credentials::sign_in_url;
 use crate::db::parse_id;
+use crate::duplicates::resemblance;
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, ApiPath};
 use crate::links::{self, Link};
@@ -435,7 +436,7 @@ async fn look_alikes(
         for (_, id, how) in index.like(email).into_iter().take(LOOK_ALIKES_SHOWN) {
             let sql = format!("SELECT {OTHER_COLUMNS} FROM learner WHERE id = $1");
             let other: Other = sqlx::query_as(&sql).bind(id).fetch_one(&mut *conn).await?;
-            found.push((resemblance(how), other));
+            found.push((resemblance(Kinship::Email(how)), other));
         }
     }
     let sql = format!(
@@ -472,14 +473,6 @@ async fn look_alikes(
         });
     }
     Ok(look_alikes)
-}
-
-fn resemblance(how: Likeness) -> Resemblance {
-    match how {
-        Likeness::Case => Resemblance::EmailCase,
-        Likeness::Dots => Resemblance::EmailDots,
-        Likeness::OneLetter => Resemblance::EmailOneLetter,
-    }
 }
 
 fn full_name(given: &str, family: &str) -> String {

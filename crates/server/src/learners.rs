@@ -8,8 +8,8 @@ use classkeys_domain::ids::{ClassId, LearnerId};
 use classkeys_domain::policy::Action;
 use classkeys_domain::text::{like_contains, search_fold};
 use classkeys_protocol::roster::{
-    ActiveChange, Enrolment, LearnerMove, LearnerPage, LearnerPatch, LearnerQuery, LearnerRecord,
-    NewLearner,
+    ActiveChange, EmailMove, EmailMoved, Enrolment, LearnerMove, LearnerPage, LearnerPatch,
+    LearnerQuery, LearnerRecord, NewLearner,
 };
 use classkeys_protocol::sync::{OpKind, Record};
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
@@ -49,6 +49,10 @@ pub(crate) fn router() -> Router<AppState> {
             paths::LEARNER_REACTIVATE.template(),
             post(learner_reactivate),
         )
+        .route(
+            paths::LEARNER_EMAIL_MOVE.template(),
+            post(learner_email_move),
+        )
 }
 
 async fn run(
@@ -57,7 +61,16 @@ async fn run(
     op: OpKind,
     base: Option<i64>,
 ) -> Result<Option<LearnerRecord>> {
-    let outcome = ops::execute(&state.db, &state.clock, &auth.actor, &op, base, None).await?;
+    let outcome = ops::execute(
+        &state.db,
+        &state.clock,
+        &auth.actor,
+        &op,
+        base,
+        None,
+        &auth.device,
+    )
+    .await?;
     match ops::into_record(outcome)? {
         Some(Record::Learner(learner)) => Ok(Some(learner)),
         _ => Ok(None),
@@ -385,4 +398,35 @@ pub(crate) async fn learner_reactivate(
         active: true,
     };
     run_visible(&state, &auth, op, change.base_version).await
+}
+
+/// Moves another learner's email address to this learner, in one step, audited.
+#[utoipa::path(post, path = paths::LEARNER_EMAIL_MOVE.template(), tag = "learners",
+    security(("bearer" = [])),
+    params(("id" = LearnerId, Path, description = "The learner who gets the address")),
+    request_body = EmailMove,
+    responses(
+        (status = 200, body = EmailMoved, description = "Moved: both learners as they are now"),
+        (status = 400, body = ErrorBody, description = "The same learner twice, or the other learner has no address"),
+        (status = 404, body = ErrorBody, description = "Either learner is not one of the caller's"),
+        (status = 409, body = ErrorBody, description = "Changed since base_version"),
+    ))]
+pub(crate) async fn learner_email_move(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<LearnerId>,
+    ApiJson(request): ApiJson<EmailMove>,
+) -> Result<ApiJson<EmailMoved>> {
+    let op = OpKind::LearnerEmailMove {
+        learner_id: id,
+        from: request.from,
+    };
+    let learner = run_visible(&state, &auth, op, request.base_version)
+        .await?
+        .0;
+    let mut conn = state.db.pool().acquire().await?;
+    let from = records::learner(&mut conn, &auth.actor, &request.from.to_string())
+        .await?
+        .ok_or_else(|| Error::not_found("learner"))?;
+    Ok(ApiJson(EmailMoved { learner, from }))
 }

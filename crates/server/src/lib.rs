@@ -59,6 +59,7 @@ pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod diagnosis;
+pub mod duplicates;
 pub mod error;
 pub mod http;
 pub mod keys;
@@ -111,6 +112,7 @@ pub fn app(state: AppState) -> Router {
         .merge(classes::router())
         .merge(learners::router())
         .merge(diagnosis::router())
+        .merge(duplicates::router())
         .merge(credentials::router())
         .merge(learner_auth::router())
         .merge(audit::router())

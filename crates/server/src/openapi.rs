@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit, auth, classes, credentials, diagnosis, learner_auth, learners, messages, staff, sync,
+    audit, auth, classes, credentials, diagnosis, duplicates, learner_auth, learners, messages,
+    staff, sync,
 };
 
 /// The API description, generated from the handlers and the protocol types.
@@ -23,6 +24,7 @@ use crate::{
         learners::learner_search, learners::learner_get, learners::learner_create,
         learners::learner_update, learners::learner_enrol, learners::learner_unenrol,
         learners::learner_move, learners::learner_deactivate, learners::learner_reactivate,
+        learners::learner_email_move, duplicates::learner_duplicates,
         diagnosis::learner_diagnosis, diagnosis::learner_unlock, diagnosis::learner_reset_link,
         staff::staff_list,
         sync::sync_pull, sync::sync_push,

@@ -24,6 +24,7 @@ use classkeys_protocol::sync::{OpKind, Outcome, Record};
 use classkeys_protocol::{ErrorBody, ErrorCode};
 use sqlx::AnyConnection;
 
+use crate::audit::Device;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -32,8 +33,8 @@ use classes::{
     ClassChanges, class_assign, class_create, class_delete, class_unassign, class_update,
 };
 use learners::{
-    LearnerChanges, NewLearnerInput, learner_create, learner_enrol, learner_move,
-    learner_set_active, learner_unenrol, learner_update,
+    LearnerChanges, NewLearnerInput, learner_create, learner_email_move, learner_enrol,
+    learner_move, learner_set_active, learner_unenrol, learner_update,
 };
 
 /// The context of one change: who makes it, and the change number and time it is stamped with.
@@ -45,6 +46,8 @@ pub struct ChangeCtx {
     pub seq: i64,
     /// The time every touched record gets.
     pub now: i64,
+    /// The device the change came from, for the audit log.
+    pub device: Device,
     school: String,
 }
 
@@ -56,6 +59,15 @@ impl ChangeCtx {
             actor,
             seq,
             now,
+            device: Device(None),
+        }
+    }
+
+    /// The same context, for a change made from `device`.
+    pub fn from_device(self, device: &Device) -> Self {
+        Self {
+            device: device.clone(),
+            ..self
         }
     }
 }
@@ -74,6 +86,7 @@ pub async fn execute(
     op: &OpKind,
     base_version: Option<i64>,
     op_id: Option<OperationId>,
+    device: &Device,
 ) -> Result<Outcome> {
     let fingerprint = op_id.map(|_| fingerprint(op, base_version));
     let (mut tx, seq) = db.begin_change(&actor.school_id.to_string()).await?;
@@ -83,7 +96,7 @@ pub async fn execute(
         tx.rollback().await?;
         return Ok(stored);
     }
-    let cx = ChangeCtx::new(*actor, seq, clock.now_ms());
+    let cx = ChangeCtx::new(*actor, seq, clock.now_ms()).from_device(device);
     let outcome = match apply(&mut tx, &cx, op, base_version).await {
         Ok(record) => Outcome::Applied { record },
         Err(e) if e.is_internal() => return Err(e),
@@ -270,6 +283,9 @@ pub async fn apply(
         } => learner_move(conn, cx, *learner_id, base, *from, *to).await,
         OpKind::LearnerSetActive { learner_id, active } => {
             learner_set_active(conn, cx, *learner_id, base, *active).await
+        }
+        OpKind::LearnerEmailMove { learner_id, from } => {
+            learner_email_move(conn, cx, *learner_id, base, *from).await
         }
     }
 }

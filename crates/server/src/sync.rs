@@ -311,6 +311,7 @@ pub(crate) async fn sync_push(
             &operation.op,
             operation.base_version,
             Some(operation.id),
+            &auth.device,
         )
         .await?;
         results.push(OpResult {

@@ -110,7 +110,8 @@ fn target(op: &OpKind) -> (EntityKind, Uuid) {
         | OpKind::LearnerEnrol { learner_id, .. }
         | OpKind::LearnerUnenrol { learner_id, .. }
         | OpKind::LearnerMove { learner_id, .. }
-        | OpKind::LearnerSetActive { learner_id, .. } => (EntityKind::Learner, learner_id.0),
+        | OpKind::LearnerSetActive { learner_id, .. }
+        | OpKind::LearnerEmailMove { learner_id, .. } => (EntityKind::Learner, learner_id.0),
     }
 }
 

@@ -8,8 +8,11 @@ use classkeys_protocol::ErrorCode;
 use classkeys_protocol::sync::Record;
 use sqlx::AnyConnection;
 
+use classkeys_protocol::credentials::AuditAction;
+
+use crate::audit::{self, AuditActor};
 use crate::error::{Error, Result};
-use crate::stored::{Sql, Status, SubjectKind};
+use crate::stored::{Sql, Status, SubjectKind, TokenPurpose};
 
 use super::ChangeCtx;
 use super::checks::{check_learner_version, class_for, learner_for, learner_record};
@@ -317,6 +320,18 @@ pub(super) async fn learner_set_active(
 ) -> Result<Option<Record>> {
     let facts = learner_for(conn, cx, id, Action::LearnerSetActive).await?;
     check_learner_version(conn, cx, &facts, base).await?;
+    set_status(conn, cx, &facts.id, active).await?;
+    bump_learner(conn, cx, &facts.id).await?;
+    learner_record(conn, cx, &facts.id).await
+}
+
+/// Deactivates or reactivates a learner, saying who did it and when.
+async fn set_status(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    learner_id: &str,
+    active: bool,
+) -> Result<()> {
     sqlx::query(
         "UPDATE learner SET status = $1, status_changed_at = $2, status_changed_by = $3
          WHERE id = $4",
@@ -328,23 +343,146 @@ pub(super) async fn learner_set_active(
     }))
     .bind(cx.now)
     .bind(cx.actor.staff_id.to_string())
-    .bind(&facts.id)
+    .bind(learner_id)
     .execute(&mut *conn)
     .await?;
     // Deactivation ends every session and link issued so far, so reactivation revives
     // none of them. The credential epoch stays: the password is unchanged, and a
     // teacher-set one must still open (and be shown) once the learner is back.
     if !active {
-        sqlx::query(
-            "UPDATE token SET used_at = $1
-             WHERE subject_kind = $3 AND subject_id = $2 AND used_at IS NULL",
-        )
-        .bind(cx.now)
-        .bind(&facts.id)
-        .bind(Sql(SubjectKind::Learner))
-        .execute(&mut *conn)
-        .await?;
+        revoke_tokens(conn, cx, learner_id, Revoke::Everything).await?;
     }
-    bump_learner(conn, cx, &facts.id).await?;
-    learner_record(conn, cx, &facts.id).await
+    Ok(())
+}
+
+/// Which of a learner's tokens to end.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Revoke {
+    /// Sessions and links.
+    Everything,
+    /// Sign-in and reset links; open sessions stay.
+    Links,
+}
+
+/// Ends a learner's unused tokens.
+async fn revoke_tokens(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    learner_id: &str,
+    which: Revoke,
+) -> Result<()> {
+    let links = match which {
+        Revoke::Links => " AND purpose <> $4",
+        Revoke::Everything => "",
+    };
+    let sql = format!(
+        "UPDATE token SET used_at = $1
+         WHERE subject_kind = $3 AND subject_id = $2 AND used_at IS NULL{links}"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(cx.now)
+        .bind(learner_id)
+        .bind(Sql(SubjectKind::Learner));
+    if which == Revoke::Links {
+        query = query.bind(Sql(TokenPurpose::Session));
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Moves the email address of `from` to `id` in one step: the school-wide claim on the
+/// address changes owner in one statement, so at no moment do both hold it or neither.
+/// `from` loses its links (they were mailed to an address that is no longer its own), and
+/// is deactivated when it is the same learner's other account (the same name).
+pub(super) async fn learner_email_move(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    id: LearnerId,
+    base: Option<i64>,
+    from: LearnerId,
+) -> Result<Option<Record>> {
+    if id == from {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            "the address is already this learner's: choose the account it should leave",
+        )
+        .with_field("from"));
+    }
+    let to = learner_for(conn, cx, id, Action::LearnerEdit).await?;
+    check_learner_version(conn, cx, &to, base).await?;
+    let holder = learner_for(conn, cx, from, Action::LearnerEdit).await?;
+    let Some(address) = holder.email.clone() else {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!("{} has no email address to move", holder.username),
+        )
+        .with_field("from"));
+    };
+    let duplicate = sort_key(&holder.given_name, &holder.family_name)
+        == sort_key(&to.given_name, &to.family_name);
+    let deactivate = duplicate && is_active(conn, &holder.id).await?;
+    if deactivate {
+        // Deactivating is a permission of its own.
+        learner_for(conn, cx, from, Action::LearnerSetActive).await?;
+    }
+
+    if let Some(old) = &to.email {
+        release_identity(conn, cx, old, &to.id).await?;
+    }
+    sqlx::query(
+        "UPDATE identity_key SET owner_id = $1 WHERE school_id = $2 AND ident = $3 AND owner_id = $4",
+    )
+    .bind(&to.id)
+    .bind(cx.actor.school_id.to_string())
+    .bind(identity_key(&address))
+    .bind(&holder.id)
+    .execute(&mut *conn)
+    .await?;
+    for (learner, email) in [(&holder, None), (&to, Some(address.as_str()))] {
+        sqlx::query("UPDATE learner SET email = $1, search_key = $2 WHERE id = $3")
+            .bind(email)
+            .bind(search_key(
+                &learner.given_name,
+                &learner.family_name,
+                &learner.username,
+                email,
+            ))
+            .bind(&learner.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    revoke_tokens(conn, cx, &holder.id, Revoke::Links).await?;
+    if deactivate {
+        set_status(conn, cx, &holder.id, false).await?;
+    }
+    audit::record(
+        conn,
+        AuditActor::Staff(&cx.actor),
+        &cx.device,
+        audit::Entry {
+            at: cx.now,
+            action: AuditAction::EmailMoved,
+            class_id: None,
+            learners: &[holder.id.clone(), to.id.clone()],
+            detail: serde_json::json!({
+                "address": address,
+                "from": holder.username,
+                "to": to.username,
+                "replaced": to.email,
+                "from_deactivated": deactivate,
+            }),
+        },
+    )
+    .await?;
+    bump_learner(conn, cx, &holder.id).await?;
+    bump_learner(conn, cx, &to.id).await?;
+    learner_record(conn, cx, &to.id).await
+}
+
+async fn is_active(conn: &mut AnyConnection, learner_id: &str) -> Result<bool> {
+    let status: Sql<Status> = sqlx::query_scalar("SELECT status FROM learner WHERE id = $1")
+        .bind(learner_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(status.0 == Status::Active)
 }

@@ -50,6 +50,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/learner/password"),
     ("post", "/api/v1/messages"),
     ("get", "/api/v1/learners/{id}/diagnosis"),
+    ("post", "/api/v1/learners/{id}/email/move"),
+    ("get", "/api/v1/learners/duplicates"),
     ("post", "/api/v1/learners/{id}/unlock"),
     ("post", "/api/v1/learners/{id}/reset-link"),
 ];

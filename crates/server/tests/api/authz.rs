@@ -798,6 +798,46 @@ fn rows() -> Vec<Row> {
                 [OK, HIDDEN, OK, HIDDEN, ANON],
             )
         },
+        Row {
+            prepare: Some(|t| OpKind::LearnerUpdate {
+                learner_id: t.shared,
+                given_name: None,
+                family_name: None,
+                username: None,
+                email: Some(Some(format!("mx{}-shared@home.example", t.tag))),
+            }),
+            ..row(
+                "POST /api/v1/learners/{id}/email/move from a learner the caller sees",
+                Changes,
+                |t| {
+                    send(
+                        Method::POST,
+                        paths::LEARNER_EMAIL_MOVE.with([&t.learner]),
+                        json!({"from": t.shared}),
+                    )
+                },
+                [OK, HIDDEN, OK, HIDDEN, ANON],
+            )
+        },
+        row(
+            // The stranger has no address: a caller who may see both is told so.
+            "POST /api/v1/learners/{id}/email/move from another teacher's learner",
+            Changes,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::LEARNER_EMAIL_MOVE.with([&t.learner]),
+                    json!({"from": t.stranger}),
+                )
+            },
+            [HIDDEN, HIDDEN, NO_ADDRESS, HIDDEN, ANON],
+        ),
+        row(
+            "GET /api/v1/learners/duplicates",
+            Reads,
+            |_| bare(Method::GET, paths::LEARNER_DUPLICATES),
+            [OK, OK, OK, OK, ANON],
+        ),
         // --- Staff.
         row(
             "GET /api/v1/staff",

@@ -9,6 +9,7 @@ mod binary;
 mod crash;
 mod credentials;
 mod diagnosis;
+mod duplicates;
 mod harness;
 mod input;
 mod learner_account;
