@@ -41,4 +41,9 @@ pub const COMMANDS: &[&str] = &[
     "school_export",
     "class_login_cards",
     "audit_list",
+    "learner_diagnosis",
+    "learner_unlock",
+    "learner_reset_link",
+    "learner_email_move",
+    "learner_duplicates",
 ];

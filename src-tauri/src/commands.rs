@@ -10,9 +10,9 @@
 use std::sync::Arc;
 
 use classkeys_app::{
-    App, AppError, AuditLog, ClassEdit, ClassResetMode, CodesView, ConflictChoice, LearnerEdit,
-    LearnerPage, NewLearnerInput, PendingConflict, PreviewLine, RejectedChange, SavedFile,
-    StyleChoice, SyncStatus,
+    App, AppError, AuditLog, ClassEdit, ClassResetMode, CodesView, ConflictChoice, DiagnosisView,
+    LearnerEdit, LearnerPage, NewLearnerInput, PendingConflict, PreviewLine, RejectedChange,
+    SavedFile, StyleChoice, SyncStatus,
 };
 use classkeys_cards::Paper;
 use classkeys_domain::downloads;
@@ -21,7 +21,10 @@ use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
 use classkeys_protocol::credentials::{AccessCodes, PasswordSource, SchoolExportKind};
-use classkeys_protocol::roster::{ClassRecord, LearnerRecord, StaffRecord};
+use classkeys_protocol::diagnosis::{ResetLinkSent, Unlocked};
+use classkeys_protocol::roster::{
+    ClassRecord, DuplicateList, EmailMoved, LearnerRecord, StaffRecord,
+};
 use serde::Serialize;
 use tauri::State;
 
@@ -71,6 +74,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         school_export,
         class_login_cards,
         audit_list,
+        learner_diagnosis,
+        learner_unlock,
+        learner_reset_link,
+        learner_email_move,
+        learner_duplicates,
     ]
 }
 
@@ -400,6 +408,35 @@ async fn audit_list(
     learner_id: Option<LearnerId>,
 ) -> Result<AuditLog> {
     app.audit(before, learner_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_diagnosis(app: AppState<'_>, learner_id: LearnerId) -> Result<DiagnosisView> {
+    app.learner_diagnosis(learner_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_unlock(app: AppState<'_>, learner_id: LearnerId) -> Result<Unlocked> {
+    app.learner_unlock(learner_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_reset_link(app: AppState<'_>, learner_id: LearnerId) -> Result<ResetLinkSent> {
+    app.learner_reset_link(learner_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_email_move(
+    app: AppState<'_>,
+    learner_id: LearnerId,
+    from: LearnerId,
+) -> Result<EmailMoved> {
+    app.learner_email_move(learner_id, from).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn learner_duplicates(app: AppState<'_>) -> Result<DuplicateList> {
+    app.learner_duplicates().await
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ import { searchView } from './views/search.js';
 import { staffView } from './views/staff.js';
 import { changesView } from './views/changes.js';
 import { auditView } from './views/audit.js';
+import { whyView } from './views/why.js';
 
 const main = document.getElementById('main');
 const searchBox = document.getElementById('search');
@@ -23,7 +24,7 @@ let previous = null; // the last list screen: where Escape from search goes back
 export function go(route) {
   const from = current?.route ?? null;
   if (route.name === 'search') searchBox.value = route.query;
-  else if (route.name !== 'learner') {
+  else if (route.name !== 'learner' && route.name !== 'why') {
     previous = route;
     searchBox.value = '';
   }
@@ -47,6 +48,7 @@ function makeView(route, from) {
     case 'staff': return staffView({ go, refreshClasses });
     case 'changes': return changesView({ go, refreshClasses });
     case 'audit': return auditView();
+    case 'why': return whyView(route.id, { go, refreshClasses });
     default: return { el: h('div', { class: 'empty' }, h('p', {}, 'Choose a class on the left.')) };
   }
 }

@@ -108,7 +108,7 @@ pub struct SavedFile {
 }
 
 /// The offline message for credential work, which the server must confirm and record.
-fn needs_server(e: AppError, what: &str) -> AppError {
+pub(crate) fn needs_server(e: AppError, what: &str) -> AppError {
     if e.code == AppErrorCode::Offline {
         AppError::new(
             AppErrorCode::Offline,
@@ -601,7 +601,7 @@ impl App {
         edits::allow(&session, action, &resource, "class")
     }
 
-    async fn learner_allowed(&self, learner: LearnerId, action: Action) -> Result<()> {
+    pub(crate) async fn learner_allowed(&self, learner: LearnerId, action: Action) -> Result<()> {
         let session = self.signed_in()?;
         // The replica holds only learners this member of staff may see.
         self.store

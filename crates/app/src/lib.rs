@@ -13,6 +13,7 @@
 //! - [`rejections`]: changes the server refused, described for the teacher, and dismissed.
 //! - [`credentials`]: password resets (previewed here), access codes, CSV downloads, login
 //!   cards and the audit log — all confirmed by the server.
+//! - [`sign_in_help`]: "why can't they sign in?" and its fixes, duplicate accounts.
 //!
 //! Invariants:
 //! - The session token and the device key live only in the [`SecretStore`] and in memory,
@@ -28,6 +29,7 @@ mod error;
 pub mod rejections;
 pub mod secrets;
 pub mod session;
+pub mod sign_in_help;
 pub mod sync;
 
 use std::path::Path;
@@ -46,6 +48,7 @@ pub use crate::edits::{ClassEdit, LearnerEdit, NewLearnerInput};
 pub use crate::error::{AppError, AppErrorCode, Result};
 pub use crate::rejections::RejectedChange;
 pub use crate::secrets::{KeyringSecrets, SecretName, SecretStore, UnavailableSecrets};
+pub use crate::sign_in_help::{DiagnosisView, KnownHere};
 pub use crate::sync::{ConflictChoice, Connection, PendingConflict, SyncStatus};
 
 /// Most rows in one page or search answer: the UI asks for pages of 100–500 (DESIGN §7),

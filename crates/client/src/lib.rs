@@ -17,7 +17,7 @@ use classkeys_protocol::credentials::{
     LearnerSignInRequest, SchoolExportRequest,
 };
 use classkeys_protocol::diagnosis::{Diagnosis, ResetLinkSent, Unlocked};
-use classkeys_protocol::messages::{MessageReport, NewMessage};
+use classkeys_protocol::messages::{MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
     ActiveChange, ClassPatch, ClassRecord, DuplicateList, EmailMove, EmailMoved, Enrolment,
@@ -531,6 +531,11 @@ impl Client {
     /// `[loginLink]`.
     pub async fn message_send(&self, message: &NewMessage) -> Result<MessageReport> {
         self.with_body(Method::POST, paths::MESSAGES, message).await
+    }
+
+    /// Where each copy of a message is.
+    pub async fn message_status(&self, message_id: &str) -> Result<MessageStatus> {
+        self.get(&paths::MESSAGE.with([&message_id])).await
     }
 
     /// Moves another learner's email address to learner `id`.

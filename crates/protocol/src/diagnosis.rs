@@ -43,6 +43,8 @@ impl Diagnosis {
 pub struct Finding {
     /// What was checked.
     pub check: Check,
+    /// The check's heading, as shown.
+    pub heading: String,
     /// Whether it stops the learner signing in.
     pub severity: Severity,
     /// What was found, in a sentence or two.

@@ -2,6 +2,8 @@
 //! sign-in link where the body says [`LOGIN_LINK_TAG`].
 
 use classkeys_domain::ids::{ClassId, LearnerId};
+
+use crate::diagnosis::MailState;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -48,6 +50,8 @@ pub struct Recipient {
 /// What happened to a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MessageReport {
+    /// The message, to follow its delivery (`GET /api/v1/messages/{id}`).
+    pub message_id: String,
     /// Queued for these learners, each with their own link when the body asked for one.
     pub sent: Vec<Recipient>,
     /// Not sent to these: no email address on file, or deactivated.
@@ -56,4 +60,37 @@ pub struct MessageReport {
     pub copy_sent: bool,
     /// Whether each copy carries a personal sign-in link.
     pub with_links: bool,
+}
+
+/// Where each copy of a message is, for its sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MessageStatus {
+    /// The message.
+    pub message_id: String,
+    /// Every copy: the learners' (by name), then the sender's own.
+    pub copies: Vec<Delivery>,
+}
+
+impl MessageStatus {
+    /// Whether some copy still waits to be sent.
+    pub fn waiting(&self) -> bool {
+        self.copies.iter().any(|c| c.state == MailState::Queued)
+    }
+}
+
+/// One copy of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    /// The learner it went to; `None` for the sender's own copy.
+    pub learner_id: Option<LearnerId>,
+    /// Who it went to, as shown.
+    pub name: String,
+    /// The address.
+    pub to: String,
+    /// What became of it.
+    pub state: MailState,
+    /// When the mail server took it (Unix ms).
+    pub sent_at: Option<i64>,
+    /// The mail server's last answer, when it refused or is being retried.
+    pub error: Option<String>,
 }

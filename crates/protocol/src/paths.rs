@@ -122,6 +122,8 @@ pub const LEARNER_PASSWORD_RESET: Route<1> = Route::new("/api/v1/learners/{id}/p
 pub const LEARNER_ACCESS_CODES: Route<1> = Route::new("/api/v1/learners/{id}/access-codes");
 /// Replace a learner's parent access code.
 pub const LEARNER_PARENT_CODE: Route<1> = Route::new("/api/v1/learners/{id}/parent-code");
+/// Where each copy of a message is.
+pub const MESSAGE: Route<1> = Route::new("/api/v1/messages/{id}");
 /// Move another learner's email address to this learner.
 pub const LEARNER_EMAIL_MOVE: Route<1> = Route::new("/api/v1/learners/{id}/email/move");
 /// Learners who may be one person with two accounts.

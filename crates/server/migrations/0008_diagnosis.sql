@@ -7,6 +7,11 @@ ALTER TABLE learner ADD COLUMN status_changed_at BIGINT;
 ALTER TABLE learner ADD COLUMN status_changed_by TEXT;
 -- When the learner last signed in, with a password or a sign-in link.
 ALTER TABLE learner ADD COLUMN last_sign_in_at BIGINT;
+-- The teacher's message a mail belongs to, and who sent it, so the sender can follow
+-- each copy's delivery (NULL for the login helper's answers).
+ALTER TABLE mail ADD COLUMN message_id TEXT;
+ALTER TABLE mail ADD COLUMN sent_by TEXT;
+CREATE INDEX mail_message ON mail (message_id);
 -- When a link that no longer works (an older reset link, one used or expired) was last
 -- opened or submitted: the learner is trying, with the wrong mail.
 ALTER TABLE token ADD COLUMN refused_at BIGINT;

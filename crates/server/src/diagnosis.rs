@@ -209,6 +209,7 @@ pub(crate) async fn learner_reset_link(
                 to: &to,
                 title: &text.title,
                 body: &text.body,
+                message: None,
             },
         )
         .await?;
@@ -556,6 +557,7 @@ fn finding<const N: usize>(
 ) -> Finding {
     Finding {
         check,
+        heading: check.heading().to_owned(),
         severity,
         says,
         fixes: fixes.into_iter().flatten().collect(),

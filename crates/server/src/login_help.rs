@@ -175,6 +175,7 @@ async fn remind_username(state: &AppState, school: &School, email: &str) -> Resu
                 to,
                 title: &text.title,
                 body: &text.body,
+                message: None,
             },
         )
         .await?;
@@ -240,6 +241,7 @@ async fn send_password_help(state: &AppState, school: &School, username: &str) -
                 to: email.as_str(),
                 title: &text.title,
                 body: &text.body,
+                message: None,
             },
         )
         .await?;

@@ -50,6 +50,17 @@ pub struct Letter<'a> {
     pub to: &'a str,
     pub title: &'a str,
     pub body: &'a str,
+    /// The teacher's message it is a copy of, if any.
+    pub message: Option<Message<'a>>,
+}
+
+/// A teacher's message, which a letter is one copy of.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The message's id.
+    pub id: &'a str,
+    /// The member of staff who sent it.
+    pub sent_by: &'a str,
 }
 
 /// A school as the sender of mail: its name (the sender's) and its key (to seal bodies).
@@ -104,8 +115,9 @@ impl Sender {
         let (about_kind, about_id) = letter.about.unzip();
         sqlx::query(
             "INSERT INTO mail (id, school_id, kind, subject_kind, subject_id, from_name,
-                               to_address, title, body_sealed, state, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                               to_address, title, body_sealed, state, next_attempt_at, created_at,
+                               message_id, sent_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)",
         )
         .bind(&id)
         .bind(&self.school_id)
@@ -118,6 +130,8 @@ impl Sender {
         .bind(sealed.as_str())
         .bind(Sql(MailState::Queued))
         .bind(now)
+        .bind(letter.message.map(|m| m.id))
+        .bind(letter.message.map(|m| m.sent_by))
         .execute(&mut *conn)
         .await?;
         Ok(id)

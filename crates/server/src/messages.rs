@@ -10,14 +10,14 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
+use axum::routing::{get, post};
 use classkeys_domain::identity::Email;
 use classkeys_domain::ids::LearnerId;
 use classkeys_domain::policy::{Action, Actor};
 use classkeys_protocol::credentials::AuditAction;
 use classkeys_protocol::messages::{
-    LOGIN_LINK_TAG, MAX_BODY_CHARS, MAX_RECIPIENTS, MAX_SUBJECT_CHARS, MessageReport, NewMessage,
-    Recipient,
+    Delivery, LOGIN_LINK_TAG, MAX_BODY_CHARS, MAX_RECIPIENTS, MAX_SUBJECT_CHARS, MessageReport,
+    MessageStatus, NewMessage, Recipient,
 };
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 use sqlx::AnyConnection;
@@ -27,14 +27,17 @@ use crate::audit::{self, AuditActor, Device};
 use crate::auth::{Authenticated, Holder};
 use crate::db::parse_id;
 use crate::error::{Error, Result};
-use crate::http::ApiJson;
+use crate::http::{ApiJson, ApiPath};
 use crate::links::{self, Link};
-use crate::mail_queue::{Letter, Sender};
+use crate::mail_queue::{Letter, Message, Sender};
+use crate::records::lead_flag;
 use crate::state::AppState;
-use crate::stored::{MailKind, Sql, Status, SubjectKind};
+use crate::stored::{MailKind, MailState, Sql, Status, SubjectKind};
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route(paths::MESSAGES, post(message_send))
+    Router::new()
+        .route(paths::MESSAGES, post(message_send))
+        .route(paths::MESSAGE.template(), get(message_status))
 }
 
 /// Sends a message to learners by mail.
@@ -55,6 +58,77 @@ pub(crate) async fn message_send(
     send(&state, &auth.actor, &device, message)
         .await
         .map(ApiJson)
+}
+
+/// Where each copy of a message is: for its sender, and for the school's lead teachers.
+#[utoipa::path(get, path = paths::MESSAGE.template(), tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The message id a send answered")),
+    responses(
+        (status = 200, body = MessageStatus, description = "Every copy and what became of it"),
+        (status = 404, body = ErrorBody, description = "No such message, or not the caller's"),
+    ))]
+pub(crate) async fn message_status(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<MessageStatus>> {
+    let actor = &auth.actor;
+    let rows: Vec<CopyRow> = sqlx::query_as(
+        "SELECT m.subject_kind, m.subject_id, m.to_address, m.state, m.sent_at, m.last_error,
+                l.given_name, l.family_name
+         FROM mail m LEFT JOIN learner l ON l.id = m.subject_id AND m.subject_kind = $4
+         WHERE m.message_id = $1 AND m.school_id = $2 AND (m.sent_by = $3 OR $5 = 1)
+         ORDER BY m.subject_kind, l.sort_key, m.id",
+    )
+    .bind(&id)
+    .bind(actor.school_id.to_string())
+    .bind(actor.staff_id.to_string())
+    .bind(Sql(SubjectKind::Learner))
+    .bind(lead_flag(actor))
+    .fetch_all(state.db.pool())
+    .await?;
+    if rows.is_empty() {
+        return Err(Error::not_found("message"));
+    }
+    let mut copies = Vec::with_capacity(rows.len());
+    for row in rows {
+        let learner = row
+            .subject_kind
+            .is_some_and(|k| k.0 == SubjectKind::Learner);
+        copies.push(Delivery {
+            learner_id: match (learner, &row.subject_id) {
+                (true, Some(id)) => Some(parse_id(id)?),
+                _ => None,
+            },
+            name: match (row.given_name, row.family_name) {
+                (Some(given), Some(family)) if learner => format!("{given} {family}"),
+                _ => "Your copy".to_owned(),
+            },
+            to: row.to_address,
+            state: row.state.0,
+            sent_at: row.sent_at,
+            error: row.last_error,
+        });
+    }
+    // The sender's copy last.
+    copies.sort_by_key(|c| c.learner_id.is_none());
+    Ok(ApiJson(MessageStatus {
+        message_id: id,
+        copies,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct CopyRow {
+    subject_kind: Option<Sql<SubjectKind>>,
+    subject_id: Option<String>,
+    to_address: String,
+    state: Sql<MailState>,
+    sent_at: Option<i64>,
+    last_error: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
 }
 
 /// A learner as a message needs them.
@@ -119,8 +193,15 @@ pub async fn send(
         .fetch_one(&mut *tx)
         .await?;
     let with_links = body.contains(LOGIN_LINK_TAG);
+    let message_id = uuid::Uuid::now_v7().to_string();
+    let sender_id = actor.staff_id.to_string();
+    let tag = Message {
+        id: &message_id,
+        sent_by: &sender_id,
+    };
 
     let mut report = MessageReport {
+        message_id: message_id.clone(),
         sent: Vec::new(),
         not_reached: Vec::new(),
         copy_sent: false,
@@ -157,6 +238,7 @@ pub async fn send(
                     to: address.as_str(),
                     title: subject,
                     body: &personal,
+                    message: Some(tag),
                 },
             )
             .await?;
@@ -181,6 +263,7 @@ pub async fn send(
                         to: own.as_str(),
                         title: subject,
                         body,
+                        message: Some(tag),
                     },
                 )
                 .await?;

@@ -35,7 +35,7 @@ use crate::{
         learner_auth::learner_sign_in, learner_auth::learner_me,
         learner_auth::learner_sign_out, learner_auth::learner_password_change,
         audit::audit_list,
-        messages::message_send,
+        messages::message_send, messages::message_status,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -120,7 +120,10 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
           h('p', { class: 'muted' },
             h('span', { class: 'mono' }, learner.username), ' · ',
             learner.active ? 'Active' : h('span', { class: 'badge off' }, 'Deactivated'), ' · ',
-            `Last change ${formatWhen(learner.updated_at)}`))),
+            `Last change ${formatWhen(learner.updated_at)}`)),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', testid: 'learner-why', onclick: () => go({ name: 'why', id: learnerId }) },
+            "Why can't they sign in?"))),
       form,
       learner.active ? learnerPasswordCard(learner, { changed: () => refreshClasses() }) : null,
       classes, account);

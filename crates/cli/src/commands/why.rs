@@ -37,7 +37,7 @@ fn report(diagnosis: &Diagnosis) -> String {
             Severity::Fine => "ok",
         };
         lines.push(String::new());
-        lines.push(format!("{mark:<8}{}", finding.check.heading()));
+        lines.push(format!("{mark:<8}{}", finding.heading));
         lines.push(format!("        {}", finding.says));
         for fix in finding.fixes.iter().filter_map(|f| command(f, diagnosis)) {
             lines.push(format!("        fix: {fix}"));

@@ -35,6 +35,7 @@ async fn queue(state: &AppState, to: &str, title: &str, body: &str) -> String {
                 to,
                 title,
                 body,
+                message: None,
             },
         )
         .await

@@ -64,6 +64,29 @@ async fn each_learner_gets_a_link_of_their_own_and_the_senders_copy_keeps_the_ta
     assert_eq!(report.sent.len() + report.not_reached.len(), learners.len());
     assert!(report.copy_sent && report.with_links);
 
+    let status = world
+        .teacher1
+        .message_status(&report.message_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        status.copies.len(),
+        with_email.len() + 1,
+        "each learner's and mine"
+    );
+    assert!(
+        status.copies.last().unwrap().learner_id.is_none(),
+        "my copy last"
+    );
+    let lead_sees = world.lead.message_status(&report.message_id).await.unwrap();
+    assert_eq!(lead_sees.copies.len(), status.copies.len());
+    for outsider in [&world.teacher2, &world.other_lead] {
+        let refused = outsider.message_status(&report.message_id).await;
+        assert_eq!(
+            refused.err().and_then(|e| e.code()),
+            Some(ErrorCode::NotFound)
+        );
+    }
     let mails = world.server.mail_in_outbox(with_email.len() + 1).await;
     let public = world.server.state().settings.public_url.clone();
     let copy = mails
@@ -72,6 +95,14 @@ async fn each_learner_gets_a_link_of_their_own_and_the_senders_copy_keeps_the_ta
         .expect("the sender's copy");
     assert!(copy.body.contains("Sign in here: [loginLink]"));
     assert!(copy.links(&public).is_empty(), "the copy signs nobody in");
+
+    let delivered = world
+        .teacher1
+        .message_status(&report.message_id)
+        .await
+        .unwrap();
+    assert!(!delivered.waiting(), "every copy has left: {delivered:?}");
+    assert!(delivered.copies.iter().all(|c| c.sent_at.is_some()));
 
     let school = School::by_slug(world.server.state(), "demo")
         .await
