@@ -46,4 +46,7 @@ pub const COMMANDS: &[&str] = &[
     "learner_reset_link",
     "learner_email_move",
     "learner_duplicates",
+    "message_recipients",
+    "message_send",
+    "message_status",
 ];

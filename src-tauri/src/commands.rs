@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use classkeys_app::{
     App, AppError, AuditLog, ClassEdit, ClassResetMode, CodesView, ConflictChoice, DiagnosisView,
-    LearnerEdit, LearnerPage, NewLearnerInput, PendingConflict, PreviewLine, RejectedChange,
-    SavedFile, StyleChoice, SyncStatus,
+    LearnerEdit, LearnerPage, NewLearnerInput, PendingConflict, PreviewLine, Recipients,
+    RejectedChange, SavedFile, StyleChoice, SyncStatus,
 };
 use classkeys_cards::Paper;
 use classkeys_domain::downloads;
@@ -22,6 +22,7 @@ use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
 use classkeys_protocol::credentials::{AccessCodes, PasswordSource, SchoolExportKind};
 use classkeys_protocol::diagnosis::{ResetLinkSent, Unlocked};
+use classkeys_protocol::messages::{MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::roster::{
     ClassRecord, DuplicateList, EmailMoved, LearnerRecord, StaffRecord,
 };
@@ -79,6 +80,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         learner_reset_link,
         learner_email_move,
         learner_duplicates,
+        message_recipients,
+        message_send,
+        message_status,
     ]
 }
 
@@ -437,6 +441,25 @@ async fn learner_email_move(
 #[tauri::command(rename_all = "snake_case")]
 async fn learner_duplicates(app: AppState<'_>) -> Result<DuplicateList> {
     app.learner_duplicates().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn message_recipients(
+    app: AppState<'_>,
+    learner_ids: Vec<LearnerId>,
+    class_id: Option<ClassId>,
+) -> Result<Recipients> {
+    app.message_recipients(learner_ids, class_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn message_send(app: AppState<'_>, message: NewMessage) -> Result<MessageReport> {
+    app.message_send(message).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn message_status(app: AppState<'_>, message_id: String) -> Result<MessageStatus> {
+    app.message_status(&message_id).await
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ import { staffView } from './views/staff.js';
 import { changesView } from './views/changes.js';
 import { auditView } from './views/audit.js';
 import { whyView } from './views/why.js';
+import { messageView } from './views/message.js';
 
 const main = document.getElementById('main');
 const searchBox = document.getElementById('search');
@@ -24,7 +25,7 @@ let previous = null; // the last list screen: where Escape from search goes back
 export function go(route) {
   const from = current?.route ?? null;
   if (route.name === 'search') searchBox.value = route.query;
-  else if (route.name !== 'learner' && route.name !== 'why') {
+  else if (!['learner', 'why', 'message'].includes(route.name)) {
     previous = route;
     searchBox.value = '';
   }
@@ -49,6 +50,7 @@ function makeView(route, from) {
     case 'changes': return changesView({ go, refreshClasses });
     case 'audit': return auditView();
     case 'why': return whyView(route.id, { go, refreshClasses });
+    case 'message': return messageView(route, { go });
     default: return { el: h('div', { class: 'empty' }, h('p', {}, 'Choose a class on the left.')) };
   }
 }

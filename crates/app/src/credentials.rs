@@ -457,7 +457,10 @@ impl App {
     }
 
     /// Every learner of a class in the replica, by family then given name.
-    async fn replica_class_learners(&self, class: ClassId) -> Result<Vec<LearnerRecord>> {
+    pub(crate) async fn replica_class_learners(
+        &self,
+        class: ClassId,
+    ) -> Result<Vec<LearnerRecord>> {
         let mut learners = Vec::new();
         loop {
             let (page, total) = self

@@ -13,6 +13,7 @@
 //! - [`rejections`]: changes the server refused, described for the teacher, and dismissed.
 //! - [`credentials`]: password resets (previewed here), access codes, CSV downloads, login
 //!   cards and the audit log — all confirmed by the server.
+//! - [`messages`]: messages with personal sign-in links, and their delivery.
 //! - [`sign_in_help`]: "why can't they sign in?" and its fixes, duplicate accounts.
 //!
 //! Invariants:
@@ -26,6 +27,7 @@ pub mod credentials;
 mod describe;
 pub mod edits;
 mod error;
+pub mod messages;
 pub mod rejections;
 pub mod secrets;
 pub mod session;
@@ -46,6 +48,7 @@ pub use crate::credentials::{
 };
 pub use crate::edits::{ClassEdit, LearnerEdit, NewLearnerInput};
 pub use crate::error::{AppError, AppErrorCode, Result};
+pub use crate::messages::{RecipientLine, Recipients};
 pub use crate::rejections::RejectedChange;
 pub use crate::secrets::{KeyringSecrets, SecretName, SecretStore, UnavailableSecrets};
 pub use crate::sign_in_help::{DiagnosisView, KnownHere};

@@ -17,6 +17,8 @@ use classkeys_client::Client;
 use classkeys_domain::ids::ClassId;
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::SignInRequest;
+use classkeys_protocol::diagnosis::{Check, Fix, MailState};
+use classkeys_protocol::messages::NewMessage;
 use classkeys_protocol::roster::{ClassRecord, LearnerPatch, LearnerRecord, NewLearner};
 use classkeys_protocol::sync::Record;
 use classkeys_server::Backend;
@@ -1312,5 +1314,122 @@ async fn offline_a_class_shows_its_usernames_and_parent_codes_kept_sealed_on_thi
 
     link.restore().await;
     app.sign_out().await.expect("sign out");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_diagnosis_names_a_deactivated_learner_and_offline_shows_what_this_computer_knows() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite).await;
+    let mut link = Link::to(&server.url).await;
+    let (app, _dir) = signed_in(&secrets, &link.url(), "teacher1").await;
+    let owls = class_named(&app, "1 Owls").await;
+    let learner = app
+        .class_learners(Some(owls.id), 0, 100)
+        .await
+        .expect("learners")
+        .learners
+        .into_iter()
+        .find(|l| l.email.is_some())
+        .expect("a learner with an address");
+    app.learner_set_active(learner.id, false)
+        .await
+        .expect("deactivated");
+
+    let view = app.learner_diagnosis(learner.id).await.expect("diagnosis");
+    let diagnosis = view.diagnosis.expect("the server answered");
+    let problem = diagnosis.problems().next().expect("a problem");
+    assert_eq!(problem.check, Check::Account);
+    assert_eq!(problem.fixes, [Fix::Reactivate]);
+    assert!(
+        problem.says.contains("deactivated by Mr Hughes"),
+        "{}",
+        problem.says
+    );
+
+    link.cut().await;
+    let view = app
+        .learner_diagnosis(learner.id)
+        .await
+        .expect("offline is not an error");
+    assert!(view.diagnosis.is_none());
+    assert!(
+        view.offline
+            .as_deref()
+            .is_some_and(|s| s.contains("cannot be reached")),
+        "{view:?}"
+    );
+    assert!(!view.known.active);
+    assert_eq!(view.known.email, learner.email);
+    let unlock = app
+        .learner_unlock(learner.id)
+        .await
+        .expect_err("needs the server");
+    assert_eq!(unlock.code, AppErrorCode::Offline);
+
+    link.restore().await;
+    app.learner_set_active(learner.id, true)
+        .await
+        .expect("reactivated");
+    let view = app.learner_diagnosis(learner.id).await.expect("diagnosis");
+    assert!(
+        view.diagnosis
+            .expect("online again")
+            .problems()
+            .all(|f| f.check == Check::Password),
+        "reactivated: only the missing password remains"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_lists_who_it_will_not_reach_and_follows_each_copy_until_it_has_left() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite).await;
+    let (app, _dir) = signed_in(&secrets, &server.url, "teacher1").await;
+    let owls = class_named(&app, "1 Owls").await;
+    let recipients = app
+        .message_recipients(Vec::new(), Some(owls.id))
+        .await
+        .expect("recipients");
+    assert!(!recipients.reached.is_empty() && !recipients.not_reached.is_empty());
+    assert!(recipients.reached.iter().all(|r| r.email.is_some()));
+    assert!(
+        recipients
+            .not_reached
+            .iter()
+            .all(|r| r.why_not == Some("no email address"))
+    );
+    assert_eq!(recipients.tag, "[loginLink]");
+
+    let report = app
+        .message_send(NewMessage {
+            class_id: Some(owls.id),
+            learner_ids: Vec::new(),
+            subject: "Sign in".into(),
+            body: "Your link: [loginLink]".into(),
+            cc_me: true,
+        })
+        .await
+        .expect("sent");
+    assert_eq!(report.sent.len(), recipients.reached.len());
+    assert_eq!(report.not_reached.len(), recipients.not_reached.len());
+    let status = eventually("every copy has left", async || {
+        let status = app
+            .message_status(&report.message_id)
+            .await
+            .map_err(|e| e.message)?;
+        if status.waiting() {
+            return Err(format!("{status:?}"));
+        }
+        Ok(status)
+    })
+    .await;
+    assert_eq!(status.copies.len(), report.sent.len() + 1);
+    assert!(status.copies.iter().all(|c| c.state == MailState::Sent));
     server.stop().await;
 }

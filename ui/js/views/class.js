@@ -75,6 +75,10 @@ export function classView(classId, { go, refreshClasses }) {
           ' · ', count)),
       h('div', { class: 'actions' },
         (cls || isLead()) ? addButton : null,
+        cls ? h('button', {
+          type: 'button', testid: 'class-message',
+          onclick: () => go({ name: 'message', class: classId, back: { name: 'class', id: classId } }),
+        }, 'Send sign-in links…') : null,
         cls ? classDetails(cls, refreshClasses) : null,
         !cls && isLead() ? schoolExportCard() : null)),
     cls ? h('div', { class: 'tabs', role: 'tablist' }, tabLearners, tabCodes) : null,

@@ -123,7 +123,11 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
             `Last change ${formatWhen(learner.updated_at)}`)),
         h('div', { class: 'actions' },
           h('button', { type: 'button', testid: 'learner-why', onclick: () => go({ name: 'why', id: learnerId }) },
-            "Why can't they sign in?"))),
+            "Why can't they sign in?"),
+          learner.active ? h('button', {
+            type: 'button', testid: 'learner-message',
+            onclick: () => go({ name: 'message', learners: [learnerId], back: { name: 'learner', id: learnerId } }),
+          }, 'Send a sign-in link…') : null)),
       form,
       learner.active ? learnerPasswordCard(learner, { changed: () => refreshClasses() }) : null,
       classes, account);
