@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use classkeys_client::Client;
-use classkeys_server::Backend;
+use classkeys_server::{Backend, Settings};
 use classkeys_testsupport::TestServer;
 use fantoccini::elements::Element;
 use fantoccini::{ClientBuilder, Locator};
@@ -90,13 +90,19 @@ impl Desktop {
     /// When something the tests need is missing (see the crate docs), or the app does not
     /// show its sign-in screen in time.
     pub async fn start_with(route: Route) -> Desktop {
+        Self::start_with_settings(route, Settings::default()).await
+    }
+
+    /// As [`Desktop::start_with`], with the server started on `settings` (its mail going
+    /// to a real SMTP server, say).
+    pub async fn start_with_settings(route: Route, settings: Settings) -> Desktop {
         // Checked before waiting for the turn, so a machine without a display says so at
         // once instead of after every earlier test.
         require_display();
         let app = app_binary();
         let turn = TURN.lock().await;
 
-        let server = TestServer::start_demo(Backend::Sqlite).await;
+        let server = TestServer::start_demo_with(Backend::Sqlite, settings).await;
         let link = match route {
             Route::Direct => None,
             Route::ThroughLink => Some(Link::to(&server.url).await),
@@ -602,7 +608,9 @@ impl Desktop {
             return;
         }
         // Toasts and loading rows fade on their own; a picture of a settled screen is what
-        // the README wants, so wait for the table (if any) to finish loading.
+        // the README wants, so put away the toast and wait for the table (if any) to load.
+        self.js("document.getElementById('toast').hidden = true;", vec![])
+            .await;
         eventually("the screen has settled", async || {
             let loading = self
                 .js(

@@ -899,3 +899,319 @@ async fn the_password_card_says_what_the_password_is_in_every_state_and_nothing_
     assert!(!desktop.is_shown("password-reveal").await);
     assert!(!card.contains("my-own-secret-path-7"));
 }
+
+/// The severity and sentence of the finding of `check` on the "why" screen, once shown.
+async fn finding(desktop: &Desktop, check: &str) -> (String, String) {
+    let found = eventually(&format!("the {check} finding is shown"), async || {
+        let found = desktop
+            .js(
+                r#"const f = document.querySelector(`[data-testid="finding"][data-check="${arguments[0]}"]`);
+                   return f ? [f.dataset.severity, f.querySelector('[data-testid="finding-says"]').textContent] : null;"#,
+                vec![json!(check)],
+            )
+            .await;
+        if found.is_null() { Err(found) } else { Ok(found) }
+    })
+    .await;
+    (
+        found[0].as_str().unwrap_or_default().to_owned(),
+        found[1].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Waits until the finding of `check` has `severity` (the screen checks again after a fix).
+async fn finding_becomes(desktop: &Desktop, check: &str, severity: &str) -> String {
+    eventually(&format!("the {check} finding is {severity}"), async || {
+        let (now, says) = finding(desktop, check).await;
+        if now == severity {
+            Ok(says)
+        } else {
+            Err((now, says))
+        }
+    })
+    .await
+}
+
+/// Opens "Why can't they sign in?" for the one learner `username` finds.
+async fn open_why(desktop: &Desktop, username: &str, name: &str) {
+    let id = find_one(desktop, username, name).await;
+    desktop.open_learner(&id).await;
+    desktop.click("learner-why").await;
+    desktop.shown("why-summary").await;
+}
+
+/// A password for `learner`, set by teacher1 through the API.
+async fn give_password(api: &classkeys_client::Client, learner: LearnerId, password: &str) {
+    api.learner_password_reset(
+        learner,
+        &classkeys_protocol::credentials::LearnerPasswordReset {
+            password: password.into(),
+            source: classkeys_protocol::credentials::PasswordSource::Typed,
+            must_change: false,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// Whether `username` signs in with `password` through the learners' sign-in API.
+async fn signs_in(desktop: &Desktop, username: &str, password: &str) -> bool {
+    classkeys_client::Client::new(&desktop.server().url)
+        .unwrap()
+        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
+            school: "demo".into(),
+            username: username.into(),
+            password: password.into(),
+            device_token: None,
+        })
+        .await
+        .is_ok()
+}
+
+/// Uses the password link in `mail` to choose `password`.
+async fn choose_with_link(desktop: &Desktop, mail: &classkeys_testsupport::Mail, password: &str) {
+    let state = desktop.server().state();
+    let school = classkeys_server::login_help::School::by_slug(state, "demo")
+        .await
+        .unwrap()
+        .unwrap();
+    let link = mail.links(&format!("{}/s/demo/reset/", state.settings.public_url))[0].clone();
+    classkeys_server::login_help::reset_with_link(
+        state,
+        &school,
+        link.rsplit('/').next().unwrap(),
+        password.to_owned().into(),
+        &classkeys_server::audit::Device(None),
+    )
+    .await
+    .unwrap()
+    .expect("the newest link sets the password");
+}
+
+#[tokio::test]
+async fn why_names_each_reason_a_learner_cannot_sign_in_and_its_fix_lets_them_in() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+    let api = desktop.api("teacher1").await;
+    let owls = api
+        .classes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "1 Owls")
+        .unwrap();
+    let add = async |given: &str, family: &str, username: &str, email: Option<&str>| {
+        api.learner_create(&NewLearner {
+            id: None,
+            given_name: given.into(),
+            family_name: family.into(),
+            username: Some(username.into()),
+            email: email.map(Into::into),
+            classes: vec![owls.id],
+        })
+        .await
+        .unwrap()
+    };
+
+    // (a) Deactivated: the fix is to reactivate.
+    let ada = add("Ada", "Quill", "ada.quill", None).await;
+    give_password(&api, ada.id, "Harbour-Violet-Kite-31").await;
+    api.learner_set_active(ada.id, false, None).await.unwrap();
+    assert!(!signs_in(&desktop, "ada.quill", "Harbour-Violet-Kite-31").await);
+    open_why(&desktop, "ada.quill", "Quill, Ada").await;
+    let (severity, says) = finding(&desktop, "account").await;
+    assert_eq!(severity, "problem");
+    assert!(says.contains("deactivated by Mr Hughes"), "{says}");
+    desktop
+        .click_css(r#"[data-check="account"] [data-testid="fix-reactivate"]"#)
+        .await;
+    finding_becomes(&desktop, "account", "fine").await;
+    assert!(signs_in(&desktop, "ada.quill", "Harbour-Violet-Kite-31").await);
+
+    // (b) Locked after wrong passwords: the fix is to unlock; never a typed password shown.
+    let ben = add("Ben", "Quill", "ben.quill", None).await;
+    give_password(&api, ben.id, "Meadow-Lantern-Fox-62").await;
+    for n in 0..7 {
+        signs_in(&desktop, "ben.quill", &format!("Typed-Wrong-{n}z")).await;
+    }
+    assert!(!signs_in(&desktop, "ben.quill", "Meadow-Lantern-Fox-62").await);
+    open_why(&desktop, "ben.quill", "Quill, Ben").await;
+    let (severity, says) = finding(&desktop, "lock").await;
+    assert_eq!(severity, "problem");
+    assert!(
+        says.contains("6 wrong passwords") && says.contains("even with the right password"),
+        "the seventh came while waiting, and was not counted: {says}"
+    );
+    let screen = desktop.text("view-why").await;
+    assert!(
+        !screen.contains("Typed-Wrong"),
+        "no typed password on screen"
+    );
+    desktop
+        .click_css(r#"[data-check="lock"] [data-testid="fix-unlock"]"#)
+        .await;
+    finding_becomes(&desktop, "lock", "fine").await;
+    assert!(signs_in(&desktop, "ben.quill", "Meadow-Lantern-Fox-62").await);
+
+    // (c) Their address is held by a deactivated duplicate: the fix moves it here; then a
+    // password link reaches them.
+    let old = add("Cleo", "Quill", "cleo.quill", Some("cleo@home.example")).await;
+    api.learner_set_active(old.id, false, None).await.unwrap();
+    add("Cleo", "Quill", "cleo.quill2", None).await;
+    open_why(&desktop, "cleo.quill2", "Quill, Cleo").await;
+    let (severity, says) = finding(&desktop, "duplicates").await;
+    assert_eq!(severity, "problem");
+    assert!(says.contains("cleo@home.example"), "{says}");
+    desktop.screenshot("app-why").await;
+    desktop
+        .click_css(r#"[data-check="duplicates"] [data-testid="fix-move-email"]"#)
+        .await;
+    desktop.click("fix-move-email-confirm").await;
+    let says = eventually("the address is this account's now", async || {
+        let (_, says) = finding(&desktop, "email").await;
+        if says.contains("Mail goes to cleo@home.example") {
+            Ok(says)
+        } else {
+            Err(says)
+        }
+    })
+    .await;
+    assert!(says.contains("cleo@home.example"));
+    desktop
+        .click_css(r#"[data-check="password"] [data-testid="fix-send-reset-link"]"#)
+        .await;
+    let mail = desktop.server().mail_in_outbox(1).await.remove(0);
+    assert_eq!(mail.to, ["cleo@home.example"]);
+    choose_with_link(&desktop, &mail, "Orchard-Pebble-Wren-85").await;
+    assert!(signs_in(&desktop, "cleo.quill2", "Orchard-Pebble-Wren-85").await);
+
+    // (d) An older password link was used: only the newest works; the fix sends a new one.
+    let dan = add("Dan", "Quill", "dan.quill", Some("dan@home.example")).await;
+    give_password(&api, dan.id, "Canyon-Maple-Otter-14").await;
+    api.learner_reset_link(dan.id).await.unwrap();
+    desktop
+        .server()
+        .advance_clock(std::time::Duration::from_secs(60));
+    api.learner_reset_link(dan.id).await.unwrap();
+    let mails = desktop.server().mail_in_outbox(3).await;
+    let older = mails
+        .iter()
+        .find(|m| m.to == ["dan@home.example"])
+        .expect("the first link to Dan")
+        .links(&format!("{}/s/demo/reset/", desktop.server().url))[0]
+        .clone();
+    let page = reqwest::get(&older).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("newer"),
+        "the older link's page says a newer one was sent"
+    );
+    open_why(&desktop, "dan.quill", "Quill, Dan").await;
+    let (severity, says) = finding(&desktop, "reset_link").await;
+    assert_eq!(severity, "problem");
+    assert!(says.contains("An older link was opened"), "{says}");
+    desktop
+        .click_css(r#"[data-check="reset_link"] [data-testid="fix-send-reset-link"]"#)
+        .await;
+    let mails = desktop.server().mail_in_outbox(4).await;
+    // The outbox lists messages oldest first.
+    let newest = mails
+        .iter()
+        .rfind(|m| m.to == ["dan@home.example"])
+        .unwrap();
+    choose_with_link(&desktop, newest, "Summit-Thistle-Hare-27").await;
+    assert!(signs_in(&desktop, "dan.quill", "Summit-Thistle-Hare-27").await);
+}
+
+#[tokio::test]
+async fn a_teacher_sends_a_class_sign_in_links_from_the_app_and_each_learner_gets_their_own() {
+    let smtp = classkeys_testsupport::SmtpServer::start(Default::default()).await;
+    let desktop = Desktop::start_with_settings(Route::Direct, smtp.settings()).await;
+    desktop.sign_in("teacher1").await;
+    let api = desktop.api("teacher1").await;
+    let owls = api
+        .classes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "1 Owls")
+        .unwrap();
+    let learners = api
+        .learners(&classkeys_protocol::roster::LearnerQuery {
+            class_id: Some(owls.id),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    let (with, without): (Vec<_>, Vec<_>) = learners
+        .into_iter()
+        .filter(|l| l.active)
+        .partition(|l| l.email.is_some());
+    assert!(!with.is_empty() && !without.is_empty());
+
+    desktop.open_class("1 Owls").await;
+    desktop.click("class-message").await;
+    desktop.shown("message-recipients").await;
+    let not_reached = desktop.text("message-not-reached").await;
+    for learner in &without {
+        assert!(
+            not_reached.contains(&format!("({}): no email address", learner.username)),
+            "{} is listed as not reached: {not_reached}",
+            learner.username
+        );
+    }
+    let preview = desktop.text("message-preview").await;
+    assert!(
+        preview.contains("/s/demo/link/") && !preview.contains("[loginLink]"),
+        "the preview shows where the learner's own link goes: {preview}"
+    );
+    desktop.click("message-cc-me").await;
+    desktop.screenshot("app-message").await;
+    desktop.click("message-send").await;
+    desktop
+        .wait_for_text("message-delivery-summary", "Every copy has left.")
+        .await;
+
+    let mails = smtp.wait_for(with.len() + 1).await;
+    assert_eq!(
+        mails.len(),
+        with.len() + 1,
+        "one for each learner reached, and mine"
+    );
+    let copy = mails
+        .iter()
+        .find(|m| m.to == ["teacher1@staff.demo-primary.example"])
+        .expect("the teacher's copy");
+    assert!(copy.body.contains("[loginLink]"), "my copy keeps the tag");
+    let state = desktop.server().state();
+    let school = classkeys_server::login_help::School::by_slug(state, "demo")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tokens = std::collections::BTreeSet::new();
+    for learner in &with {
+        let mail = mails
+            .iter()
+            .find(|m| m.to.as_slice() == [learner.email.clone().unwrap()])
+            .unwrap_or_else(|| panic!("a message to {}", learner.username));
+        let links = mail.links(&format!("{}/s/demo/link/", state.settings.public_url));
+        assert_eq!(links.len(), 1, "{}", mail.body);
+        let token = links[0].rsplit('/').next().unwrap().to_owned();
+        assert!(
+            tokens.insert(token.clone()),
+            "each link is the learner's own"
+        );
+        let (session, _) = classkeys_server::login_help::sign_in_with_link(state, &school, &token)
+            .await
+            .unwrap()
+            .expect("the link signs its learner in");
+        let me = classkeys_client::Client::new(&desktop.server().url)
+            .unwrap()
+            .with_token(session.expose().clone())
+            .learner_me()
+            .await
+            .unwrap();
+        assert_eq!(me.learner_id, learner.id);
+    }
+}

@@ -645,6 +645,7 @@ fn password(facts: &Facts, may: &Permits, reachable: bool, now: i64) -> Finding 
             "No password yet: they cannot sign in with one.".into(),
             [
                 may.reset_password.then_some(Fix::ResetPassword),
+                reachable.then_some(Fix::SendResetLink),
                 reachable.then_some(Fix::SendSignInLink),
             ],
         ),

@@ -153,6 +153,21 @@ impl SmtpServer {
         format!("smtp://{login}127.0.0.1:{}{tls}", self.port)
     }
 
+    /// Server settings that send mail through this server, from `classkeys@demo.example`.
+    pub fn settings(&self) -> classkeys_server::Settings {
+        use classkeys_server::mailer::{MailRoute, MailSettings};
+        classkeys_server::Settings {
+            mail: MailSettings {
+                route: MailRoute::Smtp {
+                    url: self.url().into(),
+                    ca_file: self.ca_file(),
+                },
+                from_address: "classkeys@demo.example".into(),
+            },
+            ..classkeys_server::Settings::default()
+        }
+    }
+
     /// The throwaway CA's certificate, for `--smtp-ca-file` (with STARTTLS only).
     pub fn ca_file(&self) -> Option<PathBuf> {
         self.options

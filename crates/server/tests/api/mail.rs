@@ -62,16 +62,7 @@ async fn row(state: &AppState, id: &str) -> Row {
 }
 
 fn through(smtp: &SmtpServer) -> Settings {
-    Settings {
-        mail: MailSettings {
-            route: MailRoute::Smtp {
-                url: smtp.url().into(),
-                ca_file: smtp.ca_file(),
-            },
-            from_address: "classkeys@demo.example".into(),
-        },
-        ..Settings::default()
-    }
+    smtp.settings()
 }
 
 async fn mail_is_written_to_the_outbox_from_the_school(backend: Backend) {
