@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use classkeys_server::mail_queue::{self, Letter, Sender};
-use classkeys_server::mailer::{MailRoute, MailSettings};
+use classkeys_server::mailer::MailRoute;
 use classkeys_server::stored::MailKind;
 use classkeys_server::{AppState, Backend, Settings};
 use classkeys_testsupport::{Mail, SmtpOptions, SmtpServer, TestServer, eventually, read_outbox};
