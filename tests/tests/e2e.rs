@@ -1215,3 +1215,60 @@ async fn a_teacher_sends_a_class_sign_in_links_from_the_app_and_each_learner_get
         assert_eq!(me.learner_id, learner.id);
     }
 }
+
+#[tokio::test]
+async fn the_duplicates_screen_moves_an_address_to_the_account_the_learner_uses() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+    let api = desktop.api("teacher1").await;
+    let owls = api
+        .classes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "1 Owls")
+        .unwrap();
+    let add = async |username: &str, email: Option<&str>| {
+        api.learner_create(&NewLearner {
+            id: None,
+            given_name: "Eli".into(),
+            family_name: "Marsh".into(),
+            username: Some(username.into()),
+            email: email.map(Into::into),
+            classes: vec![owls.id],
+        })
+        .await
+        .unwrap()
+    };
+    let old = add("eli.marsh", Some("eli@home.example")).await;
+    api.learner_set_active(old.id, false, None).await.unwrap();
+    let current = add("eli.marsh2", None).await;
+
+    desktop.click("nav-duplicates").await;
+    let pair = r#"[data-testid="duplicate-pair"][data-first="eli.marsh"]"#;
+    let text = eventually("the pair is listed", async || {
+        let text = desktop
+            .js(
+                "const p = document.querySelector(arguments[0]); return p ? p.textContent : null;",
+                vec![json!(pair)],
+            )
+            .await;
+        text.as_str().map(str::to_owned).ok_or(text)
+    })
+    .await;
+    assert!(text.contains("Same name, same class"), "{text}");
+    desktop
+        .click_css(&format!(r#"{pair} [data-testid="duplicate-move-email"]"#))
+        .await;
+    eventually("the address moved", async || {
+        let learner = api.learner(current.id).await.map_err(|e| e.to_string())?;
+        if learner.email.as_deref() == Some("eli@home.example") {
+            Ok(())
+        } else {
+            let screen = desktop.text_now("view-duplicates").await;
+            Err(format!("{learner:?} / on screen: {screen}"))
+        }
+    })
+    .await;
+    assert_eq!(api.learner(old.id).await.unwrap().email, None);
+}

@@ -14,6 +14,7 @@ import { changesView } from './views/changes.js';
 import { auditView } from './views/audit.js';
 import { whyView } from './views/why.js';
 import { messageView } from './views/message.js';
+import { duplicatesView } from './views/duplicates.js';
 
 const main = document.getElementById('main');
 const searchBox = document.getElementById('search');
@@ -51,6 +52,7 @@ function makeView(route, from) {
     case 'audit': return auditView();
     case 'why': return whyView(route.id, { go, refreshClasses });
     case 'message': return messageView(route, { go });
+    case 'duplicates': return duplicatesView({ go });
     default: return { el: h('div', { class: 'empty' }, h('p', {}, 'Choose a class on the left.')) };
   }
 }
@@ -60,7 +62,7 @@ function markSelected(route) {
   let selector = null;
   if (route.name === 'class') selector = `[data-class-id="${CSS.escape(route.id)}"]`;
   if (route.name === 'school') selector = '[data-testid="class-item-whole-school"]';
-  if (route.name === 'staff' || route.name === 'changes' || route.name === 'audit') selector = `[data-route="${route.name}"]`;
+  if (['staff', 'changes', 'audit', 'duplicates'].includes(route.name)) selector = `[data-route="${route.name}"]`;
   if (selector) document.querySelector(`.sidebar ${selector}`)?.setAttribute('aria-current', 'page');
 }
 

@@ -110,6 +110,11 @@ impl App {
         from: LearnerId,
     ) -> Result<EmailMoved> {
         let session = self.signed_in()?;
+        // The pair may come from the server's duplicates list before this computer's copy
+        // has caught up with it.
+        if self.learner(learner).await.is_err() || self.learner(from).await.is_err() {
+            let _ = self.sync_now().await;
+        }
         self.learner_allowed(learner, Action::LearnerEdit).await?;
         self.learner_allowed(from, Action::LearnerEdit).await?;
         let moved = session
