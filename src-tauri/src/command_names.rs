@@ -49,4 +49,5 @@ pub const COMMANDS: &[&str] = &[
     "message_recipients",
     "message_send",
     "message_status",
+    "instructions_save",
 ];

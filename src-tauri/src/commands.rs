@@ -83,6 +83,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         message_recipients,
         message_send,
         message_status,
+        instructions_save,
     ]
 }
 
@@ -460,6 +461,30 @@ async fn message_send(app: AppState<'_>, message: NewMessage) -> Result<MessageR
 #[tauri::command(rename_all = "snake_case")]
 async fn message_status(app: AppState<'_>, message_id: String) -> Result<MessageStatus> {
     app.message_status(&message_id).await
+}
+
+/// Parents' "how to sign in" sheets for a class or one learner, through the save dialog.
+#[tauri::command(rename_all = "snake_case")]
+async fn instructions_save(
+    app: AppState<'_>,
+    window: tauri::Window,
+    settings: State<'_, Settings>,
+    class_id: Option<ClassId>,
+    learner_id: Option<LearnerId>,
+    paper: Paper,
+) -> Result<Option<SavedFile>> {
+    let for_whom = match (class_id, learner_id) {
+        (Some(class), _) => app.class(class).await?.name,
+        (None, Some(learner)) => app.learner(learner).await?.username,
+        (None, None) => String::new(),
+    };
+    let name = downloads::sign_in_instructions(&for_whom);
+    let Some(path) = save_dialog::choose(&window, &settings, &name, "PDF", "pdf").await else {
+        return Ok(None);
+    };
+    app.instructions_save(class_id, learner_id, paper, &path)
+        .await
+        .map(Some)
 }
 
 #[cfg(test)]

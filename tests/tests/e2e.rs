@@ -1272,3 +1272,40 @@ async fn the_duplicates_screen_moves_an_address_to_the_account_the_learner_uses(
     .await;
     assert_eq!(api.learner(old.id).await.unwrap().email, None);
 }
+
+#[tokio::test]
+async fn parents_instructions_for_a_learner_are_saved_with_their_username_and_no_password() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+    let api = desktop.api("teacher1").await;
+    desktop.open_class("1 Owls").await;
+    let first = eventually("the class lists its learners", async || {
+        let rows = desktop.rows().await;
+        if rows.is_empty() { Err(rows) } else { Ok(rows) }
+    })
+    .await
+    .remove(0);
+    give_password(&api, learner_id(&first.id), "Lantern-Birch-Otter-58").await;
+    desktop.open_learner(&first.id).await;
+    desktop.click("learner-instructions").await;
+
+    let path = desktop
+        .downloads()
+        .join(classkeys_domain::downloads::sign_in_instructions(
+            &first.username,
+        ));
+    eventually("the instructions are saved", async || {
+        std::fs::metadata(&path)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let out = std::process::Command::new("pdftotext")
+        .args([path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&first.username), "{text}");
+    assert!(text.contains("/s/demo/sign-in"), "{text}");
+    assert!(!text.contains("Lantern-Birch-Otter-58"), "never a password");
+}

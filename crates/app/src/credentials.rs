@@ -22,7 +22,7 @@ use classkeys_protocol::credentials::{
     AccessCode, AccessCodes, AuditEntry, AuditQuery, ClassPasswordReset, CodesPurpose,
     LearnerPassword, LearnerPasswordReset, PasswordSource, SchoolExportKind, SchoolExportRequest,
 };
-use classkeys_protocol::roster::LearnerRecord;
+use classkeys_protocol::roster::{InstructionsQuery, LearnerRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppErrorCode, Result};
@@ -473,6 +473,52 @@ impl App {
                 return Ok(learners);
             }
         }
+    }
+
+    /// Saves parents' "how to sign in" sheets into `path`: one page for `learner`, or one
+    /// for each active learner of `class`, naming them and their username (no password).
+    pub async fn instructions_save(
+        &self,
+        class: Option<ClassId>,
+        learner: Option<LearnerId>,
+        paper: classkeys_cards::Paper,
+        path: &Path,
+    ) -> Result<SavedFile> {
+        let session = self.signed_in()?;
+        let learners = match (class, learner) {
+            (Some(class), None) => {
+                self.class_allowed(class, Action::CodesExport).await?;
+                self.replica_class_learners(class)
+                    .await?
+                    .iter()
+                    .filter(|l| l.active)
+                    .count()
+            }
+            (None, Some(learner)) => {
+                self.learner_allowed(learner, Action::CodesView).await?;
+                1
+            }
+            _ => {
+                return Err(AppError::new(
+                    AppErrorCode::InvalidInput,
+                    "choose a class or a learner to print instructions for",
+                ));
+            }
+        };
+        let pdf = session
+            .client
+            .instructions_pdf(&InstructionsQuery {
+                class_id: class,
+                learner_id: learner,
+                paper: Some(paper.as_str().to_owned()),
+            })
+            .await
+            .map_err(|e| needs_server(e.into(), "Printing instructions"))?;
+        write_file(path, &pdf)?;
+        Ok(SavedFile {
+            path: path.to_owned(),
+            learners,
+        })
     }
 
     /// Downloads a class's access codes as CSV into `path`.

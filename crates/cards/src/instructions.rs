@@ -34,6 +34,8 @@ pub struct Instructions<'a> {
     pub sign_in_url: &'a str,
     /// What to do, under headings.
     pub sections: &'a [Section<'a>],
+    /// For one learner: a line naming them, and their username (never a password).
+    pub learner: Option<(&'a str, &'a str)>,
 }
 
 /// The QR code's side: large enough for any phone camera across a kitchen table.
@@ -41,21 +43,45 @@ const QR_SIDE: f32 = 45.0 * PT_PER_MM;
 
 /// Renders the sheet as a one-page PDF.
 ///
-/// Fails only when the address is too long for a QR code.
+/// Fails when the address is too long for a QR code, or the sheet does not fit.
 pub fn render_instructions(sheet: &Instructions<'_>, paper: Paper) -> Result<Vec<u8>> {
-    let qr = QrCode::new(sheet.sign_in_url.as_bytes())
-        .map_err(|_| CardsError::LinkTooLong(sheet.sign_in_url.len()))?;
-    let fonts = Fonts::load()?;
-    let (page_w, page_h) = paper.size();
-    let margin = MARGIN * 1.5;
-    let width = page_w - 2.0 * margin;
+    render_instruction_pages(std::slice::from_ref(sheet), paper)
+}
 
+/// Renders each sheet as a page of one PDF (one page per learner, say).
+///
+/// Fails when there are no sheets, when an address is too long for a QR code, or when a
+/// sheet does not fit on its page.
+pub fn render_instruction_pages(sheets: &[Instructions<'_>], paper: Paper) -> Result<Vec<u8>> {
+    let Some(first) = sheets.first() else {
+        return Err(CardsError::Pdf("there is no sheet to print".to_owned()));
+    };
+    let fonts = Fonts::load()?;
     let mut document = Document::new();
     document.set_metadata(
         Metadata::new()
-            .title(format!("{} – {}", sheet.title, sheet.school))
+            .title(format!("{} – {}", first.title, first.school))
             .creator("ClassKeys".to_owned()),
     );
+    for sheet in sheets {
+        draw_page(&mut document, &fonts, sheet, paper)?;
+    }
+    document
+        .finish()
+        .map_err(|e| CardsError::Pdf(e.to_string()))
+}
+
+fn draw_page(
+    document: &mut Document,
+    fonts: &Fonts,
+    sheet: &Instructions<'_>,
+    paper: Paper,
+) -> Result<()> {
+    let qr = QrCode::new(sheet.sign_in_url.as_bytes())
+        .map_err(|_| CardsError::LinkTooLong(sheet.sign_in_url.len()))?;
+    let (page_w, page_h) = paper.size();
+    let margin = MARGIN * 1.5;
+    let width = page_w - 2.0 * margin;
     let settings = PageSettings::from_wh(page_w, page_h)
         .ok_or_else(|| CardsError::Pdf("the page size is not valid".to_owned()))?;
     let mut page = document.start_page_with(settings);
@@ -82,6 +108,12 @@ pub fn render_instructions(sheet: &Instructions<'_>, paper: Paper) -> Result<Vec
     put(&mut surface, sheet.school, 12.0, 90, false, &mut y);
     y += 4.0;
     put(&mut surface, sheet.title, 26.0, 0, false, &mut y);
+    if let Some((who, username)) = sheet.learner {
+        y += 8.0;
+        put(&mut surface, who, 13.0, 0, false, &mut y);
+        y += 2.0;
+        put(&mut surface, username, 20.0, 0, true, &mut y);
+    }
     y += 10.0;
     put(&mut surface, sheet.intro, 12.0, 0, false, &mut y);
     y += 6.0;
@@ -106,9 +138,7 @@ pub fn render_instructions(sheet: &Instructions<'_>, paper: Paper) -> Result<Vec
     }
     surface.finish();
     page.finish();
-    document
-        .finish()
-        .map_err(|e| CardsError::Pdf(e.to_string()))
+    Ok(())
 }
 
 /// `text` as a QR code in SVG, for a web page: black modules on white, with the quiet zone

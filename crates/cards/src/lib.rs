@@ -38,7 +38,9 @@ use qrcode::QrCode;
 
 use crate::card::PT_PER_MM;
 pub use crate::error::{CardsError, Result};
-pub use crate::instructions::{Instructions, Section, qr_svg, render_instructions};
+pub use crate::instructions::{
+    Instructions, Section, qr_svg, render_instruction_pages, render_instructions,
+};
 use classkeys_protocol::credentials::AccessCodes;
 
 /// Cards on one page: 2 columns × 4 rows.

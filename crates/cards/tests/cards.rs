@@ -11,7 +11,7 @@ use std::process::Command;
 
 use classkeys_cards::{
     CARDS_PER_PAGE, Card, CardsError, Instructions, Paper, Section, qr_svg, render,
-    render_instructions,
+    render_instruction_pages, render_instructions,
 };
 
 const SIGN_IN: &str = "https://keys.demo-primary.example/s/demo/sign-in";
@@ -508,6 +508,7 @@ fn parents_sheet<'a>(url: &'a str, sections: &'a [Section<'a>]) -> Instructions<
         intro: "Learners of St Mary's Primary sign in at this address, on a computer, tablet or phone:",
         sign_in_url: url,
         sections,
+        learner: None,
     }
 }
 
@@ -550,6 +551,37 @@ fn the_parents_sheet_is_one_page_with_the_address_the_help_and_a_qr_code_that_op
         let read = run("zbarimg", "zbar-tools", &["--raw", "-q", &png]);
         assert_eq!(read.trim(), url);
     }
+}
+
+#[test]
+fn personal_sheets_are_a_page_each_with_the_learners_username() {
+    let url = "https://keys.school.example/s/st-marys/sign-in";
+    let learners = [
+        ("For Zoë Παπαδοπούλου:", "zoe.papadopoulou"),
+        ("For Ivan Петров:", "ivan.petrov"),
+    ];
+    let sheets: Vec<Instructions<'_>> = learners
+        .iter()
+        .map(|&learner| Instructions {
+            learner: Some(learner),
+            ..parents_sheet(url, &[])
+        })
+        .collect();
+    let scratch = Scratch::with(&render_instruction_pages(&sheets, Paper::A4).unwrap());
+    assert_eq!(scratch.pages(), 2);
+    let text = scratch.text();
+    let pages: Vec<&str> = text.split('\u{c}').collect();
+    for (page, (who, username)) in pages.iter().zip(learners) {
+        assert!(page.contains(who) && page.contains(username), "{page}");
+    }
+    assert!(
+        !pages[0].contains("ivan.petrov"),
+        "each page names its own learner"
+    );
+    assert!(matches!(
+        render_instruction_pages(&[], Paper::A4),
+        Err(CardsError::Pdf(_))
+    ));
 }
 
 #[test]

@@ -21,8 +21,8 @@ use classkeys_protocol::messages::{MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
     ActiveChange, ClassPatch, ClassRecord, DuplicateList, EmailMove, EmailMoved, Enrolment,
-    LearnerMove, LearnerPage, LearnerPatch, LearnerQuery, LearnerRecord, NewClass, NewLearner,
-    StaffRecord,
+    InstructionsQuery, LearnerMove, LearnerPage, LearnerPatch, LearnerQuery, LearnerRecord,
+    NewClass, NewLearner, StaffRecord,
 };
 use classkeys_protocol::sync::{PullQuery, PullResponse, PushRequest, PushResponse};
 use reqwest::{Method, RequestBuilder};
@@ -531,6 +531,12 @@ impl Client {
     /// `[loginLink]`.
     pub async fn message_send(&self, message: &NewMessage) -> Result<MessageReport> {
         self.with_body(Method::POST, paths::MESSAGES, message).await
+    }
+
+    /// Parents' "how to sign in" sheets, one page per learner, as a PDF.
+    pub async fn instructions_pdf(&self, query: &InstructionsQuery) -> Result<Vec<u8>> {
+        self.send_bytes(self.request(Method::GET, paths::INSTRUCTIONS).query(query))
+            .await
     }
 
     /// Where each copy of a message is.

@@ -34,6 +34,12 @@ pub fn login_cards(class_name: &str) -> String {
     format!("login-cards-{}.pdf", stem(class_name, "class"))
 }
 
+/// Parents' "how to sign in" sheets for a class or a learner (named by class name or
+/// username).
+pub fn sign_in_instructions(for_whom: &str) -> String {
+    format!("how-to-sign-in-{}.pdf", stem(for_whom, "learners"))
+}
+
 /// The whole school's access codes as CSV.
 pub fn school_access_codes(school_name: &str) -> String {
     format!("{}-access-codes.csv", stem(school_name, "school"))

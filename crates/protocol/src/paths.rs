@@ -122,6 +122,8 @@ pub const LEARNER_PASSWORD_RESET: Route<1> = Route::new("/api/v1/learners/{id}/p
 pub const LEARNER_ACCESS_CODES: Route<1> = Route::new("/api/v1/learners/{id}/access-codes");
 /// Replace a learner's parent access code.
 pub const LEARNER_PARENT_CODE: Route<1> = Route::new("/api/v1/learners/{id}/parent-code");
+/// "How to sign in" for parents, one page per learner with their username (PDF).
+pub const INSTRUCTIONS: &str = "/api/v1/instructions";
 /// Where each copy of a message is.
 pub const MESSAGE: Route<1> = Route::new("/api/v1/messages/{id}");
 /// Move another learner's email address to this learner.

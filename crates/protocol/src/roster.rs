@@ -237,6 +237,21 @@ pub struct ActiveChange {
     pub base_version: Option<i64>,
 }
 
+/// Which learners' "how to sign in" sheets to print.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InstructionsQuery {
+    /// Every active learner of this class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_id: Option<ClassId>,
+    /// This learner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learner_id: Option<LearnerId>,
+    /// `a4` (the default) or `letter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<String>,
+}
+
 /// Learner search and listing.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

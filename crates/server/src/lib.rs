@@ -62,6 +62,7 @@ pub mod diagnosis;
 pub mod duplicates;
 pub mod error;
 pub mod http;
+pub mod instructions;
 pub mod keys;
 pub mod learner_auth;
 pub mod learners;
@@ -113,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .merge(learners::router())
         .merge(diagnosis::router())
         .merge(duplicates::router())
+        .merge(instructions::router())
         .merge(credentials::router())
         .merge(learner_auth::router())
         .merge(audit::router())

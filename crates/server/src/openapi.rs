@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit, auth, classes, credentials, diagnosis, duplicates, learner_auth, learners, messages,
-    staff, sync,
+    audit, auth, classes, credentials, diagnosis, duplicates, instructions, learner_auth, learners,
+    messages, staff, sync,
 };
 
 /// The API description, generated from the handlers and the protocol types.
@@ -31,7 +31,7 @@ use crate::{
         credentials::learner_password_reset, credentials::class_passwords_reset,
         credentials::class_access_codes, credentials::learner_access_codes,
         credentials::learner_parent_code_rotate, credentials::class_access_codes_export,
-        credentials::school_export,
+        credentials::school_export, instructions::instructions_pdf,
         learner_auth::learner_sign_in, learner_auth::learner_me,
         learner_auth::learner_sign_out, learner_auth::learner_password_change,
         audit::audit_list,

@@ -36,7 +36,7 @@ use classkeys_domain::text::search_fold;
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::credentials::{LearnerPasswordChange, LearnerSignInRequest};
 
-use classkeys_cards::{Instructions, Paper, Section, qr_svg, render_instructions};
+use classkeys_cards::{Instructions, Paper, Section, qr_svg, render_instruction_pages};
 
 use crate::audit::Device;
 use crate::auth::{Holder, end_session, token_hash};
@@ -976,14 +976,14 @@ async fn parents_pdf(
 
 /// The parents' sheet of one school, in the pages' words: owned, to draw on a blocking
 /// thread.
-struct ParentsSheet {
+pub(crate) struct ParentsSheet {
     school: String,
     intro: String,
     url: String,
 }
 
 impl ParentsSheet {
-    fn new(school: &str, url: String) -> Self {
+    pub(crate) fn new(school: &str, url: String) -> Self {
         Self {
             school: school.to_owned(),
             intro: (EN.parents_intro)(school),
@@ -991,7 +991,17 @@ impl ParentsSheet {
         }
     }
 
+    /// The school's sheet, naming no learner.
     fn render(&self, paper: Paper) -> classkeys_cards::Result<Vec<u8>> {
+        self.render_for(&[None], paper)
+    }
+
+    /// One page per learner `(name, username)`, each naming them and their username.
+    pub(crate) fn render_for(
+        &self,
+        learners: &[Option<(String, String)>],
+        paper: Paper,
+    ) -> classkeys_cards::Result<Vec<u8>> {
         let steps = EN.parents_steps;
         let username = [EN.parents_forgot_username];
         let password = [EN.parents_forgot_password, EN.parents_safety];
@@ -1009,16 +1019,27 @@ impl ParentsSheet {
                 paragraphs: &password,
             },
         ];
-        render_instructions(
-            &Instructions {
+        let named: Vec<Option<(String, &str)>> = learners
+            .iter()
+            .map(|l| {
+                l.as_ref()
+                    .map(|(name, username)| ((EN.parents_for)(name), username.as_str()))
+            })
+            .collect();
+        let sheets: Vec<Instructions<'_>> = named
+            .iter()
+            .map(|learner| Instructions {
                 school: &self.school,
                 title: EN.parents_title,
                 intro: &self.intro,
                 sign_in_url: &self.url,
                 sections: &sections,
-            },
-            paper,
-        )
+                learner: learner
+                    .as_ref()
+                    .map(|(who, username)| (who.as_str(), *username)),
+            })
+            .collect();
+        render_instruction_pages(&sheets, paper)
     }
 }
 

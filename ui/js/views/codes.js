@@ -108,6 +108,13 @@ export function accessCodesPanel(cls, { onReset }) {
     } catch (e) { fail(e); }
   }
 
+  async function instructions(paper) {
+    try {
+      const saved = await call('instructions_save', { class_id: cls.id, learner_id: null, paper });
+      if (saved) toast(`Saved instructions for ${plural(saved.learners, 'learner', 'learners')} to ${saved.path}.`);
+    } catch (e) { fail(e); }
+  }
+
   async function cards(paper) {
     try {
       const saved = await call('class_login_cards', { class_id: cls.id, paper });
@@ -130,7 +137,11 @@ export function accessCodesPanel(cls, { onReset }) {
         h('button', { type: 'button', class: 'primary', testid: 'class-reset-open', onclick: () => onReset(() => { revealed.clear(); load(); }), ...needsServer }, 'Reset passwords…'),
         h('button', { type: 'button', testid: 'codes-download', onclick: download, ...needsServer }, 'Download CSV'),
         h('span', { class: 'row' }, paper,
-          h('button', { type: 'button', testid: 'cards-print', onclick: () => cards(paper.value), ...needsServer }, 'Login cards (PDF)'))),
+          h('button', { type: 'button', testid: 'cards-print', onclick: () => cards(paper.value), ...needsServer }, 'Login cards (PDF)'),
+          h('button', {
+            type: 'button', testid: 'instructions-print', onclick: () => instructions(paper.value), ...needsServer,
+            title: 'A page for each learner\'s parents: how to sign in, with the username (no password)',
+          }, 'Instructions for parents (PDF)'))),
       h('p', { class: 'muted' }, 'Learners sign in at ', h('span', { class: 'mono', testid: 'codes-sign-in-url' }, signInUrl),
         '. Showing passwords, downloads and cards are recorded in the audit log.'),
       isLead() ? null : h('p', { class: 'muted', testid: 'school-export-lead-only' }, 'Only lead teachers can export the whole school.'),

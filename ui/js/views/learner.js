@@ -125,6 +125,16 @@ export function learnerView(learnerId, { go, refreshClasses, back }) {
           h('button', { type: 'button', testid: 'learner-why', onclick: () => go({ name: 'why', id: learnerId }) },
             "Why can't they sign in?"),
           learner.active ? h('button', {
+            type: 'button', testid: 'learner-instructions',
+            title: 'How to sign in, with their username (no password), for their parents',
+            onclick: async () => {
+              try {
+                const saved = await call('instructions_save', { class_id: null, learner_id: learnerId, paper: 'a4' });
+                if (saved) toast(`Saved the instructions to ${saved.path}.`);
+              } catch (e) { toast(e.message, 'error'); }
+            },
+          }, 'Instructions for parents (PDF)') : null,
+          learner.active ? h('button', {
             type: 'button', testid: 'learner-message',
             onclick: () => go({ name: 'message', learners: [learnerId], back: { name: 'learner', id: learnerId } }),
           }, 'Send a sign-in link…') : null)),

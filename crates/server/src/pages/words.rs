@@ -79,6 +79,7 @@ pub struct Words {
     pub ask_again: &'static str,
 
     pub parents_title: &'static str,
+    pub parents_for: fn(&str) -> String,
     pub parents_intro: fn(&str) -> String,
     pub parents_qr: &'static str,
     pub parents_steps_heading: &'static str,
@@ -176,6 +177,7 @@ pub static EN: Words = Words {
     ask_again: "Ask for a new link",
 
     parents_title: "How to sign in",
+    parents_for: |name| format!("For {name}, whose username is:"),
     parents_intro: |school| {
         format!("Learners of {school} sign in at this address, on a computer, tablet or phone:")
     },

@@ -50,6 +50,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/learner/password"),
     ("post", "/api/v1/messages"),
     ("get", "/api/v1/messages/{id}"),
+    ("get", "/api/v1/instructions"),
     ("get", "/api/v1/learners/{id}/diagnosis"),
     ("post", "/api/v1/learners/{id}/email/move"),
     ("get", "/api/v1/learners/duplicates"),

@@ -833,6 +833,28 @@ fn rows() -> Vec<Row> {
             [HIDDEN, HIDDEN, NO_ADDRESS, HIDDEN, ANON],
         ),
         row(
+            "GET /api/v1/instructions for a class",
+            Reads,
+            |t| {
+                bare(
+                    Method::GET,
+                    format!("{}?class_id={}", paths::INSTRUCTIONS, t.class),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            "GET /api/v1/instructions for a learner",
+            Reads,
+            |t| {
+                bare(
+                    Method::GET,
+                    format!("{}?learner_id={}", paths::INSTRUCTIONS, t.learner),
+                )
+            },
+            [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
             "GET /api/v1/learners/duplicates",
             Reads,
             |_| bare(Method::GET, paths::LEARNER_DUPLICATES),

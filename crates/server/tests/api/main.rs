@@ -12,6 +12,7 @@ mod diagnosis;
 mod duplicates;
 mod harness;
 mod input;
+mod instructions;
 mod learner_account;
 mod limits;
 mod login_help;
