@@ -344,7 +344,7 @@ async fn learner_access_codes(
     app: AppState<'_>,
     learner_id: LearnerId,
     reveal: bool,
-) -> Result<AccessCodes> {
+) -> Result<CodesView> {
     app.learner_access_codes(learner_id, reveal).await
 }
 

@@ -829,7 +829,7 @@ async fn password_card(desktop: &Desktop, class: &str, id: &str) -> (String, Str
 
 #[tokio::test]
 async fn the_password_card_says_what_the_password_is_in_every_state_and_nothing_else() {
-    let desktop = Desktop::start().await;
+    let mut desktop = Desktop::start_with(Route::ThroughLink).await;
     desktop.sign_in("teacher1").await;
     desktop.open_class("1 Owls").await;
     let first = eventually("the class lists its learners", async || {
@@ -898,6 +898,31 @@ async fn the_password_card_says_what_the_password_is_in_every_state_and_nothing_
     assert!(!card.contains("null"), "{card}");
     assert!(!desktop.is_shown("password-reveal").await);
     assert!(!card.contains("my-own-secret-path-7"));
+
+    // Offline: what this computer knows, said as such, and nothing that needs the server.
+    desktop.link_mut().cut().await;
+    let (state, card) = password_card(&desktop, "1 Owls", &first.id).await;
+    assert_eq!(
+        state,
+        "Set by the learner — it cannot be shown; reset it instead."
+    );
+    assert!(
+        desktop
+            .text("password-offline")
+            .await
+            .starts_with("The server cannot be reached"),
+        "{card}"
+    );
+    assert!(
+        !card.contains("null") && !card.contains("undefined"),
+        "{card}"
+    );
+    for needs_server in ["password-reveal", "password-generate", "parent-code-rotate"] {
+        assert!(
+            !desktop.is_shown(needs_server).await,
+            "{needs_server} offline"
+        );
+    }
 }
 
 /// The severity and sentence of the finding of `check` on the "why" screen, once shown.

@@ -107,6 +107,33 @@ pub struct SavedFile {
     pub learners: usize,
 }
 
+/// A learner's codes as the replica has them: no password, and the parent access code
+/// kept here if it opens under this device's key for this account. A code sealed under
+/// another key or for another account does not open, and is shown as unknown rather than
+/// as something wrong.
+fn offline_code(session: &Session, l: LearnerRecord, sealed: Option<String>) -> AccessCode {
+    let owner = session.account.staff.id.to_string();
+    let learner = l.id.to_string();
+    let parent_code = sealed
+        .and_then(|s| SealedSecret::parse(s).ok())
+        .and_then(|s| {
+            sealing::open(&session.device_key, &device_context(&owner, &learner), &s).ok()
+        })
+        .map(|code| code.expose().clone())
+        .unwrap_or_default();
+    AccessCode {
+        learner_id: l.id,
+        given_name: l.given_name,
+        family_name: l.family_name,
+        username: l.username,
+        active: l.active,
+        password_state: l.password,
+        password: None,
+        must_change: l.must_change_password,
+        parent_code,
+    }
+}
+
 /// The offline message for credential work, which the server must confirm and record.
 pub(crate) fn needs_server(e: AppError, what: &str) -> AppError {
     if e.code == AppErrorCode::Offline {
@@ -342,22 +369,34 @@ impl App {
         }
     }
 
-    /// One learner's access codes; the password only when `reveal`.
+    /// One learner's access codes; the password only when `reveal`. Without the server (and
+    /// not revealing), what this computer knows: who set the password, and the parent
+    /// access code as last fetched here.
     pub async fn learner_access_codes(
         &self,
         learner: LearnerId,
         reveal: bool,
-    ) -> Result<AccessCodes> {
+    ) -> Result<CodesView> {
         let session = self.signed_in()?;
         self.learner_allowed(learner, Action::CodesView).await?;
-        let purpose = codes_purpose(reveal);
-        let codes = session
+        let answer = session
             .client
-            .learner_access_codes(learner, purpose)
+            .learner_access_codes(learner, codes_purpose(reveal))
             .await
-            .map_err(|e| needs_server(e.into(), "Showing access codes"))?;
-        self.keep_parent_codes(&session, &codes).await;
-        Ok(codes)
+            .map_err(AppError::from);
+        match answer {
+            Ok(codes) => {
+                self.keep_parent_codes(&session, &codes).await;
+                Ok(CodesView {
+                    codes,
+                    offline: false,
+                })
+            }
+            Err(e) if e.code == AppErrorCode::Offline && !reveal => {
+                self.offline_learner_codes(&session, learner).await
+            }
+            Err(e) => Err(needs_server(e, "Showing passwords")),
+        }
     }
 
     /// Replaces a learner's parent access code.
@@ -414,40 +453,41 @@ impl App {
             .await?
             .ok_or_else(|| not_on_this_computer("class"))?;
         let kept = self.store.parent_codes(class).await?;
-        let owner = session.account.staff.id.to_string();
         let learners = self.replica_class_learners(class).await?;
         let codes = learners
             .into_iter()
             .map(|l| {
-                let learner = l.id.to_string();
-                // A code sealed under another key or for another account does not open,
-                // and is shown as unknown rather than as something wrong.
-                let parent_code = kept
-                    .get(&l.id)
-                    .and_then(|s| SealedSecret::parse(s.clone()).ok())
-                    .and_then(|s| {
-                        sealing::open(&session.device_key, &device_context(&owner, &learner), &s)
-                            .ok()
-                    })
-                    .map(|code| code.expose().clone())
-                    .unwrap_or_default();
-                AccessCode {
-                    learner_id: l.id,
-                    given_name: l.given_name,
-                    family_name: l.family_name,
-                    username: l.username,
-                    active: l.active,
-                    password_state: l.password,
-                    password: None,
-                    must_change: l.must_change_password,
-                    parent_code,
-                }
+                let sealed = kept.get(&l.id).cloned();
+                offline_code(session, l, sealed)
             })
             .collect();
+        self.offline_view(session, Some((class, record.name)), codes)
+            .await
+    }
+
+    /// One learner's codes as this computer knows them.
+    async fn offline_learner_codes(
+        &self,
+        session: &Session,
+        learner: LearnerId,
+    ) -> Result<CodesView> {
+        let record = self.learner(learner).await?;
+        let sealed = self.store.parent_code(learner).await?;
+        self.offline_view(session, None, vec![offline_code(session, record, sealed)])
+            .await
+    }
+
+    async fn offline_view(
+        &self,
+        session: &Session,
+        class: Option<(ClassId, String)>,
+        codes: Vec<AccessCode>,
+    ) -> Result<CodesView> {
+        let (class_id, class_name) = class.unzip();
         Ok(CodesView {
             codes: AccessCodes {
-                class_id: Some(class),
-                class_name: Some(record.name),
+                class_id,
+                class_name,
                 school_name: session.account.staff.school_name.clone(),
                 sign_in_url: self.store.sign_in_url().await?.unwrap_or_default(),
                 codes,

@@ -52,6 +52,16 @@ impl Store {
             .collect()
     }
 
+    /// The sealed parent access code kept for one learner.
+    pub async fn parent_code(&self, learner: LearnerId) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT sealed FROM parent_code WHERE learner_id = ?")
+                .bind(learner.to_string())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Where the school's learners sign in, as the server last said.
     pub async fn sign_in_url(&self) -> Result<Option<String>> {
         meta_get(&self.pool, META_SIGN_IN_URL).await

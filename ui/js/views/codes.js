@@ -239,11 +239,13 @@ export function learnerPasswordCard(learner, { changed }) {
   let code = null;
   let revealed = false;
   let candidate = null;
+  let offline = false;
 
   async function load(reveal = false) {
     try {
       const answer = await call('learner_access_codes', { learner_id: learner.id, reveal });
       code = answer.codes[0];
+      offline = answer.offline;
       revealed = reveal;
       render();
     } catch (e) { fill(el, h('h2', {}, 'Password'), error); fail(e); }
@@ -263,11 +265,28 @@ export function learnerPasswordCard(learner, { changed }) {
   }
 
   async function render() {
-    const state = {
+    const state = offline ? {
+      not_set: 'No password yet.',
+      set_by_teacher: 'Set by a teacher.',
+      set_by_learner: 'Set by the learner — it cannot be shown; reset it instead.',
+    }[code.password_state] : {
       not_set: 'No password yet.',
       set_by_teacher: 'Set by a teacher: it can be shown.',
       set_by_learner: 'Set by the learner — it cannot be shown; reset it instead.',
     }[code.password_state];
+    if (offline) {
+      fill(el,
+        h('h2', {}, 'Password'),
+        h('p', { testid: 'password-state' }, state, code.must_change ? ' The learner must choose a new one at next sign-in.' : ''),
+        h('p', { class: 'notice', role: 'status', testid: 'password-offline' },
+          'The server cannot be reached: this is what this computer knows. Showing or setting a password needs the server. ',
+          h('button', { type: 'button', class: 'link', testid: 'password-retry', onclick: () => load() }, 'Try again')),
+        h('h3', {}, 'Parent access code'),
+        h('p', {}, code.parent_code
+          ? h('span', { class: 'mono', testid: 'parent-code' }, code.parent_code)
+          : h('span', { class: 'muted', testid: 'parent-code' }, 'Not fetched on this computer yet')));
+      return;
+    }
     const mustChange = h('input', { type: 'checkbox', testid: 'password-must-change' });
     const style = await stylePicker(learner.classes[0] ?? null, 'password-style');
     const preview = h('span', { class: 'mono secret', testid: 'password-candidate' }, candidate ?? '');
