@@ -39,14 +39,52 @@ impl Likeness {
 /// How address `a` resembles address `b`, if they are different but one may be meant for
 /// the other. Identical addresses are not look-alikes: `None`.
 pub fn email_likeness(a: &str, b: &str) -> Option<Likeness> {
-    let (ka, kb) = (identity_key(a), identity_key(b));
-    if ka == kb {
-        return (a.trim() != b.trim()).then_some(Likeness::Case);
+    Keyed::new(a).likeness(&Keyed::new(b))
+}
+
+/// The addresses among `entries` that look like `address` (not those identical to it),
+/// with their owners, closest first: one pass, for comparing one address with a school's.
+pub fn look_alikes<T>(address: &str, entries: Vec<(String, T)>) -> Vec<(String, T, Likeness)> {
+    let wanted = Keyed::new(address);
+    let mut found: Vec<(String, T, Likeness)> = entries
+        .into_iter()
+        .filter_map(|(other, owner)| {
+            wanted
+                .likeness(&Keyed::new(&other))
+                .map(|how| (other, owner, how))
+        })
+        .collect();
+    found.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+    found
+}
+
+/// An address with its comparison forms, worked out once.
+#[derive(Debug)]
+struct Keyed {
+    shown: String,
+    key: String,
+    dotless: String,
+}
+
+impl Keyed {
+    fn new(address: &str) -> Self {
+        let key = identity_key(address);
+        Self {
+            shown: address.trim().to_owned(),
+            dotless: dotless(&key),
+            key,
+        }
     }
-    if dotless(&ka) == dotless(&kb) {
-        return Some(Likeness::Dots);
+
+    fn likeness(&self, other: &Keyed) -> Option<Likeness> {
+        if self.key == other.key {
+            return (self.shown != other.shown).then_some(Likeness::Case);
+        }
+        if self.dotless == other.dotless {
+            return Some(Likeness::Dots);
+        }
+        one_edit_apart(&self.key, &other.key).then_some(Likeness::OneLetter)
     }
-    one_edit_apart(&ka, &kb).then_some(Likeness::OneLetter)
 }
 
 /// The comparison key without the dots before the `@`.
@@ -59,6 +97,10 @@ fn dotless(key: &str) -> String {
 
 /// Whether `a` becomes `b` by adding, removing or changing exactly one character.
 fn one_edit_apart(a: &str, b: &str) -> bool {
+    if a.len().abs_diff(b.len()) > 4 {
+        // More than one character apart in any encoding: not one edit.
+        return false;
+    }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if long.len() - short.len() > 1 {
@@ -74,8 +116,8 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 
 /// The keys an address is filed under: its dotless form, and that form with each one
 /// character left out.
-fn index_keys(address: &str) -> impl Iterator<Item = String> {
-    let key: Vec<char> = dotless(&identity_key(address)).chars().collect();
+fn index_keys(dotless: &str) -> impl Iterator<Item = String> {
+    let key: Vec<char> = dotless.chars().collect();
     let whole: String = key.iter().collect();
     let without_one: Vec<String> = (0..key.len())
         .map(|skip| {
@@ -92,17 +134,20 @@ fn index_keys(address: &str) -> impl Iterator<Item = String> {
 /// A school's email addresses, each with what it belongs to, filed to find look-alikes.
 #[derive(Debug)]
 pub struct EmailIndex<T> {
-    entries: Vec<(String, T)>,
+    entries: Vec<(Keyed, T)>,
     by_key: HashMap<String, Vec<usize>>,
 }
 
 impl<T> EmailIndex<T> {
     /// Files every `(address, owner)`.
     pub fn new(entries: impl IntoIterator<Item = (String, T)>) -> Self {
-        let entries: Vec<(String, T)> = entries.into_iter().collect();
+        let entries: Vec<(Keyed, T)> = entries
+            .into_iter()
+            .map(|(address, owner)| (Keyed::new(&address), owner))
+            .collect();
         let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, (address, _)) in entries.iter().enumerate() {
-            for key in index_keys(address) {
+            for key in index_keys(&address.dotless) {
                 let filed = by_key.entry(key).or_default();
                 // An address can reach one key twice ("aab" without either 'a').
                 if filed.last() != Some(&i) {
@@ -116,7 +161,8 @@ impl<T> EmailIndex<T> {
     /// The filed addresses that look like `address` (not those identical to it), with
     /// their owners, closest first.
     pub fn like(&self, address: &str) -> Vec<(&str, &T, Likeness)> {
-        let candidates: HashSet<usize> = index_keys(address)
+        let wanted = Keyed::new(address);
+        let candidates: HashSet<usize> = index_keys(&wanted.dotless)
             .filter_map(|key| self.by_key.get(&key))
             .flatten()
             .copied()
@@ -125,7 +171,9 @@ impl<T> EmailIndex<T> {
             .into_iter()
             .filter_map(|i| {
                 let (other, owner) = &self.entries[i];
-                email_likeness(address, other).map(|how| (other.as_str(), owner, how))
+                wanted
+                    .likeness(other)
+                    .map(|how| (other.shown.as_str(), owner, how))
             })
             .collect();
         found.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(b.0)));
@@ -146,7 +194,10 @@ impl<T> EmailIndex<T> {
         let mut found: Vec<(usize, usize, Likeness)> = pairs
             .into_iter()
             .filter_map(|(i, j)| {
-                email_likeness(&self.entries[i].0, &self.entries[j].0).map(|how| (i, j, how))
+                self.entries[i]
+                    .0
+                    .likeness(&self.entries[j].0)
+                    .map(|how| (i, j, how))
             })
             .collect();
         found.sort_unstable();
@@ -156,7 +207,7 @@ impl<T> EmailIndex<T> {
     /// The address and owner filed at `index`.
     pub fn entry(&self, index: usize) -> (&str, &T) {
         let (address, owner) = &self.entries[index];
-        (address, owner)
+        (&address.shown, owner)
     }
 }
 
@@ -322,6 +373,14 @@ mod tests {
             .map(|(a, _, _)| a)
             .collect();
         assert_eq!(like, ["samlee@school.org", "sam.lea@school.org"]);
+        let scanned: Vec<String> = look_alikes(
+            "sam.lee@school.org",
+            addresses.iter().map(|a| (a.to_string(), ())).collect(),
+        )
+        .into_iter()
+        .map(|(a, _, _)| a)
+        .collect();
+        assert_eq!(scanned, like, "one pass finds what the index finds");
     }
 
     #[test]

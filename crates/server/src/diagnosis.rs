@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use classkeys_domain::ids::LearnerId;
-use classkeys_domain::lookalike::{EmailIndex, Kinship};
+use classkeys_domain::lookalike::{self, Kinship};
 use classkeys_domain::policy::{Action, Actor, Resource, authorize};
 use classkeys_protocol::credentials::{AuditAction, PasswordState};
 use classkeys_protocol::diagnosis::{
@@ -433,10 +433,12 @@ async fn look_alikes(
         .bind(&learner.id)
         .fetch_all(&mut *conn)
         .await?;
-        let index = EmailIndex::new(addresses);
-        for (_, id, how) in index.like(email).into_iter().take(LOOK_ALIKES_SHOWN) {
+        for (_, id, how) in lookalike::look_alikes(email, addresses)
+            .into_iter()
+            .take(LOOK_ALIKES_SHOWN)
+        {
             let sql = format!("SELECT {OTHER_COLUMNS} FROM learner WHERE id = $1");
-            let other: Other = sqlx::query_as(&sql).bind(id).fetch_one(&mut *conn).await?;
+            let other: Other = sqlx::query_as(&sql).bind(&id).fetch_one(&mut *conn).await?;
             found.push((resemblance(Kinship::Email(how)), other));
         }
     }
