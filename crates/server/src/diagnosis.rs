@@ -2,9 +2,9 @@
 //! sign in, walked by the server, and two of its fixes that had no request of their own
 //! (lifting the wait after wrong passwords, mailing a password link).
 //!
-//! The work is in three parts that stay apart: [`gather`] reads the facts (one learner's
+//! The work is in three parts that stay apart: `gather` reads the facts (one learner's
 //! rows, their throttle row, their last mail and links, and other accounts that may be
-//! theirs); [`findings`] turns facts into sentences and fixes, a pure function of the facts,
+//! theirs); `findings` turns facts into sentences and fixes, a pure function of the facts,
 //! what the asking teacher may do and the time; the handlers check permissions and answer.
 //!
 //! Invariants:

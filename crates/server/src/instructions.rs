@@ -1,7 +1,7 @@
 //! `GET /api/v1/instructions`: the parents' "how to sign in" sheet for one learner or a
 //! class, one page each, naming the learner and their username — never a password (that is
 //! on the login card, which is audited). The sentences are the school pages' own
-//! ([`crate::pages::ParentsSheet`]), so the printed sheet and the web page say the same.
+//! (`pages::ParentsSheet`), so the printed sheet and the web page say the same.
 
 use axum::Router;
 use axum::extract::State;
