@@ -1433,3 +1433,54 @@ async fn a_message_lists_who_it_will_not_reach_and_follows_each_copy_until_it_ha
     assert!(status.copies.iter().all(|c| c.state == MailState::Sent));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_teacher_cannot_move_an_address_from_a_learner_of_another_class() {
+    let Some(secrets) = credential_store() else {
+        return;
+    };
+    let server = TestServer::start_demo(Backend::Sqlite).await;
+    let lead = lead(&server).await;
+    let foxes = lead
+        .classes()
+        .await
+        .expect("classes")
+        .into_iter()
+        .find(|c| c.name == "2 Foxes")
+        .expect("2 Foxes");
+    let fox = lead
+        .learner_create(&NewLearner {
+            id: None,
+            given_name: "Fen".into(),
+            family_name: "Hart".into(),
+            username: Some("fen.hart".into()),
+            email: Some("fen@home.example".into()),
+            classes: vec![foxes.id],
+        })
+        .await
+        .expect("a learner of another class");
+    let (app, _dir) = signed_in(&secrets, &server.url, "teacher1").await;
+    let owls = class_named(&app, "1 Owls").await;
+    let owl = app
+        .class_learners(Some(owls.id), 0, 1)
+        .await
+        .expect("learners")
+        .learners
+        .remove(0);
+
+    let refused = app
+        .learner_email_move(owl.id, fox.id)
+        .await
+        .expect_err("not one of teacher1's learners");
+    assert_eq!(refused.code, AppErrorCode::NotFound);
+    assert_eq!(
+        lead.learner(fox.id)
+            .await
+            .expect("the fox")
+            .email
+            .as_deref(),
+        Some("fen@home.example"),
+        "the address stays where it was"
+    );
+    server.stop().await;
+}
