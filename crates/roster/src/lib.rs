@@ -14,8 +14,11 @@
 //!   compared without case, spaces, dashes or underscores (`sourcedId`, `SourcedID`,
 //!   `sourced_id` are one column), extra columns kept aside, and every row with the line it
 //!   started on.
+//! - [`oneroster`]: a OneRoster 1.1 or 1.2 zip into typed records (orgs, users, classes,
+//!   enrolments), each with its line, checked as a whole.
 
 mod error;
+pub mod oneroster;
 mod table;
 mod text;
 mod unzip;
