@@ -16,9 +16,12 @@
 //!   started on.
 //! - [`oneroster`]: a OneRoster 1.1 or 1.2 zip into typed records (orgs, users, classes,
 //!   enrolments), each with its line, checked as a whole.
+//! - [`plain`]: a spreadsheet's CSV of learners, columns recognised by name or mapped by
+//!   hand.
 
 mod error;
 pub mod oneroster;
+pub mod plain;
 mod table;
 mod text;
 mod unzip;
