@@ -18,10 +18,12 @@
 //!   enrolments), each with its line, checked as a whole.
 //! - [`plain`]: a spreadsheet's CSV of learners, columns recognised by name or mapped by
 //!   hand.
+//! - [`plan`]: what importing a file would do to a school, before anything changes.
 
 mod error;
 pub mod oneroster;
 pub mod plain;
+pub mod plan;
 mod table;
 mod text;
 mod unzip;

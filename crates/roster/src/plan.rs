@@ -1,0 +1,464 @@
+//! What an import would do to a school, worked out before anything changes: the learners
+//! added (with the usernames made for them), changed field by field, enrolled and taken out
+//! of classes, deactivated (never deleted: their email stays theirs), the classes added,
+//! the rows that cannot be imported and why, and whether the import must wait for a lead
+//! teacher's confirmation. A pure function of the school as it is and the file: the
+//! server reads the one, this crate the other, and applying the plan is the server's.
+//!
+//! Matching: a learner of the file is the school's learner with the same `sourcedId`; a
+//! school learner never imported is matched once, by username or else by email address,
+//! and keeps the file's id from then on. A learner who came from an earlier import and is
+//! not in this file has left: deactivated. Learners typed in by hand are left alone.
+
+use std::collections::{HashMap, HashSet};
+
+use classkeys_domain::identity::{Email, Username};
+use classkeys_domain::text::identity_key;
+
+use crate::error::Refusal;
+
+/// A class of the school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolClass {
+    pub id: String,
+    pub source_id: Option<String>,
+    pub name: String,
+}
+
+/// A learner of the school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolLearner {
+    pub id: String,
+    pub source_id: Option<String>,
+    pub username: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: Option<String>,
+    pub active: bool,
+    /// The ids of their classes.
+    pub classes: Vec<String>,
+    /// The version the plan is based on: applying refuses a learner changed since.
+    pub version: i64,
+}
+
+/// The school as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct School {
+    pub classes: Vec<SchoolClass>,
+    pub learners: Vec<SchoolLearner>,
+    /// Usernames and email keys held by anyone else (staff): never given to a learner.
+    pub other_identities: Vec<String>,
+}
+
+/// A class in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileClass {
+    pub source_id: String,
+    pub name: String,
+}
+
+/// A learner in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLearner {
+    pub source_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// The `source_id`s of their classes.
+    pub classes: Vec<String>,
+    /// Where they are in the file, for refusals.
+    pub file: String,
+    pub line: u64,
+}
+
+/// What the file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Incoming {
+    pub classes: Vec<FileClass>,
+    pub learners: Vec<FileLearner>,
+}
+
+/// When an import waits for a lead teacher's confirmation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Guards {
+    /// Deactivating more than this share of the school's active learners.
+    pub deactivate_share: f64,
+    /// Changing more names than this.
+    pub renamed: usize,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Self {
+            deactivate_share: 0.10,
+            renamed: 20,
+        }
+    }
+}
+
+/// A learner to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addition {
+    pub source_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub username: String,
+    /// Whether the username was made here (the file had none).
+    pub username_made: bool,
+    pub email: Option<String>,
+    /// The classes, by the class's `source_id` in the file.
+    pub classes: Vec<String>,
+}
+
+/// One field of a learner that changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+/// A learner of the school that the file changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub learner_id: String,
+    pub version: i64,
+    /// Set when the learner is matched for the first time (by username or email).
+    pub adopt_source_id: Option<String>,
+    pub fields: Vec<FieldChange>,
+    pub reactivate: bool,
+    /// Classes joined and left, by the class's `source_id` (joined) and id (left).
+    pub enrol: Vec<String>,
+    pub unenrol: Vec<String>,
+}
+
+/// The plan of an import.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Classes the school does not have yet.
+    pub classes_added: Vec<FileClass>,
+    /// Classes renamed: (class id, old name, new name).
+    pub classes_renamed: Vec<(String, String, String)>,
+    pub added: Vec<Addition>,
+    pub changed: Vec<Change>,
+    /// Learners gone from the file: (learner id, version).
+    pub deactivated: Vec<(String, i64)>,
+    /// Learners the file holds exactly as the school does.
+    pub unchanged: usize,
+    /// Rows that cannot be imported, and why.
+    pub refused: Vec<Refusal>,
+    /// Why the import waits for a lead teacher's confirmation, if it does.
+    pub held: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the import would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.classes_added.is_empty()
+            && self.classes_renamed.is_empty()
+            && self.added.is_empty()
+            && self.changed.is_empty()
+            && self.deactivated.is_empty()
+    }
+}
+
+/// Works out what importing `incoming` into `school` would do.
+pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
+    let mut plan = Plan::default();
+
+    let by_source: HashMap<&str, &SchoolClass> = school
+        .classes
+        .iter()
+        .filter_map(|c| c.source_id.as_deref().map(|s| (s, c)))
+        .collect();
+    let by_name: HashMap<String, &SchoolClass> = school
+        .classes
+        .iter()
+        .map(|c| (identity_key(&c.name), c))
+        .collect();
+    // The school's class id each file class becomes (None: added by this import).
+    let mut class_ids: HashMap<&str, Option<&str>> = HashMap::new();
+    for class in &incoming.classes {
+        let found = by_source
+            .get(class.source_id.as_str())
+            .or_else(|| by_name.get(&identity_key(&class.name)))
+            .copied();
+        match found {
+            Some(existing) => {
+                if existing.name != class.name {
+                    plan.classes_renamed.push((
+                        existing.id.clone(),
+                        existing.name.clone(),
+                        class.name.clone(),
+                    ));
+                }
+                class_ids.insert(&class.source_id, Some(&existing.id));
+            }
+            None => {
+                plan.classes_added.push(class.clone());
+                class_ids.insert(&class.source_id, None);
+            }
+        }
+    }
+
+    let mut taken: HashSet<String> = school.other_identities.iter().cloned().collect();
+    for learner in &school.learners {
+        taken.insert(identity_key(&learner.username));
+        if let Some(email) = &learner.email {
+            taken.insert(identity_key(email));
+        }
+    }
+    let source_index: HashMap<&str, &SchoolLearner> = school
+        .learners
+        .iter()
+        .filter_map(|l| l.source_id.as_deref().map(|s| (s, l)))
+        .collect();
+    let ident_index: HashMap<String, &SchoolLearner> = school
+        .learners
+        .iter()
+        .filter(|l| l.source_id.is_none())
+        .flat_map(|l| {
+            std::iter::once((identity_key(&l.username), l))
+                .chain(l.email.as_deref().map(|e| (identity_key(e), l)))
+        })
+        .collect();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut renamed = 0;
+
+    for row in &incoming.learners {
+        let refuse = |reason: String| Refusal::file(&row.file, reason).at_line(row.line);
+        let email = match row
+            .email
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(Email::parse)
+        {
+            Some(Ok(email)) => Some(email),
+            Some(Err(e)) => {
+                plan.refused.push(refuse(e.to_string()).in_column("email"));
+                continue;
+            }
+            None => None,
+        };
+        let username = match row
+            .username
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .map(Username::parse)
+        {
+            Some(Ok(username)) => Some(username),
+            Some(Err(e)) => {
+                plan.refused
+                    .push(refuse(e.to_string()).in_column("username"));
+                continue;
+            }
+            None => None,
+        };
+        let unknown: Vec<&String> = row
+            .classes
+            .iter()
+            .filter(|c| !class_ids.contains_key(c.as_str()))
+            .collect();
+        if let Some(class) = unknown.first() {
+            plan.refused
+                .push(refuse(format!("the class {class} is not in the file")));
+            continue;
+        }
+        let matched = source_index
+            .get(row.source_id.as_str())
+            .copied()
+            .or_else(|| {
+                username
+                    .as_ref()
+                    .map(|u| identity_key(u.as_str()))
+                    .and_then(|k| ident_index.get(&k).copied())
+                    .or_else(|| {
+                        email
+                            .as_ref()
+                            .and_then(|e| ident_index.get(e.key()).copied())
+                    })
+            });
+        let Some(existing) = matched else {
+            // A new learner: their username (given or made) and address must be free.
+            let made = username.is_none();
+            let username = match username {
+                Some(u) if taken.contains(&identity_key(u.as_str())) => {
+                    plan.refused.push(
+                        refuse(format!(
+                            "the username {u} already belongs to another account"
+                        ))
+                        .in_column("username"),
+                    );
+                    continue;
+                }
+                Some(u) => u,
+                None => {
+                    let Some(base) = Username::suggest(&row.given_name, &row.family_name) else {
+                        plan.refused.push(refuse(
+                            "no username can be made from these names: give one in the file".into(),
+                        ));
+                        continue;
+                    };
+                    let clashing = taken
+                        .iter()
+                        .filter(|t| t.starts_with(base.as_str()))
+                        .count();
+                    match base.first_free(clashing, |u| taken.contains(u)) {
+                        Some(u) => u,
+                        None => {
+                            plan.refused
+                                .push(refuse("no free username could be made".into()));
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(email) = &email
+                && taken.contains(email.key())
+            {
+                plan.refused.push(
+                    refuse(format!(
+                        "the email address {email} already belongs to another account"
+                    ))
+                    .in_column("email"),
+                );
+                continue;
+            }
+            taken.insert(identity_key(username.as_str()));
+            if let Some(email) = &email {
+                taken.insert(email.key().to_owned());
+            }
+            plan.added.push(Addition {
+                source_id: row.source_id.clone(),
+                given_name: row.given_name.clone(),
+                family_name: row.family_name.clone(),
+                username: username.as_str().to_owned(),
+                username_made: made,
+                email: email.map(|e| e.as_str().to_owned()),
+                classes: row.classes.clone(),
+            });
+            continue;
+        };
+        let clash = |ident: &str, own: Option<&str>| {
+            own.map(identity_key).as_deref() != Some(ident) && taken.contains(ident)
+        };
+        if let Some(u) = &username
+            && clash(&identity_key(u.as_str()), Some(&existing.username))
+        {
+            plan.refused.push(
+                refuse(format!(
+                    "the username {u} already belongs to another account"
+                ))
+                .in_column("username"),
+            );
+            continue;
+        }
+        if let Some(e) = &email
+            && clash(e.key(), existing.email.as_deref())
+        {
+            plan.refused.push(
+                refuse(format!(
+                    "the email address {e} already belongs to another account"
+                ))
+                .in_column("email"),
+            );
+            continue;
+        }
+        seen.insert(&existing.id);
+
+        let mut fields = Vec::new();
+        let mut field = |name: &'static str, from: &str, to: &str| {
+            if from != to {
+                fields.push(FieldChange {
+                    field: name,
+                    from: from.to_owned(),
+                    to: to.to_owned(),
+                });
+            }
+        };
+        field("given_name", &existing.given_name, &row.given_name);
+        field("family_name", &existing.family_name, &row.family_name);
+        if let Some(u) = &username {
+            field("username", &existing.username, u.as_str());
+        }
+        // The same address in other capitals is the same address: not a change.
+        if let Some(e) = &email
+            && existing.email.as_deref().map(identity_key).as_deref() != Some(e.key())
+        {
+            field(
+                "email",
+                existing.email.as_deref().unwrap_or_default(),
+                e.as_str(),
+            );
+        }
+        if fields.iter().any(|f| f.field.ends_with("_name")) {
+            renamed += 1;
+        }
+        let wanted: Vec<(&str, Option<&str>)> = row
+            .classes
+            .iter()
+            .map(|c| (c.as_str(), class_ids.get(c.as_str()).copied().flatten()))
+            .collect();
+        let enrol: Vec<String> = wanted
+            .iter()
+            .filter(|(_, id)| id.is_none_or(|id| !existing.classes.iter().any(|c| c == id)))
+            .map(|(source, _)| (*source).to_owned())
+            .collect();
+        let unenrol: Vec<String> = existing
+            .classes
+            .iter()
+            .filter(|c| !wanted.iter().any(|(_, id)| *id == Some(c.as_str())))
+            .cloned()
+            .collect();
+        // A username or address this row takes is not free for a later row.
+        for changed in fields
+            .iter()
+            .filter(|f| f.field == "username" || f.field == "email")
+        {
+            taken.insert(identity_key(&changed.to));
+        }
+        let adopt = (existing.source_id.is_none()).then(|| row.source_id.clone());
+        let change = Change {
+            learner_id: existing.id.clone(),
+            version: existing.version,
+            adopt_source_id: adopt,
+            fields,
+            reactivate: !existing.active,
+            enrol,
+            unenrol,
+        };
+        if change.fields.is_empty()
+            && !change.reactivate
+            && change.enrol.is_empty()
+            && change.unenrol.is_empty()
+            && change.adopt_source_id.is_none()
+        {
+            plan.unchanged += 1;
+        } else {
+            plan.changed.push(change);
+        }
+    }
+
+    let active = school.learners.iter().filter(|l| l.active).count();
+    plan.deactivated = school
+        .learners
+        .iter()
+        .filter(|l| l.active && l.source_id.is_some() && !seen.contains(l.id.as_str()))
+        .map(|l| (l.id.clone(), l.version))
+        .collect();
+    if active > 0 && plan.deactivated.len() as f64 > guards.deactivate_share * active as f64 {
+        plan.held.push(format!(
+            "{} of the school's {active} active learners would be deactivated, more than {:.0} %",
+            plan.deactivated.len(),
+            guards.deactivate_share * 100.0
+        ));
+    }
+    if renamed > guards.renamed {
+        plan.held.push(format!(
+            "{renamed} learners' names would change, more than {}",
+            guards.renamed
+        ));
+    }
+    plan
+}

@@ -1,0 +1,243 @@
+//! What an import would do, worked out before anything changes: the same file twice
+//! changes nothing; the next term's file shows exactly who left, joined, moved and was
+//! renamed; clashes are refused per row; large changes wait for a lead teacher.
+
+use classkeys_roster::plan::{
+    FileClass, FileLearner, Guards, Incoming, School, SchoolClass, SchoolLearner, plan,
+};
+
+fn class(source: &str, name: &str) -> FileClass {
+    FileClass {
+        source_id: source.into(),
+        name: name.into(),
+    }
+}
+
+fn row(source: &str, given: &str, family: &str, classes: &[&str]) -> FileLearner {
+    FileLearner {
+        source_id: source.into(),
+        given_name: given.into(),
+        family_name: family.into(),
+        username: None,
+        email: None,
+        classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+        file: "users.csv".into(),
+        line: 2,
+    }
+}
+
+/// The school as a first import of `incoming` would leave it (ids `L-<source>`,
+/// `C-<source>`), so the next plans run against what an import really leaves.
+fn school_after(incoming: &Incoming) -> School {
+    let first = plan(&School::default(), incoming, &Guards::default());
+    assert!(first.refused.is_empty(), "{:?}", first.refused);
+    School {
+        classes: incoming
+            .classes
+            .iter()
+            .map(|c| SchoolClass {
+                id: format!("C-{}", c.source_id),
+                source_id: Some(c.source_id.clone()),
+                name: c.name.clone(),
+            })
+            .collect(),
+        learners: first
+            .added
+            .iter()
+            .map(|a| SchoolLearner {
+                id: format!("L-{}", a.source_id),
+                source_id: Some(a.source_id.clone()),
+                username: a.username.clone(),
+                given_name: a.given_name.clone(),
+                family_name: a.family_name.clone(),
+                email: a.email.clone(),
+                active: true,
+                classes: a.classes.iter().map(|c| format!("C-{c}")).collect(),
+                version: 1,
+            })
+            .collect(),
+        other_identities: Vec::new(),
+    }
+}
+
+fn autumn() -> Incoming {
+    Incoming {
+        classes: vec![class("c3", "3 Owls"), class("c4", "4 Foxes")],
+        learners: vec![
+            row("s1", "Ada", "Lovelace", &["c3"]),
+            row("s2", "Ben", "Okafor", &["c3"]),
+            row("s3", "Cleo", "Marsh", &["c4"]),
+            row("s4", "Dan", "Quill", &["c4"]),
+            row("s5", "Ada", "Lovelace", &["c4"]),
+        ],
+    }
+}
+
+#[test]
+fn a_first_import_adds_everyone_with_usernames_made_and_none_twice() {
+    let first = plan(&School::default(), &autumn(), &Guards::default());
+    let usernames: Vec<&str> = first.added.iter().map(|a| a.username.as_str()).collect();
+    assert_eq!(
+        usernames,
+        [
+            "ada.lovelace",
+            "ben.okafor",
+            "cleo.marsh",
+            "dan.quill",
+            "ada.lovelace2"
+        ]
+    );
+    assert!(first.added.iter().all(|a| a.username_made));
+    assert_eq!(first.classes_added.len(), 2);
+    assert!(first.held.is_empty());
+}
+
+#[test]
+fn importing_the_same_file_again_changes_nothing_and_says_so() {
+    let school = school_after(&autumn());
+    let again = plan(&school, &autumn(), &Guards::default());
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(again.unchanged, 5);
+}
+
+#[test]
+fn the_next_terms_file_previews_exactly_who_left_joined_moved_and_was_renamed() {
+    let school = school_after(&autumn());
+    let mut spring = autumn();
+    spring.learners.retain(|l| l.source_id != "s4"); // Dan left
+    spring.learners.push(row("s6", "Eve", "Hart", &["c4"])); // Eve joined
+    spring.learners[1].classes = vec!["c4".into()]; // Ben moved to 4 Foxes
+    spring.learners[2].family_name = "Marsh-Hale".into(); // Cleo's name changed
+    let guards = Guards {
+        deactivate_share: 0.5,
+        ..Guards::default()
+    };
+    let next = plan(&school, &spring, &guards);
+    assert_eq!(next.deactivated, [("L-s4".to_owned(), 1)]);
+    assert_eq!(next.added.len(), 1);
+    assert_eq!(next.added[0].username, "eve.hart");
+    let ben = next
+        .changed
+        .iter()
+        .find(|c| c.learner_id == "L-s2")
+        .unwrap();
+    assert_eq!(
+        (ben.enrol.clone(), ben.unenrol.clone()),
+        (vec!["c4".to_owned()], vec!["C-c3".to_owned()])
+    );
+    let cleo = next
+        .changed
+        .iter()
+        .find(|c| c.learner_id == "L-s3")
+        .unwrap();
+    assert_eq!(cleo.fields.len(), 1);
+    assert_eq!(
+        (
+            cleo.fields[0].field,
+            cleo.fields[0].from.as_str(),
+            cleo.fields[0].to.as_str()
+        ),
+        ("family_name", "Marsh", "Marsh-Hale")
+    );
+    assert_eq!(
+        next.changed.len(),
+        2,
+        "Ada twice unchanged: {:?}",
+        next.changed
+    );
+    assert_eq!(next.unchanged, 2);
+    assert!(next.held.is_empty());
+}
+
+#[test]
+fn learners_typed_in_by_hand_are_matched_once_by_username_or_email_and_otherwise_left_alone() {
+    let school = School {
+        classes: vec![],
+        learners: vec![
+            SchoolLearner {
+                id: "L-1".into(),
+                source_id: None,
+                username: "ada.l".into(),
+                given_name: "Ada".into(),
+                family_name: "Lovelace".into(),
+                email: None,
+                active: true,
+                classes: vec![],
+                version: 4,
+            },
+            SchoolLearner {
+                id: "L-2".into(),
+                source_id: None,
+                username: "by.hand".into(),
+                given_name: "By".into(),
+                family_name: "Hand".into(),
+                email: Some("hand@home.example".into()),
+                active: true,
+                classes: vec![],
+                version: 1,
+            },
+        ],
+        other_identities: vec!["mr.hughes".into()],
+    };
+    let mut ada = row("s1", "Ada", "Lovelace", &[]);
+    ada.username = Some("ADA.L".into());
+    let mut staffname = row("s9", "Mr", "Hughes", &[]);
+    staffname.username = Some("mr.hughes".into());
+    let mut stolen = row("s8", "Zed", "Ox", &[]);
+    stolen.email = Some("Hand@Home.example".into());
+    stolen.line = 7;
+    let incoming = Incoming {
+        classes: vec![],
+        learners: vec![ada, staffname, stolen],
+    };
+    let first = plan(&school, &incoming, &Guards::default());
+    assert_eq!(first.changed.len(), 2);
+    assert_eq!(first.changed[0].adopt_source_id.as_deref(), Some("s1"));
+    assert_eq!(
+        first.changed[0].version, 4,
+        "applied only if nobody changed Ada since"
+    );
+    // "Zed Ox" has By Hand's address, so is matched to By Hand by email (the address is
+    // the learner's), and the preview shows the names it would change.
+    let by_email = &first.changed[1];
+    assert_eq!(by_email.learner_id, "L-2");
+    assert_eq!(
+        by_email.fields.iter().map(|f| f.field).collect::<Vec<_>>(),
+        ["given_name", "family_name"]
+    );
+    // The staff username is refused.
+    let refusals: Vec<String> = first.refused.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        refusals,
+        [
+            "users.csv, line 2, column username: the username mr.hughes already belongs to another account"
+        ]
+    );
+    assert!(
+        first.deactivated.is_empty(),
+        "learners typed in by hand are never deactivated"
+    );
+}
+
+#[test]
+fn large_changes_wait_for_a_lead_teachers_confirmation() {
+    let school = school_after(&autumn());
+    let mut gone = autumn();
+    gone.learners.truncate(3);
+    let held = plan(&school, &gone, &Guards::default());
+    assert_eq!(held.deactivated.len(), 2);
+    assert_eq!(
+        held.held,
+        ["2 of the school's 5 active learners would be deactivated, more than 10 %"]
+    );
+    let mut renamed = autumn();
+    for learner in &mut renamed.learners {
+        learner.given_name.push('e');
+    }
+    let guards = Guards {
+        renamed: 3,
+        ..Guards::default()
+    };
+    let held = plan(&school, &renamed, &guards);
+    assert_eq!(held.held, ["5 learners' names would change, more than 3"]);
+}
