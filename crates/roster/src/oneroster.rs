@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Refusal, Result};
+use crate::plan::{FileClass, FileLearner, Incoming};
 use crate::table::{Row, Table};
 use crate::text::{Encodings, decode};
 use crate::unzip::{Limits, unzip};
@@ -467,6 +468,63 @@ fn read_enrollments(table: &Table) -> Result<Vec<Enrollment>> {
 }
 
 impl Roster {
+    /// The schools of the export (orgs of type `school`, or every org when none says).
+    pub fn schools(&self) -> Vec<&Org> {
+        let schools: Vec<&Org> = self.orgs.iter().filter(|o| o.kind == "school").collect();
+        if schools.is_empty() {
+            self.orgs.iter().collect()
+        } else {
+            schools
+        }
+    }
+
+    /// What the export holds for the school `org` (its `sourcedId`), as an import takes
+    /// it: its students as learners, its classes, and each student's classes. Teachers,
+    /// parents and other roles are not learners.
+    pub fn incoming(&self, org: &str) -> Incoming {
+        let classes: Vec<FileClass> = self
+            .classes
+            .iter()
+            .filter(|c| c.school == org && c.status == Status::Active)
+            .map(|c| FileClass {
+                source_id: c.sourced_id.clone(),
+                name: c.title.clone(),
+            })
+            .collect();
+        let mut enrolled: HashMap<&str, Vec<String>> = HashMap::new();
+        for e in &self.enrollments {
+            if e.role == Role::Student
+                && e.status == Status::Active
+                && classes.iter().any(|c| c.source_id == e.class)
+            {
+                enrolled.entry(&e.user).or_default().push(e.class.clone());
+            }
+        }
+        let single_school = self.schools().len() <= 1;
+        let learners = self
+            .users
+            .iter()
+            .filter(|u| u.role == Role::Student)
+            .filter(|u| u.orgs.iter().any(|o| o == org) || (u.orgs.is_empty() && single_school))
+            .map(|u| FileLearner {
+                source_id: u.sourced_id.clone(),
+                given_name: u.given_name.clone(),
+                family_name: u.family_name.clone(),
+                username: (!u.username.is_empty()).then(|| u.username.clone()),
+                email: (!u.email.is_empty()).then(|| u.email.clone()),
+                classes: enrolled.remove(u.sourced_id.as_str()).unwrap_or_default(),
+                leaving: u.status == Status::ToBeDeleted || !u.enabled,
+                file: "users.csv".to_owned(),
+                line: u.line,
+            })
+            .collect();
+        Incoming {
+            complete: !self.delta,
+            classes,
+            learners,
+        }
+    }
+
     /// In a bulk export every reference must name a record of the export: an enrolment's
     /// user and class, a class's school.
     fn check_references(&self) -> Result<()> {

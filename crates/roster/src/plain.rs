@@ -5,7 +5,10 @@
 
 use std::collections::HashMap;
 
+use classkeys_domain::text::{identity_key, search_fold};
+
 use crate::error::{Refusal, Result};
+use crate::plan::{FileClass, FileLearner, Incoming};
 use crate::table::{Table, header_key};
 use crate::text::{Encodings, decode};
 use crate::unzip::Limits;
@@ -244,4 +247,54 @@ pub fn read_csv(
         });
     }
     Ok(learners)
+}
+
+/// What a spreadsheet's learners are as an import takes them. Classes are known by name.
+/// A learner is known by the file's id column; without one, by username, else email
+/// address, else name — weaker each time, so an id column is what makes next term's file
+/// update rather than duplicate.
+pub fn incoming(file: &str, learners: &[PlainLearner]) -> Incoming {
+    let mut classes: Vec<FileClass> = Vec::new();
+    for name in learners.iter().flat_map(|l| &l.classes) {
+        if !classes.iter().any(|c| c.source_id == *name) {
+            classes.push(FileClass {
+                source_id: name.clone(),
+                name: name.clone(),
+            });
+        }
+    }
+    let learners = learners
+        .iter()
+        .map(|l| {
+            let source_id = if l.id.is_empty() {
+                [&l.username, &l.email]
+                    .into_iter()
+                    .find(|s| !s.is_empty())
+                    .map(|s| identity_key(s))
+                    .unwrap_or_else(|| search_fold(&format!("{} {}", l.given_name, l.family_name)))
+            } else {
+                l.id.clone()
+            };
+            FileLearner {
+                source_id: if l.id.is_empty() {
+                    format!("csv:{source_id}")
+                } else {
+                    source_id
+                },
+                given_name: l.given_name.clone(),
+                family_name: l.family_name.clone(),
+                username: (!l.username.is_empty()).then(|| l.username.clone()),
+                email: (!l.email.is_empty()).then(|| l.email.clone()),
+                classes: l.classes.clone(),
+                leaving: false,
+                file: file.to_owned(),
+                line: l.line,
+            }
+        })
+        .collect();
+    Incoming {
+        complete: true,
+        classes,
+        learners,
+    }
 }

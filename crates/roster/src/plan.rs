@@ -67,6 +67,8 @@ pub struct FileLearner {
     pub email: Option<String>,
     /// The `source_id`s of their classes.
     pub classes: Vec<String>,
+    /// Marked to be removed (a delta file's `tobedeleted`): deactivated if present.
+    pub leaving: bool,
     /// Where they are in the file, for refusals.
     pub file: String,
     pub line: u64,
@@ -75,6 +77,9 @@ pub struct FileLearner {
 /// What the file holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Incoming {
+    /// Whether the file holds every learner (a bulk export): then a learner of an earlier
+    /// import who is not in it has left. A delta holds only changes.
+    pub complete: bool,
     pub classes: Vec<FileClass>,
     pub learners: Vec<FileLearner>,
 }
@@ -226,8 +231,18 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut renamed = 0;
 
+    let mut leaving: Vec<(String, i64)> = Vec::new();
     for row in &incoming.learners {
         let refuse = |reason: String| Refusal::file(&row.file, reason).at_line(row.line);
+        if row.leaving {
+            if let Some(existing) = source_index.get(row.source_id.as_str())
+                && existing.active
+            {
+                seen.insert(&existing.id);
+                leaving.push((existing.id.clone(), existing.version));
+            }
+            continue;
+        }
         let email = match row
             .email
             .as_deref()
@@ -441,12 +456,16 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
     }
 
     let active = school.learners.iter().filter(|l| l.active).count();
-    plan.deactivated = school
-        .learners
-        .iter()
-        .filter(|l| l.active && l.source_id.is_some() && !seen.contains(l.id.as_str()))
-        .map(|l| (l.id.clone(), l.version))
-        .collect();
+    plan.deactivated = leaving;
+    if incoming.complete {
+        plan.deactivated.extend(
+            school
+                .learners
+                .iter()
+                .filter(|l| l.active && l.source_id.is_some() && !seen.contains(l.id.as_str()))
+                .map(|l| (l.id.clone(), l.version)),
+        );
+    }
     if active > 0 && plan.deactivated.len() as f64 > guards.deactivate_share * active as f64 {
         plan.held.push(format!(
             "{} of the school's {active} active learners would be deactivated, more than {:.0} %",

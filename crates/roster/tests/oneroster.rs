@@ -71,6 +71,27 @@ fn a_bulk_1_1_export_reads_into_orgs_users_classes_and_enrolments() {
     assert_eq!(roster.users[2].role, Role::Other("parent".into()));
     assert_eq!(roster.classes[0].grades, ["03", "04"]);
     assert_eq!(roster.enrollments.len(), 2);
+
+    // As an import takes it: the school's students, its classes, each student's classes.
+    assert_eq!(
+        roster
+            .schools()
+            .iter()
+            .map(|o| o.sourced_id.as_str())
+            .collect::<Vec<_>>(),
+        ["org-1"]
+    );
+    let incoming = roster.incoming("org-1");
+    assert!(incoming.complete);
+    assert_eq!(incoming.classes.len(), 1);
+    assert_eq!(
+        incoming.learners.len(),
+        1,
+        "the teacher and the parent are not learners"
+    );
+    assert_eq!(incoming.learners[0].source_id, "u-1");
+    assert_eq!(incoming.learners[0].classes, ["c-1"]);
+    assert_eq!(incoming.learners[0].username.as_deref(), Some("ada.l"));
 }
 
 #[test]

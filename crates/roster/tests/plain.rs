@@ -90,3 +90,35 @@ fn rows_that_cannot_be_imported_are_refused_with_line_and_column() {
         assert_eq!(read(file, &[]).unwrap_err(), refusal);
     }
 }
+
+#[test]
+fn a_spreadsheets_learners_are_known_by_id_else_username_else_email_else_name() {
+    let file = b"id,given name,family name,class,username,email\n\
+        1001,Ada,Lovelace,3 Owls|Choir,,\n\
+        ,Ben,Okafor,3 Owls,Ben.O,\n\
+        ,Cleo,Marsh,Choir,,cleo@home.example\n\
+        ,Dan,Quill,3 Owls,,\n";
+    let learners = read(file, &[]).unwrap();
+    let incoming = classkeys_roster::plain::incoming("class-list.csv", &learners);
+    let ids: Vec<&str> = incoming
+        .learners
+        .iter()
+        .map(|l| l.source_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "1001",
+            "csv:ben.o",
+            "csv:cleo@home.example",
+            "csv:dan quill"
+        ]
+    );
+    let classes: Vec<&str> = incoming.classes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        classes,
+        ["3 Owls", "Choir"],
+        "each class once, in the file's order"
+    );
+    assert!(incoming.complete);
+}

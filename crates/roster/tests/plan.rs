@@ -21,6 +21,7 @@ fn row(source: &str, given: &str, family: &str, classes: &[&str]) -> FileLearner
         username: None,
         email: None,
         classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+        leaving: false,
         file: "users.csv".into(),
         line: 2,
     }
@@ -62,6 +63,7 @@ fn school_after(incoming: &Incoming) -> School {
 
 fn autumn() -> Incoming {
     Incoming {
+        complete: true,
         classes: vec![class("c3", "3 Owls"), class("c4", "4 Foxes")],
         learners: vec![
             row("s1", "Ada", "Lovelace", &["c3"]),
@@ -187,6 +189,7 @@ fn learners_typed_in_by_hand_are_matched_once_by_username_or_email_and_otherwise
     stolen.email = Some("Hand@Home.example".into());
     stolen.line = 7;
     let incoming = Incoming {
+        complete: true,
         classes: vec![],
         learners: vec![ada, staffname, stolen],
     };
@@ -240,4 +243,23 @@ fn large_changes_wait_for_a_lead_teachers_confirmation() {
     };
     let held = plan(&school, &renamed, &guards);
     assert_eq!(held.held, ["5 learners' names would change, more than 3"]);
+}
+
+#[test]
+fn a_delta_deactivates_only_whom_it_marks_to_be_removed() {
+    let school = school_after(&autumn());
+    let mut dan = row("s4", "Dan", "Quill", &["c4"]);
+    dan.leaving = true;
+    let delta = Incoming {
+        complete: false,
+        classes: vec![],
+        learners: vec![dan, row("s6", "Eve", "Hart", &[])],
+    };
+    let next = plan(&school, &delta, &Guards::default());
+    assert_eq!(
+        next.deactivated,
+        [("L-s4".to_owned(), 1)],
+        "the others are not in a delta"
+    );
+    assert_eq!(next.added.len(), 1);
 }
