@@ -17,6 +17,7 @@ use classkeys_protocol::credentials::{
     LearnerSignInRequest, SchoolExportRequest,
 };
 use classkeys_protocol::diagnosis::{Diagnosis, ResetLinkSent, Unlocked};
+use classkeys_protocol::imports::{ImportPreview, ImportQuery};
 use classkeys_protocol::messages::{MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
@@ -537,6 +538,21 @@ impl Client {
     pub async fn instructions_pdf(&self, query: &InstructionsQuery) -> Result<Vec<u8>> {
         self.send_bytes(self.request(Method::GET, paths::INSTRUCTIONS).query(query))
             .await
+    }
+
+    /// What importing the roster file `bytes` would do; nothing changes.
+    pub async fn import_preview(
+        &self,
+        query: &ImportQuery,
+        bytes: Vec<u8>,
+    ) -> Result<ImportPreview> {
+        self.send(
+            self.request(Method::POST, paths::IMPORT_PREVIEW)
+                .query(query)
+                .header("content-type", "application/octet-stream")
+                .body(bytes),
+        )
+        .await
     }
 
     /// Where each copy of a message is.

@@ -76,6 +76,8 @@ pub enum Action {
     AuditView,
     /// Send a message (with a personal sign-in link) to a learner, or to a class's learners.
     MessageSend,
+    /// Import the school's roster from its information system, or preview an import.
+    RosterImport,
 }
 
 impl Action {
@@ -87,6 +89,7 @@ impl Action {
             Action::ClassAssignTeachers => "only lead teachers can assign teachers to classes",
             Action::StaffView => "only lead teachers can see the staff list",
             Action::SchoolExport => "only lead teachers can export the whole school",
+            Action::RosterImport => "only lead teachers can import the school's roster",
             _ => return None,
         })
     }
@@ -198,7 +201,7 @@ mod tests {
     use super::*;
     use uuid::Uuid;
 
-    const ALL: [Action; 20] = [
+    const ALL: [Action; 21] = [
         Action::ClassView,
         Action::ClassCreate,
         Action::ClassRename,
@@ -219,6 +222,7 @@ mod tests {
         Action::SchoolExport,
         Action::AuditView,
         Action::MessageSend,
+        Action::RosterImport,
     ];
 
     fn actor(role: Role) -> Actor {
@@ -377,6 +381,27 @@ mod tests {
         assert_eq!(
             authorize(&actor(Role::LeadTeacher), Action::SchoolExport, &school),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn only_a_lead_teacher_imports_their_own_schools_roster() {
+        let school = |id| Resource::School {
+            school: SchoolId(Uuid::from_u128(id)),
+        };
+        assert_eq!(
+            authorize(&actor(Role::Teacher), Action::RosterImport, &school(10)),
+            Err(Denial::Forbidden(
+                "only lead teachers can import the school's roster"
+            ))
+        );
+        assert_eq!(
+            authorize(&actor(Role::LeadTeacher), Action::RosterImport, &school(10)),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&actor(Role::LeadTeacher), Action::RosterImport, &school(11)),
+            Err(Denial::Hidden)
         );
     }
 }

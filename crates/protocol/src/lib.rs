@@ -8,6 +8,7 @@ pub mod auth;
 pub mod credentials;
 pub mod diagnosis;
 pub mod error;
+pub mod imports;
 pub mod messages;
 pub mod paths;
 pub mod roster;

@@ -124,6 +124,8 @@ pub const LEARNER_ACCESS_CODES: Route<1> = Route::new("/api/v1/learners/{id}/acc
 pub const LEARNER_PARENT_CODE: Route<1> = Route::new("/api/v1/learners/{id}/parent-code");
 /// "How to sign in" for parents, one page per learner with their username (PDF).
 pub const INSTRUCTIONS: &str = "/api/v1/instructions";
+/// What importing a roster file would do (nothing changes).
+pub const IMPORT_PREVIEW: &str = "/api/v1/imports/preview";
 /// Where each copy of a message is.
 pub const MESSAGE: Route<1> = Route::new("/api/v1/messages/{id}");
 /// Move another learner's email address to this learner.

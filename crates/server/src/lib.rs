@@ -62,6 +62,7 @@ pub mod diagnosis;
 pub mod duplicates;
 pub mod error;
 pub mod http;
+pub mod imports;
 pub mod instructions;
 pub mod keys;
 pub mod learner_auth;
@@ -115,6 +116,7 @@ pub fn app(state: AppState) -> Router {
         .merge(diagnosis::router())
         .merge(duplicates::router())
         .merge(instructions::router())
+        .merge(imports::router())
         .merge(credentials::router())
         .merge(learner_auth::router())
         .merge(audit::router())

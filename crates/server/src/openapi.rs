@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit, auth, classes, credentials, diagnosis, duplicates, instructions, learner_auth, learners,
-    messages, staff, sync,
+    audit, auth, classes, credentials, diagnosis, duplicates, imports, instructions, learner_auth,
+    learners, messages, staff, sync,
 };
 
 /// The API description, generated from the handlers and the protocol types.
@@ -32,6 +32,7 @@ use crate::{
         credentials::class_access_codes, credentials::learner_access_codes,
         credentials::learner_parent_code_rotate, credentials::class_access_codes_export,
         credentials::school_export, instructions::instructions_pdf,
+        imports::import_preview,
         learner_auth::learner_sign_in, learner_auth::learner_me,
         learner_auth::learner_sign_out, learner_auth::learner_password_change,
         audit::audit_list,
@@ -46,6 +47,7 @@ use crate::{
         (name = "sync", description = "Replica sync for the desktop app"),
         (name = "credentials", description = "Passwords, parent access codes, exports and the audit log"),
         (name = "messages", description = "Messages to learners, with personal sign-in links"),
+        (name = "imports", description = "Importing the school's roster from its information system"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -51,6 +51,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/v1/messages"),
     ("get", "/api/v1/messages/{id}"),
     ("get", "/api/v1/instructions"),
+    ("post", "/api/v1/imports/preview"),
     ("get", "/api/v1/learners/{id}/diagnosis"),
     ("post", "/api/v1/learners/{id}/email/move"),
     ("get", "/api/v1/learners/duplicates"),

@@ -107,6 +107,7 @@ const HIDDEN: Want = Want::Refused(ErrorCode::NotFound);
 const FORBIDDEN: Want = Want::Refused(ErrorCode::Forbidden);
 const ANON: Want = Want::Refused(ErrorCode::Unauthenticated);
 const NO_ADDRESS: Want = Want::Refused(ErrorCode::InvalidInput);
+const UNREADABLE: Want = Want::Refused(ErrorCode::InvalidInput);
 
 fn code_name(code: ErrorCode) -> String {
     serde_json::to_value(code)
@@ -853,6 +854,19 @@ fn rows() -> Vec<Row> {
                 )
             },
             [OK, HIDDEN, OK, HIDDEN, ANON],
+        ),
+        row(
+            // A JSON body is no roster file: a caller who may import is told why.
+            "POST /api/v1/imports/preview",
+            Reads,
+            |_| {
+                send(
+                    Method::POST,
+                    paths::IMPORT_PREVIEW,
+                    json!({"not": "a roster"}),
+                )
+            },
+            [FORBIDDEN, FORBIDDEN, UNREADABLE, UNREADABLE, ANON],
         ),
         row(
             "GET /api/v1/learners/duplicates",

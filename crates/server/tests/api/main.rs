@@ -11,6 +11,7 @@ mod credentials;
 mod diagnosis;
 mod duplicates;
 mod harness;
+mod imports;
 mod input;
 mod instructions;
 mod learner_account;

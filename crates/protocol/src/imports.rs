@@ -1,0 +1,106 @@
+//! Importing a school's roster: what an import would do, shown before anything changes.
+
+use classkeys_domain::ids::LearnerId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// The largest roster file accepted, in bytes.
+pub const MAX_IMPORT_BYTES: usize = 64 << 20;
+
+/// How an uploaded roster file is read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `oneroster` (a zip) or `csv` (a spreadsheet's learners); recognised from the file
+    /// when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// For a OneRoster export of several schools: the `sourcedId` of the org to import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The file's name, as shown in refusals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// What importing a file would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportPreview {
+    /// What the file was read as: `oneroster 1.1`, `oneroster 1.2` or `csv`.
+    pub format: String,
+    /// Classes the school does not have yet, by name.
+    pub classes_added: Vec<String>,
+    /// Classes renamed.
+    pub classes_renamed: Vec<Renamed>,
+    /// Learners to add.
+    pub added: Vec<AddedLearner>,
+    /// Learners to change.
+    pub changed: Vec<ChangedLearner>,
+    /// Learners gone from the file, to deactivate (never delete: their email stays
+    /// theirs).
+    pub deactivated: Vec<LearnerLine>,
+    /// Learners the file holds just as the school does.
+    pub unchanged: usize,
+    /// Rows that cannot be imported, each with where and why.
+    pub refused: Vec<RefusedRow>,
+    /// Why the import must wait for a lead teacher's confirmation, if it must.
+    pub held: Vec<String>,
+}
+
+/// A class renamed by the import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Renamed {
+    pub from: String,
+    pub to: String,
+}
+
+/// A learner the import adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AddedLearner {
+    pub given_name: String,
+    pub family_name: String,
+    pub username: String,
+    /// Whether the username was made by ClassKeys (the file had none).
+    pub username_made: bool,
+    pub email: Option<String>,
+    /// Their classes, by name.
+    pub classes: Vec<String>,
+}
+
+/// A learner of the school, as a preview names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LearnerLine {
+    pub learner_id: LearnerId,
+    pub username: String,
+    pub name: String,
+}
+
+/// A learner the import changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChangedLearner {
+    pub learner: LearnerLine,
+    /// Fields that change, field by field.
+    pub fields: Vec<FieldChange>,
+    /// Whether a deactivated learner comes back.
+    pub reactivated: bool,
+    /// Classes joined and left, by name.
+    pub joins: Vec<String>,
+    pub leaves: Vec<String>,
+}
+
+/// One field that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// A row the import refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefusedRow {
+    pub file: String,
+    pub line: Option<u64>,
+    pub column: Option<String>,
+    pub reason: String,
+}

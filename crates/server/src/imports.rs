@@ -1,0 +1,298 @@
+//! Importing a school's roster from its information system: `POST /api/v1/imports/preview`
+//! reads an uploaded OneRoster zip or spreadsheet CSV and answers what importing it would
+//! do, changing nothing. Lead teachers only, for their own school.
+//!
+//! Reading and planning are `classkeys-roster`'s (bounded: the file's size, the zip's
+//! inflated sizes and entries, all before anything is parsed); this module reads the
+//! school as it is, and names the plan's records for the person previewing it.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::post;
+use classkeys_domain::policy::{Action, Actor};
+use classkeys_protocol::imports::{
+    AddedLearner, ChangedLearner, FieldChange, ImportPreview, ImportQuery, LearnerLine,
+    MAX_IMPORT_BYTES, RefusedRow, Renamed,
+};
+use classkeys_protocol::{ErrorBody, ErrorCode, paths};
+use classkeys_roster::oneroster::{self, Version};
+use classkeys_roster::plan::{Guards, Incoming, Plan, School, SchoolClass, SchoolLearner, plan};
+use classkeys_roster::{Limits, Refusal, plain};
+use sqlx::AnyConnection;
+
+use crate::access;
+use crate::auth::Authenticated;
+use crate::db::parse_id;
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use crate::stored::{Sql, Status};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::IMPORT_PREVIEW, post(import_preview))
+        .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+}
+
+/// What importing the uploaded roster file would do; nothing changes.
+#[utoipa::path(post, path = paths::IMPORT_PREVIEW, tag = "imports",
+    security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "A OneRoster 1.1 or 1.2 CSV zip, or a CSV of learners"),
+    responses(
+        (status = 200, body = ImportPreview, description = "What would be added, changed, enrolled, moved and deactivated, and the rows refused"),
+        (status = 400, body = ErrorBody, description = "The file cannot be read: the message names the file, line and column"),
+        (status = 403, body = ErrorBody, description = "Only lead teachers import"),
+        (status = 413, body = ErrorBody, description = "The file is too large"),
+    ))]
+pub(crate) async fn import_preview(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<ApiJson<ImportPreview>> {
+    access::school(&auth.actor, Action::RosterImport, "school roster")?;
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the file is larger than the {} MB a roster file may be: export one school, or split the file",
+                    MAX_IMPORT_BYTES >> 20
+                ),
+            )
+        } else {
+            Error::new(ErrorCode::BadRequest, e.body_text())
+        }
+    })?;
+    let (format, incoming) = tokio::task::spawn_blocking(move || read(&query, &body))
+        .await
+        .map_err(Error::internal)?
+        .map_err(|refusal| Error::new(ErrorCode::InvalidInput, refusal.to_string()))?;
+    let mut conn = state.db.pool().acquire().await?;
+    let school = load_school(&mut conn, &auth.actor).await?;
+    let plan = plan(&school, &incoming, &Guards::default());
+    Ok(ApiJson(preview(format, &school, &incoming, &plan)?))
+}
+
+/// Reads the file as `query` says, or as its first bytes say.
+fn read(query: &ImportQuery, body: &[u8]) -> std::result::Result<(String, Incoming), Refusal> {
+    let name = query.name.clone().unwrap_or_else(|| "the file".to_owned());
+    let limits = Limits::default();
+    let zip = match query.format.as_deref() {
+        Some("oneroster") => true,
+        Some("csv") => false,
+        None => body.starts_with(b"PK"),
+        Some(other) => {
+            return Err(Refusal::file(
+                name,
+                format!("{other:?} is not a format: use oneroster or csv"),
+            ));
+        }
+    };
+    if !zip {
+        let learners = plain::read_csv(&name, body, &[], &limits)?;
+        return Ok(("csv".to_owned(), plain::incoming(&name, &learners)));
+    }
+    let roster = oneroster::read_zip(&name, body, &limits)?;
+    let schools = roster.schools();
+    let org = match (&query.org, schools.as_slice()) {
+        (Some(org), _) => org.clone(),
+        (None, [only]) => only.sourced_id.clone(),
+        (None, []) => return Err(Refusal::file(name, "the export names no school (orgs.csv)")),
+        (None, several) => {
+            let listed: Vec<String> = several
+                .iter()
+                .map(|o| format!("{} ({})", o.name, o.sourced_id))
+                .collect();
+            return Err(Refusal::file(
+                name,
+                format!(
+                    "the export holds {} schools: say which to import with org=…: {}",
+                    several.len(),
+                    listed.join(", ")
+                ),
+            ));
+        }
+    };
+    if !roster.orgs.iter().any(|o| o.sourced_id == org) {
+        return Err(Refusal::file(name, format!("the export has no org {org}")));
+    }
+    let format = match roster.version {
+        Version::V1_1 => "oneroster 1.1",
+        Version::V1_2 => "oneroster 1.2",
+    };
+    Ok((format.to_owned(), roster.incoming(&org)))
+}
+
+#[derive(sqlx::FromRow)]
+struct LearnerRow {
+    id: String,
+    source_id: Option<String>,
+    username: String,
+    given_name: String,
+    family_name: String,
+    email: Option<String>,
+    status: Sql<Status>,
+    version: i64,
+}
+
+/// The school as an import plans against it.
+async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> {
+    let school_id = actor.school_id.to_string();
+    let classes: Vec<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT id, source_id, name FROM class WHERE school_id = $1")
+            .bind(&school_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let rows: Vec<LearnerRow> = sqlx::query_as(
+        "SELECT id, source_id, username, given_name, family_name, email, status, version
+         FROM learner WHERE school_id = $1",
+    )
+    .bind(&school_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let enrolments: Vec<(String, String)> = sqlx::query_as(
+        "SELECT e.learner_id, e.class_id FROM enrollment e JOIN learner l ON l.id = e.learner_id
+         WHERE l.school_id = $1",
+    )
+    .bind(&school_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let other_identities: Vec<String> = sqlx::query_scalar(
+        "SELECT k.ident FROM identity_key k JOIN staff s ON s.id = k.owner_id
+         WHERE k.school_id = $1",
+    )
+    .bind(&school_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_learner: HashMap<String, Vec<String>> = HashMap::new();
+    for (learner, class) in enrolments {
+        by_learner.entry(learner).or_default().push(class);
+    }
+    Ok(School {
+        classes: classes
+            .into_iter()
+            .map(|(id, source_id, name)| SchoolClass {
+                id,
+                source_id,
+                name,
+            })
+            .collect(),
+        learners: rows
+            .into_iter()
+            .map(|r| SchoolLearner {
+                classes: by_learner.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                source_id: r.source_id,
+                username: r.username,
+                given_name: r.given_name,
+                family_name: r.family_name,
+                email: r.email,
+                active: r.status.0 == Status::Active,
+                version: r.version,
+            })
+            .collect(),
+        other_identities,
+    })
+}
+
+/// The plan, with every record named as the person previewing it knows it.
+fn preview(
+    format: String,
+    school: &School,
+    incoming: &Incoming,
+    plan: &Plan,
+) -> Result<ImportPreview> {
+    let class_name: HashMap<&str, &str> = school
+        .classes
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .chain(
+            incoming
+                .classes
+                .iter()
+                .map(|c| (c.source_id.as_str(), c.name.as_str())),
+        )
+        .collect();
+    let name_of = |id: &str| class_name.get(id).copied().unwrap_or(id).to_owned();
+    let learners: HashMap<&str, &SchoolLearner> =
+        school.learners.iter().map(|l| (l.id.as_str(), l)).collect();
+    let line = |id: &str| -> Result<LearnerLine> {
+        let learner = learners.get(id).ok_or_else(|| {
+            Error::internal(anyhow::anyhow!("a planned learner is not in the school"))
+        })?;
+        Ok(LearnerLine {
+            learner_id: parse_id(id)?,
+            username: learner.username.clone(),
+            name: format!("{} {}", learner.given_name, learner.family_name),
+        })
+    };
+    Ok(ImportPreview {
+        format,
+        classes_added: plan.classes_added.iter().map(|c| c.name.clone()).collect(),
+        classes_renamed: plan
+            .classes_renamed
+            .iter()
+            .map(|(_, from, to)| Renamed {
+                from: from.clone(),
+                to: to.clone(),
+            })
+            .collect(),
+        added: plan
+            .added
+            .iter()
+            .map(|a| AddedLearner {
+                given_name: a.given_name.clone(),
+                family_name: a.family_name.clone(),
+                username: a.username.clone(),
+                username_made: a.username_made,
+                email: a.email.clone(),
+                classes: a.classes.iter().map(|c| name_of(c)).collect(),
+            })
+            .collect(),
+        changed: plan
+            .changed
+            .iter()
+            .map(|c| {
+                Ok(ChangedLearner {
+                    learner: line(&c.learner_id)?,
+                    fields: c
+                        .fields
+                        .iter()
+                        .map(|f| FieldChange {
+                            field: f.field.to_owned(),
+                            from: f.from.clone(),
+                            to: f.to.clone(),
+                        })
+                        .collect(),
+                    reactivated: c.reactivate,
+                    joins: c.enrol.iter().map(|id| name_of(id)).collect(),
+                    leaves: c.unenrol.iter().map(|id| name_of(id)).collect(),
+                })
+            })
+            .collect::<Result<_>>()?,
+        deactivated: plan
+            .deactivated
+            .iter()
+            .map(|(id, _)| line(id))
+            .collect::<Result<_>>()?,
+        unchanged: plan.unchanged,
+        refused: plan
+            .refused
+            .iter()
+            .map(|r| RefusedRow {
+                file: r.file.clone(),
+                line: r.line,
+                column: r.column.clone(),
+                reason: r.reason.clone(),
+            })
+            .collect(),
+        held: plan.held.clone(),
+    })
+}
