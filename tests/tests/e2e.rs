@@ -900,6 +900,26 @@ async fn the_password_card_says_what_the_password_is_in_every_state_and_nothing_
     assert!(!card.contains("my-own-secret-path-7"));
 
     // Offline: what this computer knows, said as such, and nothing that needs the server.
+    // First, this computer's copy catches up with the learner's change (the background
+    // sync runs every second here).
+    eventually(
+        "this computer knows the learner chose their password",
+        async || {
+            let state = desktop
+            .js(
+                "return window.__TAURI__.core.invoke('learner_get', { learner_id: arguments[0] })
+                   .then((l) => l.password);",
+                vec![json!(first.id)],
+            )
+            .await;
+            if state == "set_by_learner" {
+                Ok(())
+            } else {
+                Err(state)
+            }
+        },
+    )
+    .await;
     desktop.link_mut().cut().await;
     let (state, card) = password_card(&desktop, "1 Owls", &first.id).await;
     assert_eq!(
