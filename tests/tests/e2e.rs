@@ -1033,29 +1033,43 @@ async fn choose_with_link(desktop: &Desktop, mail: &classkeys_testsupport::Mail,
     .expect("the newest link sets the password");
 }
 
+/// The id of teacher1's class 1 Owls.
+async fn owls(api: &classkeys_client::Client) -> classkeys_domain::ids::ClassId {
+    api.classes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "1 Owls")
+        .expect("1 Owls")
+        .id
+}
+
+/// A learner added to 1 Owls through the API.
+async fn add_to_owls(
+    api: &classkeys_client::Client,
+    (given, family): (&str, &str),
+    username: &str,
+    email: Option<&str>,
+) -> classkeys_protocol::roster::LearnerRecord {
+    api.learner_create(&NewLearner {
+        id: None,
+        given_name: given.into(),
+        family_name: family.into(),
+        username: Some(username.into()),
+        email: email.map(Into::into),
+        classes: vec![owls(api).await],
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn why_names_each_reason_a_learner_cannot_sign_in_and_its_fix_lets_them_in() {
     let desktop = Desktop::start().await;
     desktop.sign_in("teacher1").await;
     let api = desktop.api("teacher1").await;
-    let owls = api
-        .classes()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "1 Owls")
-        .unwrap();
     let add = async |given: &str, family: &str, username: &str, email: Option<&str>| {
-        api.learner_create(&NewLearner {
-            id: None,
-            given_name: given.into(),
-            family_name: family.into(),
-            username: Some(username.into()),
-            email: email.map(Into::into),
-            classes: vec![owls.id],
-        })
-        .await
-        .unwrap()
+        add_to_owls(&api, (given, family), username, email).await
     };
 
     // (a) Deactivated: the fix is to reactivate.
@@ -1173,16 +1187,9 @@ async fn a_teacher_sends_a_class_sign_in_links_from_the_app_and_each_learner_get
     let desktop = Desktop::start_with_settings(Route::Direct, smtp.settings()).await;
     desktop.sign_in("teacher1").await;
     let api = desktop.api("teacher1").await;
-    let owls = api
-        .classes()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "1 Owls")
-        .unwrap();
     let learners = api
         .learners(&classkeys_protocol::roster::LearnerQuery {
-            class_id: Some(owls.id),
+            class_id: Some(owls(&api).await),
             limit: Some(500),
             ..Default::default()
         })
@@ -1266,24 +1273,8 @@ async fn the_duplicates_screen_moves_an_address_to_the_account_the_learner_uses(
     let desktop = Desktop::start().await;
     desktop.sign_in("teacher1").await;
     let api = desktop.api("teacher1").await;
-    let owls = api
-        .classes()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.name == "1 Owls")
-        .unwrap();
     let add = async |username: &str, email: Option<&str>| {
-        api.learner_create(&NewLearner {
-            id: None,
-            given_name: "Eli".into(),
-            family_name: "Marsh".into(),
-            username: Some(username.into()),
-            email: email.map(Into::into),
-            classes: vec![owls.id],
-        })
-        .await
-        .unwrap()
+        add_to_owls(&api, ("Eli", "Marsh"), username, email).await
     };
     let old = add("eli.marsh", Some("eli@home.example")).await;
     api.learner_set_active(old.id, false, None).await.unwrap();

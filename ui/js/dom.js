@@ -43,11 +43,13 @@ export function fill(el, ...children) {
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
-// "22 Nov, 09:14" (with the year when it is not this one), in the teacher's own locale.
+// "22 Nov, 09:14" (with the year when it is not this one), in the teacher's own locale, from
+// RFC 3339 text or Unix milliseconds (as the server sends them); '' for none.
 const thisYear = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 const otherYear = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
-export function formatWhen(rfc3339) {
-  const d = new Date(rfc3339);
+export function formatWhen(when) {
+  if (when === null || when === undefined) return '';
+  const d = new Date(when);
   if (Number.isNaN(d.getTime())) return '';
   return (d.getFullYear() === new Date().getFullYear() ? thisYear : otherYear).format(d);
 }
@@ -55,6 +57,24 @@ export function formatWhen(rfc3339) {
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+// Puts `text` on the clipboard and says so; `what` names it ("Username").
+export async function copy(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(`${what} copied.`);
+  } catch {
+    toast(`Could not copy the ${what.toLowerCase()}: select it and copy it by hand.`, 'error');
+  }
+}
+
+// What became of a message, as a teacher reads it.
+export const MAIL_STATES = {
+  queued: 'Waiting to be sent',
+  sent: 'Sent',
+  refused: 'Refused by the mail server',
+  failed: 'Could not be delivered',
+};
 
 let toastTimer;
 // A short message at the bottom of the window, read out by screen readers.

@@ -22,7 +22,7 @@ use classkeys_protocol::credentials::{
     AccessCode, AccessCodes, AuditEntry, AuditQuery, ClassPasswordReset, CodesPurpose,
     LearnerPassword, LearnerPasswordReset, PasswordSource, SchoolExportKind, SchoolExportRequest,
 };
-use classkeys_protocol::roster::{InstructionsQuery, LearnerRecord};
+use classkeys_protocol::roster::{ClassRecord, InstructionsQuery, LearnerRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppErrorCode, Result};
@@ -105,6 +105,12 @@ pub struct SavedFile {
     pub path: PathBuf,
     /// Learners in it.
     pub learners: usize,
+}
+
+/// Whose codes a codes screen shows.
+enum Whose {
+    Class(ClassId),
+    Learner(LearnerRecord),
 }
 
 /// A learner's codes as the replica has them: no password, and the parent access code
@@ -352,21 +358,9 @@ impl App {
         let answer = session
             .client
             .class_access_codes(class, codes_purpose(reveal))
+            .await;
+        self.codes_view(&session, Whose::Class(class), answer, reveal)
             .await
-            .map_err(AppError::from);
-        match answer {
-            Ok(codes) => {
-                self.keep_parent_codes(&session, &codes).await;
-                Ok(CodesView {
-                    codes,
-                    offline: false,
-                })
-            }
-            Err(e) if e.code == AppErrorCode::Offline && !reveal => {
-                self.offline_codes(&session, class).await
-            }
-            Err(e) => Err(needs_server(e, "Showing passwords")),
-        }
     }
 
     /// One learner's access codes; the password only when `reveal`. Without the server (and
@@ -378,23 +372,36 @@ impl App {
         reveal: bool,
     ) -> Result<CodesView> {
         let session = self.signed_in()?;
-        self.learner_allowed(learner, Action::CodesView).await?;
+        let record = self.learner_allowed(learner, Action::CodesView).await?;
         let answer = session
             .client
             .learner_access_codes(learner, codes_purpose(reveal))
+            .await;
+        self.codes_view(&session, Whose::Learner(record), answer, reveal)
             .await
-            .map_err(AppError::from);
-        match answer {
+    }
+
+    /// The server's answer as the codes screens show it, its parent codes kept for
+    /// offline use; without the server (and not revealing), what this computer knows.
+    async fn codes_view(
+        &self,
+        session: &Session,
+        whose: Whose,
+        answer: classkeys_client::Result<AccessCodes>,
+        reveal: bool,
+    ) -> Result<CodesView> {
+        match answer.map_err(AppError::from) {
             Ok(codes) => {
-                self.keep_parent_codes(&session, &codes).await;
+                self.keep_parent_codes(session, &codes).await;
                 Ok(CodesView {
                     codes,
                     offline: false,
                 })
             }
-            Err(e) if e.code == AppErrorCode::Offline && !reveal => {
-                self.offline_learner_codes(&session, learner).await
-            }
+            Err(e) if e.code == AppErrorCode::Offline && !reveal => match whose {
+                Whose::Class(class) => self.offline_codes(session, class).await,
+                Whose::Learner(record) => self.offline_learner_codes(session, record).await,
+            },
             Err(e) => Err(needs_server(e, "Showing passwords")),
         }
     }
@@ -469,10 +476,9 @@ impl App {
     async fn offline_learner_codes(
         &self,
         session: &Session,
-        learner: LearnerId,
+        record: LearnerRecord,
     ) -> Result<CodesView> {
-        let record = self.learner(learner).await?;
-        let sealed = self.store.parent_code(learner).await?;
+        let sealed = self.store.parent_code(record.id).await?;
         self.offline_view(session, None, vec![offline_code(session, record, sealed)])
             .await
     }
@@ -673,7 +679,13 @@ impl App {
         })
     }
 
-    async fn class_allowed(&self, class: ClassId, action: Action) -> Result<()> {
+    /// The class, from this computer's copy, if the policy lets the member of staff do
+    /// `action` to it.
+    pub(crate) async fn class_allowed(
+        &self,
+        class: ClassId,
+        action: Action,
+    ) -> Result<ClassRecord> {
         let session = self.signed_in()?;
         let record = self
             .store
@@ -687,13 +699,21 @@ impl App {
                 .iter()
                 .any(|t| t.id == session.account.staff.id),
         };
-        edits::allow(&session, action, &resource, "class")
+        edits::allow(&session, action, &resource, "class")?;
+        Ok(record)
     }
 
-    pub(crate) async fn learner_allowed(&self, learner: LearnerId, action: Action) -> Result<()> {
+    /// The learner, from this computer's copy, if the policy lets the member of staff do
+    /// `action` to them.
+    pub(crate) async fn learner_allowed(
+        &self,
+        learner: LearnerId,
+        action: Action,
+    ) -> Result<LearnerRecord> {
         let session = self.signed_in()?;
         // The replica holds only learners this member of staff may see.
-        self.store
+        let record = self
+            .store
             .learner(learner)
             .await?
             .ok_or_else(|| not_on_this_computer("learner"))?;
@@ -701,6 +721,7 @@ impl App {
             school: session.account.staff.school_id,
             in_actor_class: true,
         };
-        edits::allow(&session, action, &resource, "learner")
+        edits::allow(&session, action, &resource, "learner")?;
+        Ok(record)
     }
 }

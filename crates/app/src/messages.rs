@@ -7,13 +7,13 @@
 //! was not reached.
 
 use classkeys_domain::ids::{ClassId, LearnerId};
-use classkeys_domain::policy::{Action, Resource};
+use classkeys_domain::policy::Action;
 use classkeys_protocol::messages::{LOGIN_LINK_TAG, MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::roster::LearnerRecord;
 use serde::Serialize;
 
 use crate::credentials::needs_server;
-use crate::{App, AppError, AppErrorCode, Result, edits};
+use crate::{App, AppError, AppErrorCode, Result};
 
 /// Who a message would go to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,16 +54,10 @@ impl App {
         let session = self.signed_in()?;
         let mut chosen: Vec<LearnerRecord> = Vec::new();
         for id in learners {
-            self.learner_allowed(id, Action::MessageSend).await?;
-            chosen.push(self.learner(id).await?);
+            chosen.push(self.learner_allowed(id, Action::MessageSend).await?);
         }
         if let Some(class) = class {
-            let resource = Resource::Class {
-                school: session.account.staff.school_id,
-                taught_by_actor: true,
-            };
-            self.class(class).await?;
-            edits::allow(&session, Action::MessageSend, &resource, "class")?;
+            self.class_allowed(class, Action::MessageSend).await?;
             chosen.extend(
                 self.replica_class_learners(class)
                     .await?

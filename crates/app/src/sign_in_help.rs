@@ -47,8 +47,7 @@ impl App {
     /// server — what this computer knows.
     pub async fn learner_diagnosis(&self, learner: LearnerId) -> Result<DiagnosisView> {
         let session = self.signed_in()?;
-        self.learner_allowed(learner, Action::LearnerView).await?;
-        let record = self.learner(learner).await?;
+        let record = self.learner_allowed(learner, Action::LearnerView).await?;
         let known = KnownHere {
             active: record.active,
             email: record.email.clone(),

@@ -276,6 +276,24 @@ impl Common {
     }
 }
 
+/// Every row of `table` as a record made by `record` from the row, its id and its status,
+/// refusing a second row with the same id.
+fn records<T>(
+    table: &Table,
+    mut record: impl FnMut(&Row, String, Status) -> Result<T>,
+) -> Result<Vec<T>> {
+    let common = Common::of(table)?;
+    let mut seen = HashMap::new();
+    table
+        .rows()
+        .iter()
+        .map(|row| {
+            let (id, status) = common.read(table, row, &mut seen)?;
+            record(row, id, status)
+        })
+        .collect()
+}
+
 /// Whether `s` is a date as exports write them: `YYYY-MM-DD`, optionally followed by a time
 /// (`T` or a space, then anything a timestamp holds).
 fn is_date(s: &str) -> bool {
@@ -305,24 +323,17 @@ fn is_date(s: &str) -> bool {
 }
 
 fn read_orgs(table: &Table) -> Result<Vec<Org>> {
-    let common = Common::of(table)?;
     let name = table.require(&["name"])?;
     let kind = table.column(&["type"]);
-    let mut seen = HashMap::new();
-    table
-        .rows()
-        .iter()
-        .map(|row| {
-            let (sourced_id, status) = common.read(table, row, &mut seen)?;
-            Ok(Org {
-                sourced_id,
-                status,
-                name: row.get(name).to_owned(),
-                kind: kind.map_or("school", |k| row.get(k)).to_ascii_lowercase(),
-                line: row.line,
-            })
+    records(table, |row, sourced_id, status| {
+        Ok(Org {
+            sourced_id,
+            status,
+            name: row.get(name).to_owned(),
+            kind: kind.map_or("school", |k| row.get(k)).to_ascii_lowercase(),
+            line: row.line,
         })
-        .collect()
+    })
 }
 
 fn role(table: &Table, row: &Row, column: usize) -> Result<Role> {
@@ -359,7 +370,6 @@ fn read_roles(table: &Table) -> Result<HashMap<String, (Role, String, u64)>> {
 }
 
 fn read_users(table: &Table, roles: &HashMap<String, (Role, String, u64)>) -> Result<Vec<User>> {
-    let common = Common::of(table)?;
     let given = table.require(&["givenName"])?;
     let family = table.require(&["familyName"])?;
     let username = table.column(&["username"]);
@@ -367,104 +377,84 @@ fn read_users(table: &Table, roles: &HashMap<String, (Role, String, u64)>) -> Re
     let enabled = table.column(&["enabledUser"]);
     let role_column = table.column(&["role"]);
     let orgs = table.column(&["orgSourcedIds", "primaryOrgSourcedId"]);
-    let mut seen = HashMap::new();
-    table
-        .rows()
-        .iter()
-        .map(|row| {
-            let (sourced_id, status) = common.read(table, row, &mut seen)?;
-            let (role, role_org) = match (role_column, roles.get(&sourced_id)) {
-                (Some(column), _) => (role(table, row, column)?, String::new()),
-                (None, Some((role, org, _))) => (role.clone(), org.clone()),
-                (None, None) => {
-                    return Err(Refusal::file(
-                        table.file(),
-                        format!("the user {sourced_id} has no role (in users.csv or roles.csv)"),
-                    )
-                    .at_line(row.line));
-                }
-            };
-            let mut user_orgs: Vec<String> = orgs
+    records(table, |row, sourced_id, status| {
+        let (role, role_org) = match (role_column, roles.get(&sourced_id)) {
+            (Some(column), _) => (role(table, row, column)?, String::new()),
+            (None, Some((role, org, _))) => (role.clone(), org.clone()),
+            (None, None) => {
+                return Err(Refusal::file(
+                    table.file(),
+                    format!("the user {sourced_id} has no role (in users.csv or roles.csv)"),
+                )
+                .at_line(row.line));
+            }
+        };
+        let mut user_orgs: Vec<String> = orgs
+            .map(|c| row.get(c))
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if !role_org.is_empty() && !user_orgs.contains(&role_org) {
+            user_orgs.push(role_org);
+        }
+        Ok(User {
+            sourced_id,
+            status,
+            enabled: enabled.is_none_or(|c| !row.get(c).eq_ignore_ascii_case("false")),
+            role,
+            username: username.map_or("", |c| row.get(c)).to_owned(),
+            given_name: row.get(given).to_owned(),
+            family_name: row.get(family).to_owned(),
+            email: email.map_or("", |c| row.get(c)).to_owned(),
+            orgs: user_orgs,
+            line: row.line,
+        })
+    })
+}
+
+fn read_classes(table: &Table) -> Result<Vec<Class>> {
+    let title = table.require(&["title"])?;
+    let school = table.require(&["schoolSourcedId"])?;
+    let grades = table.column(&["grades"]);
+    records(table, |row, sourced_id, status| {
+        if row.get(title).is_empty() {
+            return Err(table.refuse(row, title, "the class has no title"));
+        }
+        Ok(Class {
+            sourced_id,
+            status,
+            title: row.get(title).to_owned(),
+            school: row.get(school).to_owned(),
+            grades: grades
                 .map(|c| row.get(c))
                 .unwrap_or_default()
                 .split(',')
                 .map(str::trim)
-                .filter(|o| !o.is_empty())
+                .filter(|g| !g.is_empty())
                 .map(str::to_owned)
-                .collect();
-            if !role_org.is_empty() && !user_orgs.contains(&role_org) {
-                user_orgs.push(role_org);
-            }
-            Ok(User {
-                sourced_id,
-                status,
-                enabled: enabled.is_none_or(|c| !row.get(c).eq_ignore_ascii_case("false")),
-                role,
-                username: username.map_or("", |c| row.get(c)).to_owned(),
-                given_name: row.get(given).to_owned(),
-                family_name: row.get(family).to_owned(),
-                email: email.map_or("", |c| row.get(c)).to_owned(),
-                orgs: user_orgs,
-                line: row.line,
-            })
+                .collect(),
+            line: row.line,
         })
-        .collect()
-}
-
-fn read_classes(table: &Table) -> Result<Vec<Class>> {
-    let common = Common::of(table)?;
-    let title = table.require(&["title"])?;
-    let school = table.require(&["schoolSourcedId"])?;
-    let grades = table.column(&["grades"]);
-    let mut seen = HashMap::new();
-    table
-        .rows()
-        .iter()
-        .map(|row| {
-            let (sourced_id, status) = common.read(table, row, &mut seen)?;
-            if row.get(title).is_empty() {
-                return Err(table.refuse(row, title, "the class has no title"));
-            }
-            Ok(Class {
-                sourced_id,
-                status,
-                title: row.get(title).to_owned(),
-                school: row.get(school).to_owned(),
-                grades: grades
-                    .map(|c| row.get(c))
-                    .unwrap_or_default()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                line: row.line,
-            })
-        })
-        .collect()
+    })
 }
 
 fn read_enrollments(table: &Table) -> Result<Vec<Enrollment>> {
-    let common = Common::of(table)?;
     let class = table.require(&["classSourcedId"])?;
     let user = table.require(&["userSourcedId"])?;
     let role_column = table.require(&["role"])?;
-    let mut seen = HashMap::new();
-    table
-        .rows()
-        .iter()
-        .map(|row| {
-            let (sourced_id, status) = common.read(table, row, &mut seen)?;
-            Ok(Enrollment {
-                sourced_id,
-                status,
-                class: row.get(class).to_owned(),
-                user: row.get(user).to_owned(),
-                role: role(table, row, role_column)?,
-                line: row.line,
-            })
+    records(table, |row, sourced_id, status| {
+        Ok(Enrollment {
+            sourced_id,
+            status,
+            class: row.get(class).to_owned(),
+            user: row.get(user).to_owned(),
+            role: role(table, row, role_column)?,
+            line: row.line,
         })
-        .collect()
+    })
 }
 
 impl Roster {

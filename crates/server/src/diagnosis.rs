@@ -82,11 +82,7 @@ pub(crate) async fn learner_diagnosis(
     let learner: Subject = access::learner(&mut conn, &auth.actor, id, Action::LearnerView).await?;
     let now = state.clock.now_ms();
     let facts = gather(&mut conn, &auth.actor, &learner, now).await?;
-    let slug: String = sqlx::query_scalar("SELECT slug FROM school WHERE id = $1")
-        .bind(auth.actor.school_id.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
-    let sign_in_url = sign_in_url(&state.settings.public_url, &slug);
+    let sign_in_url = sign_in_url(&state.settings.public_url, &auth.me.school_slug);
     let findings = findings(&facts, &Permits::of(&auth.actor), &sign_in_url, now);
     Ok(ApiJson(Diagnosis {
         learner_id: id,
@@ -184,20 +180,12 @@ pub(crate) async fn learner_reset_link(
     };
     let token = links::issue(&mut tx, &state, Link::Reset, &holder, links::RESET_LIFETIME).await?;
     let sender = Sender::load(&mut tx, &state, &school_id).await?;
-    let (slug, teacher): (String, String) = sqlx::query_as(
-        "SELECT sc.slug, st.display_name FROM school sc JOIN staff st ON st.school_id = sc.id
-         WHERE sc.id = $1 AND st.id = $2",
-    )
-    .bind(&school_id)
-    .bind(auth.actor.staff_id.to_string())
-    .fetch_one(&mut *tx)
-    .await?;
     let text = wording::learner_reset_link(
         sender.name(),
         &learner.given_name,
         &learner.username,
-        &teacher,
-        &Link::Reset.url(&state, &slug, token.expose()),
+        &auth.me.display_name,
+        &Link::Reset.url(&state, &auth.me.school_slug, token.expose()),
     );
     sender
         .queue(
@@ -942,4 +930,213 @@ fn capitalised(s: &str) -> String {
         .next()
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use classkeys_protocol::diagnosis::{MailKind, Resemblance};
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+    const URL: &str = "https://keys.example/s/demo/sign-in";
+
+    /// An active learner with a teacher-set password and an address, who signed in an hour
+    /// ago: nothing wrong.
+    fn fine() -> Facts {
+        Facts {
+            active: true,
+            status_changed_at: None,
+            status_changed_by: None,
+            failed_attempts: 0,
+            last_failed_at: None,
+            locked_until: None,
+            password: PasswordState::SetByTeacher,
+            password_set_at: Some(NOW - 3 * DAY_MS),
+            password_set_by: Some("Mr Hughes".into()),
+            must_change: false,
+            email: Some("ada@home.example".into()),
+            look_alikes: Vec::new(),
+            mail: Vec::new(),
+            reset_link: None,
+            dead_link_opened_at: None,
+            last_sign_in_at: Some(NOW - HOUR_MS),
+        }
+    }
+
+    fn all() -> Permits {
+        Permits {
+            set_active: true,
+            reset_password: true,
+            send_mail: true,
+            edit: true,
+        }
+    }
+
+    fn mail(state: MailState, error: Option<&str>) -> MailFact {
+        MailFact {
+            kind: MailKind::PasswordHelp,
+            title: "Sign in".into(),
+            to: "ada@home.example".into(),
+            queued_at: NOW - 3 * MINUTE_MS,
+            state,
+            sent_at: (state == MailState::Sent).then_some(NOW - 2 * MINUTE_MS),
+            error: error.map(Into::into),
+        }
+    }
+
+    fn the(found: &[Finding], check: Check) -> &Finding {
+        found
+            .iter()
+            .find(|f| f.check == check)
+            .unwrap_or_else(|| panic!("a {check:?} finding in {found:#?}"))
+    }
+
+    #[test]
+    fn a_learner_with_nothing_wrong_gets_only_fine_findings_in_the_checklists_order() {
+        let found = findings(&fine(), &all(), URL, NOW);
+        assert!(
+            found.iter().all(|f| f.severity == Severity::Fine),
+            "{found:#?}"
+        );
+        let checks: Vec<Check> = found.iter().map(|f| f.check).collect();
+        assert_eq!(
+            checks,
+            [
+                Check::Account,
+                Check::Lock,
+                Check::Password,
+                Check::Email,
+                Check::SignInPage,
+                Check::LastSignIn
+            ]
+        );
+        assert_eq!(
+            the(&found, Check::Password).says,
+            "Set by Mr Hughes 3 days ago; it can be shown."
+        );
+        assert_eq!(
+            the(&found, Check::LastSignIn).says,
+            "Last signed in 1 hour ago."
+        );
+        assert_eq!(the(&found, Check::SignInPage).fixes, [Fix::CopySignInPage]);
+    }
+
+    #[test]
+    fn what_became_of_the_last_mail_is_said_and_a_refusal_is_a_problem_with_its_fix() {
+        let mut facts = fine();
+        facts.mail = vec![
+            mail(MailState::Refused, Some("550 no such mailbox")),
+            mail(MailState::Sent, None),
+        ];
+        let found = findings(&facts, &all(), URL, NOW);
+        let refused = the(&found, Check::Mail);
+        assert_eq!(refused.severity, Severity::Problem);
+        assert_eq!(
+            refused.says,
+            "The last mail, a password help to ada@home.example 3 minutes ago, was refused by \
+             the mail server (550 no such mailbox). Check the address."
+        );
+        assert_eq!(refused.fixes, [Fix::EditEmail]);
+        assert_eq!(found[0].check, Check::Mail, "problems first");
+
+        facts.mail = vec![mail(MailState::Queued, Some("connection refused"))];
+        let queued = findings(&facts, &all(), URL, NOW);
+        assert_eq!(the(&queued, Check::Mail).severity, Severity::Warning);
+        assert!(
+            the(&queued, Check::Mail)
+                .says
+                .contains("still waiting to be sent")
+        );
+
+        facts.mail = vec![mail(MailState::Sent, None)];
+        let sent = findings(&facts, &all(), URL, NOW);
+        assert_eq!(the(&sent, Check::Mail).severity, Severity::Fine);
+        assert!(the(&sent, Check::Mail).says.contains("spam"));
+    }
+
+    #[test]
+    fn the_newest_password_link_is_said_to_work_or_not_and_an_older_one_opened_is_a_problem() {
+        let mut facts = fine();
+        facts.reset_link = Some(ResetLinkFact {
+            sent_at: NOW - 30 * MINUTE_MS,
+            expires_at: NOW + 90 * MINUTE_MS,
+            works: true,
+            sent_in_last_day: 1,
+        });
+        let works = findings(&facts, &all(), URL, NOW);
+        assert_eq!(
+            the(&works, Check::ResetLink).says,
+            "The newest password link, sent 30 minutes ago, works for 1 hour more."
+        );
+        assert_eq!(the(&works, Check::ResetLink).severity, Severity::Fine);
+
+        facts.reset_link = Some(ResetLinkFact {
+            works: false,
+            sent_in_last_day: 3,
+            ..facts.reset_link.clone().unwrap()
+        });
+        facts.dead_link_opened_at = Some(NOW - MINUTE_MS);
+        let dead = findings(&facts, &all(), URL, NOW);
+        let link = the(&dead, Check::ResetLink);
+        assert_eq!(link.severity, Severity::Problem);
+        assert!(link.says.contains("no longer works either") && link.says.contains("3 were sent"));
+        assert_eq!(link.fixes, [Fix::SendResetLink]);
+
+        // Without an address, no link can be sent: the fix is not offered.
+        facts.email = None;
+        let unreachable = findings(&facts, &all(), URL, NOW);
+        assert!(the(&unreachable, Check::ResetLink).fixes.is_empty());
+        assert_eq!(the(&unreachable, Check::Email).fixes, [Fix::EditEmail]);
+    }
+
+    #[test]
+    fn fixes_are_offered_only_as_far_as_the_teacher_may_apply_them() {
+        let mut facts = fine();
+        facts.active = false;
+        facts.locked_until = Some(NOW + HOUR_MS);
+        facts.failed_attempts = 6;
+        facts.last_failed_at = Some(NOW - MINUTE_MS);
+        facts.look_alikes = vec![LookAlike {
+            resemblance: Resemblance::EmailDots,
+            active: false,
+            account: Some(OtherAccount {
+                learner_id: LearnerId::generate(),
+                username: "ada.old".into(),
+                name: "Ada Lovelace".into(),
+                email: Some("a.da@home.example".into()),
+            }),
+        }];
+        let may_not = Permits {
+            set_active: false,
+            reset_password: false,
+            send_mail: false,
+            edit: false,
+        };
+        let found = findings(&facts, &may_not, URL, NOW);
+        assert_eq!(
+            found
+                .iter()
+                .filter(|f| f.severity == Severity::Problem)
+                .map(|f| f.check)
+                .collect::<Vec<_>>(),
+            [Check::Account, Check::Lock, Check::Duplicates]
+        );
+        let offered: Vec<&Fix> = found.iter().flat_map(|f| &f.fixes).collect();
+        assert_eq!(
+            offered,
+            [&Fix::CopySignInPage],
+            "only what needs no permission"
+        );
+        let found = findings(&facts, &all(), URL, NOW);
+        assert_eq!(the(&found, Check::Account).fixes, [Fix::Reactivate]);
+        assert_eq!(
+            the(&found, Check::Lock).fixes,
+            [Fix::Unlock, Fix::ResetPassword]
+        );
+        assert!(matches!(
+            the(&found, Check::Duplicates).fixes.as_slice(),
+            [Fix::MoveEmail { from_username, .. }] if from_username == "ada.old"
+        ));
+    }
 }

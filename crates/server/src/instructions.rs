@@ -99,13 +99,11 @@ pub(crate) async fn instructions_pdf(
             format!("print at most {MAX_PAGES} learners' instructions at a time"),
         ));
     }
-    let (school, slug): (String, String) =
-        sqlx::query_as("SELECT name, slug FROM school WHERE id = $1")
-            .bind(auth.actor.school_id.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
     drop(conn);
-    let sheet = ParentsSheet::new(&school, sign_in_url(&state.settings.public_url, &slug));
+    let sheet = ParentsSheet::new(
+        &auth.me.school_name,
+        sign_in_url(&state.settings.public_url, &auth.me.school_slug),
+    );
     let pages: Vec<Option<(String, String)>> = learners
         .into_iter()
         .map(|l| Some((format!("{} {}", l.given_name, l.family_name), l.username)))

@@ -5,19 +5,10 @@
 // computer (parent codes as last fetched, no passwords) and says so.
 
 import { call } from '../ipc.js';
-import { h, plural, toast, fill } from '../dom.js';
+import { h, plural, toast, fill, copy } from '../dom.js';
 import { isLead } from '../state.js';
 
 const HIDDEN = '••••••••';
-
-async function copy(text, what) {
-  try {
-    await navigator.clipboard.writeText(text);
-    toast(`${what} copied.`);
-  } catch {
-    toast(`Could not copy the ${what.toLowerCase()}: select it and copy it by hand.`, 'error');
-  }
-}
 
 function passwordText(code, revealed) {
   switch (code.password_state) {

@@ -4,19 +4,12 @@
 // before anything is sent. After sending, each copy's delivery is shown as it changes.
 
 import { call } from '../ipc.js';
-import { h, fill, toast, plural, formatWhen } from '../dom.js';
+import { h, fill, toast, plural, formatWhen, MAIL_STATES } from '../dom.js';
 import { state } from '../state.js';
 
 // How often, and for how long at most, delivery is checked after sending.
 const POLL_MS = 2000;
 const POLL_FOR_MS = 5 * 60 * 1000;
-
-const STATES = {
-  queued: 'Waiting to be sent',
-  sent: 'Sent',
-  refused: 'Refused by the mail server',
-  failed: 'Could not be delivered',
-};
 
 export function messageView(route, { go }) {
   const el = h('section', { class: 'view', testid: 'view-message' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -162,7 +155,7 @@ export function messageView(route, { go }) {
       }
       fill(table, status.copies.map((c) => h('tr', { testid: 'delivery-row', dataset: { state: c.state } },
         h('td', {}, c.name), h('td', { class: 'mono' }, c.to),
-        h('td', {}, STATES[c.state], c.sent_at ? ` ${formatWhen(new Date(c.sent_at).toISOString())}` : '',
+        h('td', {}, MAIL_STATES[c.state], c.sent_at ? ` ${formatWhen(c.sent_at)}` : '',
           c.error ? h('div', { class: 'muted' }, c.error) : null))));
       const waiting = status.copies.filter((c) => c.state === 'queued').length;
       summary.textContent = waiting ? `${plural(waiting, 'copy is', 'copies are')} still waiting to be sent…` : 'Every copy has left.';

@@ -3,27 +3,9 @@
 // shows what this computer knows.
 
 import { call } from '../ipc.js';
-import { h, fill, toast, formatWhen, plural } from '../dom.js';
+import { h, fill, toast, formatWhen, plural, copy, MAIL_STATES } from '../dom.js';
 
 const MARKS = { problem: 'Problem', warning: 'Check', fine: 'OK' };
-
-const MAIL_STATES = {
-  queued: 'waiting to be sent',
-  sent: 'sent',
-  refused: 'refused by the mail server',
-  failed: 'given up',
-};
-
-const when = (ms) => (ms ? formatWhen(new Date(ms).toISOString()) : '');
-
-async function copy(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    toast('Sign-in page address copied.');
-  } catch {
-    toast('Could not copy: select the address and copy it by hand.', 'error');
-  }
-}
 
 export function whyView(learnerId, { go, refreshClasses }) {
   const el = h('section', { class: 'view', testid: 'view-why' }, h('p', { class: 'muted' }, 'Checking…'));
@@ -71,7 +53,7 @@ export function whyView(learnerId, { go, refreshClasses }) {
       case 'edit_email':
         return button('Change the email…', () => go({ name: 'learner', id: learnerId }));
       case 'copy_sign_in_page':
-        return button('Copy the address', () => copy(diagnosis.sign_in_url));
+        return button('Copy the address', () => copy(diagnosis.sign_in_url, 'Sign-in page address'));
       case 'move_email': {
         const confirm = h('span', { class: 'row', hidden: true },
           h('span', {}, `Move ${fix.address} from ${fix.from_username} to ${diagnosis.username}?`),
@@ -108,9 +90,9 @@ export function whyView(learnerId, { go, refreshClasses }) {
         h('tbody', {}, mail.map((m) => h('tr', {},
           h('td', {}, m.title),
           h('td', { class: 'mono' }, m.to),
-          h('td', {}, when(m.queued_at)),
+          h('td', {}, formatWhen(m.queued_at)),
           h('td', { class: m.state === 'refused' || m.state === 'failed' ? 'strong' : '' },
-            MAIL_STATES[m.state] + (m.sent_at ? ` ${when(m.sent_at)}` : ''),
+            MAIL_STATES[m.state] + (m.sent_at ? ` ${formatWhen(m.sent_at)}` : ''),
             m.error ? h('div', { class: 'muted' }, m.error) : null))))));
   }
 
@@ -135,7 +117,7 @@ export function whyView(learnerId, { go, refreshClasses }) {
       h('div', {},
         h('button', { type: 'button', class: 'link', testid: 'back', onclick: () => go({ name: 'learner', id: learnerId }) }, '← Back to the learner'),
         h('h1', { testid: 'why-title' }, diagnosis ? `Why can't ${diagnosis.name} sign in?` : "Why can't they sign in?"),
-        diagnosis ? h('p', { class: 'muted' }, h('span', { class: 'mono' }, diagnosis.username), ` · checked ${when(diagnosis.checked_at)}`) : null),
+        diagnosis ? h('p', { class: 'muted' }, h('span', { class: 'mono' }, diagnosis.username), ` · checked ${formatWhen(diagnosis.checked_at)}`) : null),
       h('div', { class: 'actions' }, again));
     if (!diagnosis) {
       fill(el, head,

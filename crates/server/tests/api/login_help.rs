@@ -77,6 +77,19 @@ fn token_of(link: &str) -> String {
     link.rsplit('/').next().unwrap().to_owned()
 }
 
+/// Asks the demo school's helper "I forgot my password" for `username`, and returns the
+/// one message it sends.
+async fn forgot_password(world: &World, username: &str) -> Mail {
+    ask(
+        world.server.state(),
+        Question::Password {
+            username: username.to_owned(),
+        },
+    )
+    .await;
+    world.server.mail_in_outbox(1).await.remove(0)
+}
+
 /// The reset and sign-in links of a password-help message.
 fn links_in(mail: &Mail, public_url: &str) -> (Option<String>, Option<String>) {
     let base = format!("{}/s/demo/", public_url.trim_end_matches('/'));
@@ -107,15 +120,7 @@ async fn forgot_password_mails_links_and_the_reset_link_sets_a_password_of_the_l
     let world = World::start(backend).await;
     let state = world.server.state();
     let (learner, old) = learner_with_email(&world, "3 Badgers").await;
-    ask(
-        state,
-        Question::Password {
-            username: format!("  {}  ", learner.username.to_uppercase()),
-        },
-    )
-    .await;
-    let mails = world.server.mail_in_outbox(1).await;
-    let mail = &mails[0];
+    let mail = forgot_password(&world, &format!("  {}  ", learner.username.to_uppercase())).await;
     assert_eq!(mail.to, [learner.email.clone().unwrap()]);
     assert!(
         mail.from.starts_with("\"Demo Primary\""),
@@ -123,7 +128,7 @@ async fn forgot_password_mails_links_and_the_reset_link_sets_a_password_of_the_l
         mail.from
     );
     assert!(mail.body.contains(&learner.given_name), "{}", mail.body);
-    let (reset, sign_in) = links_in(mail, &state.settings.public_url);
+    let (reset, sign_in) = links_in(&mail, &state.settings.public_url);
     let (reset, _sign_in) = (
         reset.expect("a reset link"),
         sign_in.expect("a sign-in link"),
@@ -239,15 +244,8 @@ async fn fifty_parallel_uses_of_one_link_give_exactly_one_success(backend: Backe
     let world = World::start(backend).await;
     let state = world.server.state();
     let (learner, _) = learner_with_email(&world, "5 Kestrels").await;
-    ask(
-        state,
-        Question::Password {
-            username: learner.username.clone(),
-        },
-    )
-    .await;
-    let mails = world.server.mail_in_outbox(1).await;
-    let (reset, sign_in) = links_in(&mails[0], &state.settings.public_url);
+    let mail = forgot_password(&world, &learner.username).await;
+    let (reset, sign_in) = links_in(&mail, &state.settings.public_url);
     let (reset, sign_in) = (Arc::new(reset.unwrap()), Arc::new(sign_in.unwrap()));
     let school = demo(state).await;
 
@@ -301,15 +299,8 @@ async fn a_sign_in_link_signs_in_once_and_the_learner_may_choose_a_password_with
     let world = World::start(backend).await;
     let state = world.server.state();
     let (learner, old) = learner_with_email(&world, "6 Herons").await;
-    ask(
-        state,
-        Question::Password {
-            username: learner.username.clone(),
-        },
-    )
-    .await;
-    let mails = world.server.mail_in_outbox(1).await;
-    let sign_in = links_in(&mails[0], &state.settings.public_url).1.unwrap();
+    let mail = forgot_password(&world, &learner.username).await;
+    let sign_in = links_in(&mail, &state.settings.public_url).1.unwrap();
     let school = demo(state).await;
 
     // Opening the link (what a mail scanner does) uses nothing.
@@ -370,15 +361,8 @@ async fn links_die_when_the_password_changes(backend: Backend) {
     let world = World::start(backend).await;
     let state = world.server.state();
     let (learner, _) = learner_with_email(&world, "3 Badgers").await;
-    ask(
-        state,
-        Question::Password {
-            username: learner.username.clone(),
-        },
-    )
-    .await;
-    let mails = world.server.mail_in_outbox(1).await;
-    let (reset, sign_in) = links_in(&mails[0], &state.settings.public_url);
+    let mail = forgot_password(&world, &learner.username).await;
+    let (reset, sign_in) = links_in(&mail, &state.settings.public_url);
     harness::reset(
         &world.lead,
         learner.id,
@@ -532,16 +516,9 @@ async fn the_helper_floods_nobody(backend: Backend) {
 async fn a_teacher_chooses_a_new_staff_password_through_the_helper(backend: Backend) {
     let world = World::start(backend).await;
     let state = world.server.state();
-    ask(
-        state,
-        Question::Password {
-            username: "teacher1".into(),
-        },
-    )
-    .await;
-    let mails = world.server.mail_in_outbox(1).await;
-    assert_eq!(mails[0].to, ["teacher1@staff.demo-primary.example"]);
-    let (reset, sign_in) = links_in(&mails[0], &state.settings.public_url);
+    let mail = forgot_password(&world, "teacher1").await;
+    assert_eq!(mail.to, ["teacher1@staff.demo-primary.example"]);
+    let (reset, sign_in) = links_in(&mail, &state.settings.public_url);
     assert_eq!(sign_in, None, "staff sign in with the app, not with a link");
     let short = login_help::reset_with_link(
         state,

@@ -1,22 +1,9 @@
 //! OneRoster zips as information systems write them, read into records; and the files that
 //! would import the wrong thing, refused with file, line and column.
 
-use std::io::Write;
-
+use crate::zip_of;
 use classkeys_roster::Limits;
 use classkeys_roster::oneroster::{Role, Status, Version, read_zip};
-use zip::write::SimpleFileOptions;
-
-fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, content) in entries {
-        writer
-            .start_file(*name, SimpleFileOptions::default())
-            .unwrap();
-        writer.write_all(content.as_bytes()).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
 
 const MANIFEST_11: &str = "propertyName,value\n\
     manifest.version,1.0\n\
@@ -186,14 +173,7 @@ fn what_would_import_the_wrong_thing_is_refused_with_file_line_and_column() {
     // "Schöle" saved as Windows-1252: one byte that is not UTF-8, the 12th character.
     let latin = "sourcedId,status,dateLastModified,name,type\norg-1,,,Sch\u{f6}le,school\n";
     let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(latin);
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, content) in [("orgs.csv", &latin[..]), ("users.csv", USERS_11.as_bytes())] {
-        writer
-            .start_file(name, SimpleFileOptions::default())
-            .unwrap();
-        writer.write_all(content).unwrap();
-    }
-    let zip = writer.finish().unwrap().into_inner();
+    let zip = zip_of(&[("orgs.csv", &latin[..]), ("users.csv", USERS_11.as_bytes())]);
     let refused = read_zip("export.zip", &zip, &Limits::default()).unwrap_err();
     assert_eq!(
         refused.to_string(),

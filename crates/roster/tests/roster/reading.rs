@@ -1,28 +1,14 @@
 //! Reading roster files as information systems and spreadsheets write them, and refusing,
 //! with file, line and column, what would import the wrong thing or is built to harm.
 
-use std::io::Write;
-
+use crate::zip_of;
 use classkeys_roster::{Encodings, Limits, Table, decode, unzip};
-use zip::write::SimpleFileOptions;
 
 const WANTED: &[&str] = &["manifest.csv", "users.csv", "classes.csv"];
 
-/// A zip of `(name, content)` entries, deflated.
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, content) in entries {
-        writer
-            .start_file(*name, SimpleFileOptions::default())
-            .unwrap();
-        writer.write_all(content).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
-
 #[test]
 fn the_wanted_files_come_out_of_a_zip_in_any_folder_and_case() {
-    let zip = zip_of(&[
+    let zip = zip_of::<&[u8]>(&[
         ("export/Users.csv", b"sourcedId\nu1\n"),
         ("export/classes.csv", b"sourcedId\nc1\n"),
         ("export/readme.txt", b"ignored"),
