@@ -118,9 +118,11 @@ impl From<ErrorBody> for AppError {
             | ErrorCode::EmailTaken
             | ErrorCode::ClassNameTaken
             | ErrorCode::PayloadTooLarge => AppErrorCode::InvalidInput,
-            ErrorCode::ClassNotEmpty | ErrorCode::VersionConflict | ErrorCode::ClassChanged => {
-                AppErrorCode::Conflict
-            }
+            ErrorCode::ClassNotEmpty
+            | ErrorCode::VersionConflict
+            | ErrorCode::ClassChanged
+            | ErrorCode::ImportHeld
+            | ErrorCode::ImportStale => AppErrorCode::Conflict,
             ErrorCode::RateLimited => AppErrorCode::RateLimited,
             ErrorCode::Timeout | ErrorCode::Busy | ErrorCode::Internal => AppErrorCode::Server,
             // Both mean the app sent something it should not have, and a staff session is

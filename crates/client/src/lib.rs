@@ -9,7 +9,7 @@ pub mod files;
 
 use std::time::Duration;
 
-use classkeys_domain::ids::{ClassId, LearnerId, StaffId};
+use classkeys_domain::ids::{ClassId, ImportId, LearnerId, StaffId};
 use classkeys_protocol::auth::{Me, Session, SignInRequest};
 use classkeys_protocol::credentials::{
     AccessCodes, AuditPage, AuditQuery, ClassPasswordReset, CodesPurpose, CodesRequest,
@@ -17,7 +17,7 @@ use classkeys_protocol::credentials::{
     LearnerSignInRequest, SchoolExportRequest,
 };
 use classkeys_protocol::diagnosis::{Diagnosis, ResetLinkSent, Unlocked};
-use classkeys_protocol::imports::{ImportPreview, ImportQuery};
+use classkeys_protocol::imports::{ImportApplied, ImportApply, ImportPreview, ImportQuery};
 use classkeys_protocol::messages::{MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::paths;
 use classkeys_protocol::roster::{
@@ -551,6 +551,16 @@ impl Client {
                 .query(query)
                 .header("content-type", "application/octet-stream")
                 .body(bytes),
+        )
+        .await
+    }
+
+    /// Applies a previewed import (`confirm` for one the preview says is held).
+    pub async fn import_apply(&self, id: ImportId, confirm: bool) -> Result<ImportApplied> {
+        self.with_body(
+            Method::POST,
+            &paths::IMPORT_APPLY.with([&id]),
+            &ImportApply { confirm },
         )
         .await
     }

@@ -57,6 +57,10 @@ id_type!(
     LearnerId
 );
 id_type!(
+    /// A roster import: previewed, then applied.
+    ImportId
+);
+id_type!(
     /// A sync operation, chosen by the client so that replays are recognised.
     OperationId
 );

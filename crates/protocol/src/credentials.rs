@@ -345,6 +345,8 @@ pub enum AuditAction {
     ResetLinkSent,
     /// An email address was moved from one learner's account to another's.
     EmailMoved,
+    /// A roster file was imported: the entry names the import, which holds every change.
+    RosterImported,
 }
 
 impl AuditAction {
@@ -365,6 +367,7 @@ impl AuditAction {
             AuditAction::LearnerUnlocked => "learner_unlocked",
             AuditAction::ResetLinkSent => "reset_link_sent",
             AuditAction::EmailMoved => "email_moved",
+            AuditAction::RosterImported => "roster_imported",
         }
     }
 
@@ -385,11 +388,12 @@ impl AuditAction {
             AuditAction::LearnerUnlocked => "Lifted the wait after wrong passwords",
             AuditAction::ResetLinkSent => "Sent a link to choose a new password",
             AuditAction::EmailMoved => "Moved an email address to another account",
+            AuditAction::RosterImported => "Imported the school's roster",
         }
     }
 
     /// Every action.
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::ParentCodesShown,
         AuditAction::PasswordsRevealed,
         AuditAction::PasswordReset,
@@ -404,6 +408,7 @@ impl AuditAction {
         AuditAction::LearnerUnlocked,
         AuditAction::ResetLinkSent,
         AuditAction::EmailMoved,
+        AuditAction::RosterImported,
     ];
 }
 

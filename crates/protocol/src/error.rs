@@ -37,6 +37,11 @@ pub enum ErrorCode {
     VersionConflict,
     /// An operation id was already used for a different operation.
     OperationIdReused,
+    /// A roster import waits for a lead teacher's confirmation (the message says why).
+    ImportHeld,
+    /// A previewed roster import was already applied, or its preview is too old: preview
+    /// the file again.
+    ImportStale,
     /// The request body is larger than the server accepts.
     PayloadTooLarge,
     /// The request body is not JSON.
@@ -65,7 +70,9 @@ impl ErrorCode {
             | ErrorCode::ClassNotEmpty
             | ErrorCode::ClassChanged
             | ErrorCode::VersionConflict
-            | ErrorCode::OperationIdReused => 409,
+            | ErrorCode::OperationIdReused
+            | ErrorCode::ImportHeld
+            | ErrorCode::ImportStale => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,

@@ -1,6 +1,6 @@
 //! Importing a school's roster: what an import would do, shown before anything changes.
 
-use classkeys_domain::ids::LearnerId;
+use classkeys_domain::ids::{ImportId, LearnerId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -23,9 +23,14 @@ pub struct ImportQuery {
     pub name: Option<String>,
 }
 
+/// How long a preview may be applied for: after that, the file is previewed again.
+pub const PREVIEW_LIFETIME_HOURS: i64 = 24;
+
 /// What importing a file would do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportPreview {
+    /// The preview, to apply with `POST /api/v1/imports/{id}/apply`.
+    pub import_id: ImportId,
     /// What the file was read as: `oneroster 1.1`, `oneroster 1.2` or `csv`.
     pub format: String,
     /// Classes the school does not have yet, by name.
@@ -102,5 +107,43 @@ pub struct RefusedRow {
     pub file: String,
     pub line: Option<u64>,
     pub column: Option<String>,
+    pub reason: String,
+}
+
+/// Applying a previewed import.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportApply {
+    /// Confirms an import that a guard holds (see the preview's `held`).
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// What applying an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportApplied {
+    pub import_id: ImportId,
+    pub classes_added: usize,
+    pub classes_renamed: usize,
+    pub added: usize,
+    pub changed: usize,
+    pub deactivated: usize,
+    /// Changes left out because their record changed after the preview (or a username or
+    /// address was taken meanwhile): reported, never overwritten.
+    pub skipped: Vec<SkippedChange>,
+}
+
+impl ImportApplied {
+    /// Whether applying changed nothing.
+    pub fn changed_nothing(&self) -> bool {
+        self.classes_added + self.classes_renamed + self.added + self.changed + self.deactivated
+            == 0
+    }
+}
+
+/// A change an import left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SkippedChange {
+    /// The learner or class, as the preview named it.
+    pub who: String,
     pub reason: String,
 }

@@ -126,6 +126,8 @@ pub const LEARNER_PARENT_CODE: Route<1> = Route::new("/api/v1/learners/{id}/pare
 pub const INSTRUCTIONS: &str = "/api/v1/instructions";
 /// What importing a roster file would do (nothing changes).
 pub const IMPORT_PREVIEW: &str = "/api/v1/imports/preview";
+/// Apply a previewed import.
+pub const IMPORT_APPLY: Route<1> = Route::new("/api/v1/imports/{id}/apply");
 /// Where each copy of a message is.
 pub const MESSAGE: Route<1> = Route::new("/api/v1/messages/{id}");
 /// Move another learner's email address to this learner.

@@ -12,8 +12,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use classkeys_domain::identity::{Email, Username};
+use classkeys_domain::identity::{ClassName, Email, FamilyName, GivenName, Username};
 use classkeys_domain::text::identity_key;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Refusal;
 
@@ -51,7 +52,7 @@ pub struct School {
 }
 
 /// A class in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileClass {
     pub source_id: String,
     pub name: String,
@@ -102,8 +103,19 @@ impl Default for Guards {
     }
 }
 
+/// A class of the file that the school already has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedClass {
+    /// The class's id in the file.
+    pub source_id: String,
+    /// The school's class.
+    pub class_id: String,
+    /// Whether the school's class takes the file's id (matched by name, never imported).
+    pub adopt_source_id: bool,
+}
+
 /// A learner to add.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Addition {
     pub source_id: String,
     pub given_name: String,
@@ -116,16 +128,38 @@ pub struct Addition {
     pub classes: Vec<String>,
 }
 
+/// A learner's field that an import may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    GivenName,
+    FamilyName,
+    Username,
+    Email,
+}
+
+impl Field {
+    /// The field's name, as the API and the learner's record spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::GivenName => "given_name",
+            Field::FamilyName => "family_name",
+            Field::Username => "username",
+            Field::Email => "email",
+        }
+    }
+}
+
 /// One field of a learner that changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
-    pub field: &'static str,
+    pub field: Field,
     pub from: String,
     pub to: String,
 }
 
 /// A learner of the school that the file changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub learner_id: String,
     pub version: i64,
@@ -139,19 +173,23 @@ pub struct Change {
 }
 
 /// The plan of an import.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Classes the school does not have yet.
     pub classes_added: Vec<FileClass>,
     /// Classes renamed: (class id, old name, new name).
     pub classes_renamed: Vec<(String, String, String)>,
+    /// Classes of the file that the school already has.
+    pub classes_matched: Vec<MatchedClass>,
     pub added: Vec<Addition>,
     pub changed: Vec<Change>,
     /// Learners gone from the file: (learner id, version).
     pub deactivated: Vec<(String, i64)>,
     /// Learners the file holds exactly as the school does.
     pub unchanged: usize,
-    /// Rows that cannot be imported, and why.
+    /// Rows that cannot be imported, and why (kept with the preview, not with the plan
+    /// that is applied).
+    #[serde(skip)]
     pub refused: Vec<Refusal>,
     /// Why the import waits for a lead teacher's confirmation, if it does.
     pub held: Vec<String>,
@@ -162,6 +200,7 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.classes_added.is_empty()
             && self.classes_renamed.is_empty()
+            && !self.classes_matched.iter().any(|c| c.adopt_source_id)
             && self.added.is_empty()
             && self.changed.is_empty()
             && self.deactivated.is_empty()
@@ -184,24 +223,42 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         .collect();
     // The school's class id each file class becomes (None: added by this import).
     let mut class_ids: HashMap<&str, Option<&str>> = HashMap::new();
+    // Classes whose name cannot be a class's name: their learners are refused with them.
+    let mut refused_classes: HashSet<&str> = HashSet::new();
     for class in &incoming.classes {
+        let name = match ClassName::parse(&class.name) {
+            Ok(name) => name.as_str().to_owned(),
+            Err(e) => {
+                plan.refused.push(Refusal::file(
+                    format!("class {}", class.source_id),
+                    e.to_string(),
+                ));
+                refused_classes.insert(&class.source_id);
+                continue;
+            }
+        };
         let found = by_source
             .get(class.source_id.as_str())
-            .or_else(|| by_name.get(&identity_key(&class.name)))
+            .or_else(|| by_name.get(&identity_key(&name)))
             .copied();
         match found {
             Some(existing) => {
-                if existing.name != class.name {
-                    plan.classes_renamed.push((
-                        existing.id.clone(),
-                        existing.name.clone(),
-                        class.name.clone(),
-                    ));
+                if existing.name != name {
+                    plan.classes_renamed
+                        .push((existing.id.clone(), existing.name.clone(), name));
                 }
+                plan.classes_matched.push(MatchedClass {
+                    source_id: class.source_id.clone(),
+                    class_id: existing.id.clone(),
+                    adopt_source_id: existing.source_id.is_none(),
+                });
                 class_ids.insert(&class.source_id, Some(&existing.id));
             }
             None => {
-                plan.classes_added.push(class.clone());
+                plan.classes_added.push(FileClass {
+                    source_id: class.source_id.clone(),
+                    name,
+                });
                 class_ids.insert(&class.source_id, None);
             }
         }
@@ -243,6 +300,22 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
             }
             continue;
         }
+        let given = match GivenName::parse(&row.given_name) {
+            Ok(name) => name,
+            Err(e) => {
+                plan.refused
+                    .push(refuse(e.to_string()).in_column("given_name"));
+                continue;
+            }
+        };
+        let family = match FamilyName::parse(&row.family_name) {
+            Ok(name) => name,
+            Err(e) => {
+                plan.refused
+                    .push(refuse(e.to_string()).in_column("family_name"));
+                continue;
+            }
+        };
         let email = match row
             .email
             .as_deref()
@@ -276,8 +349,12 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
             .filter(|c| !class_ids.contains_key(c.as_str()))
             .collect();
         if let Some(class) = unknown.first() {
-            plan.refused
-                .push(refuse(format!("the class {class} is not in the file")));
+            let reason = if refused_classes.contains(class.as_str()) {
+                format!("their class {class} cannot be imported (see the class's refusal)")
+            } else {
+                format!("the class {class} is not in the file")
+            };
+            plan.refused.push(refuse(reason));
             continue;
         }
         let matched = source_index
@@ -309,7 +386,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
                 }
                 Some(u) => u,
                 None => {
-                    let Some(base) = Username::suggest(&row.given_name, &row.family_name) else {
+                    let Some(base) = Username::suggest(given.as_str(), family.as_str()) else {
                         plan.refused.push(refuse(
                             "no username can be made from these names: give one in the file".into(),
                         ));
@@ -346,8 +423,8 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
             }
             plan.added.push(Addition {
                 source_id: row.source_id.clone(),
-                given_name: row.given_name.clone(),
-                family_name: row.family_name.clone(),
+                given_name: given.as_str().to_owned(),
+                family_name: family.as_str().to_owned(),
                 username: username.as_str().to_owned(),
                 username_made: made,
                 email: email.map(|e| e.as_str().to_owned()),
@@ -383,7 +460,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         seen.insert(&existing.id);
 
         let mut fields = Vec::new();
-        let mut field = |name: &'static str, from: &str, to: &str| {
+        let mut field = |name: Field, from: &str, to: &str| {
             if from != to {
                 fields.push(FieldChange {
                     field: name,
@@ -392,22 +469,25 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
                 });
             }
         };
-        field("given_name", &existing.given_name, &row.given_name);
-        field("family_name", &existing.family_name, &row.family_name);
+        field(Field::GivenName, &existing.given_name, given.as_str());
+        field(Field::FamilyName, &existing.family_name, family.as_str());
         if let Some(u) = &username {
-            field("username", &existing.username, u.as_str());
+            field(Field::Username, &existing.username, u.as_str());
         }
         // The same address in other capitals is the same address: not a change.
         if let Some(e) = &email
             && existing.email.as_deref().map(identity_key).as_deref() != Some(e.key())
         {
             field(
-                "email",
+                Field::Email,
                 existing.email.as_deref().unwrap_or_default(),
                 e.as_str(),
             );
         }
-        if fields.iter().any(|f| f.field.ends_with("_name")) {
+        if fields
+            .iter()
+            .any(|f| matches!(f.field, Field::GivenName | Field::FamilyName))
+        {
             renamed += 1;
         }
         let wanted: Vec<(&str, Option<&str>)> = row
@@ -429,7 +509,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         // A username or address this row takes is not free for a later row.
         for changed in fields
             .iter()
-            .filter(|f| f.field == "username" || f.field == "email")
+            .filter(|f| matches!(f.field, Field::Username | Field::Email))
         {
             taken.insert(identity_key(&changed.to));
         }

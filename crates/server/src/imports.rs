@@ -1,22 +1,31 @@
-//! Importing a school's roster from its information system: `POST /api/v1/imports/preview`
-//! reads an uploaded OneRoster zip or spreadsheet CSV and answers what importing it would
-//! do, changing nothing. Lead teachers only, for their own school.
+//! Importing a school's roster from its information system, in two steps. `POST
+//! /api/v1/imports/preview` reads an uploaded OneRoster zip or spreadsheet CSV and answers
+//! what importing it would do, changing nothing in the school; the plan is kept (for a
+//! day) under the preview's id. `POST /api/v1/imports/{id}/apply` applies that plan as one
+//! change, leaving out whatever changed since the preview. Lead teachers only, for their
+//! own school.
 //!
 //! Reading and planning are `classkeys-roster`'s (bounded: the file's size, the zip's
-//! inflated sizes and entries, all before anything is parsed); this module reads the
-//! school as it is, and names the plan's records for the person previewing it.
+//! inflated sizes and entries, all before anything is parsed); writing is `ops::import`'s.
+//! This module reads the school as it is, keeps the plan, names the plan's records for the
+//! person previewing it, and records the import in the audit log: one entry naming the
+//! import and every learner it touched, while the import's row keeps every change.
 
 use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::post;
+use classkeys_domain::ids::ImportId;
 use classkeys_domain::policy::{Action, Actor};
+use classkeys_domain::text::hex;
+use classkeys_protocol::credentials::AuditAction;
 use classkeys_protocol::imports::{
-    AddedLearner, ChangedLearner, FieldChange, ImportPreview, ImportQuery, LearnerLine,
-    MAX_IMPORT_BYTES, RefusedRow, Renamed,
+    AddedLearner, ChangedLearner, FieldChange, ImportApplied, ImportApply, ImportPreview,
+    ImportQuery, LearnerLine, MAX_IMPORT_BYTES, PREVIEW_LIFETIME_HOURS, RefusedRow, Renamed,
+    SkippedChange,
 };
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 use classkeys_roster::oneroster::{self, Version};
@@ -25,10 +34,12 @@ use classkeys_roster::{Limits, Refusal, plain};
 use sqlx::AnyConnection;
 
 use crate::access;
+use crate::audit::{self, AuditActor};
 use crate::auth::Authenticated;
 use crate::db::parse_id;
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, ApiQuery};
+use crate::ops::{self, ChangeCtx};
 use crate::state::AppState;
 use crate::stored::{Sql, Status};
 
@@ -36,9 +47,13 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(paths::IMPORT_PREVIEW, post(import_preview))
         .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+        .route(paths::IMPORT_APPLY.template(), post(import_apply))
 }
 
-/// What importing the uploaded roster file would do; nothing changes.
+/// How long a preview can be applied, in milliseconds.
+const PREVIEW_LIFETIME_MS: i64 = PREVIEW_LIFETIME_HOURS * 3_600_000;
+
+/// What importing the uploaded roster file would do; nothing in the school changes.
 #[utoipa::path(post, path = paths::IMPORT_PREVIEW, tag = "imports",
     security(("bearer" = [])),
     params(ImportQuery),
@@ -70,14 +85,162 @@ pub(crate) async fn import_preview(
             Error::new(ErrorCode::BadRequest, e.body_text())
         }
     })?;
-    let (format, incoming) = tokio::task::spawn_blocking(move || read(&query, &body))
-        .await
-        .map_err(Error::internal)?
-        .map_err(|refusal| Error::new(ErrorCode::InvalidInput, refusal.to_string()))?;
+    let file_name = query.name.clone().unwrap_or_default();
+    let (format, incoming, file_sha256) = tokio::task::spawn_blocking(move || {
+        use sha2::{Digest, Sha256};
+        read(&query, &body)
+            .map(|(format, incoming)| (format, incoming, hex(&Sha256::digest(&body))))
+    })
+    .await
+    .map_err(Error::internal)?
+    .map_err(|refusal| Error::new(ErrorCode::InvalidInput, refusal.to_string()))?;
     let mut conn = state.db.pool().acquire().await?;
     let school = load_school(&mut conn, &auth.actor).await?;
     let plan = plan(&school, &incoming, &Guards::default());
-    Ok(ApiJson(preview(format, &school, &incoming, &plan)?))
+    let import_id = ImportId::generate();
+    let now = state.clock.now_ms();
+    let school_id = auth.actor.school_id.to_string();
+    // Previews never applied are kept only as long as they may be applied.
+    sqlx::query(
+        "DELETE FROM roster_import WHERE school_id = $1 AND applied_at IS NULL AND previewed_at < $2",
+    )
+    .bind(&school_id)
+    .bind(now - PREVIEW_LIFETIME_MS)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO roster_import (id, school_id, previewed_by, previewed_at, format, file_name,
+                                    file_sha256, plan)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(import_id.to_string())
+    .bind(&school_id)
+    .bind(auth.actor.staff_id.to_string())
+    .bind(now)
+    .bind(&format)
+    .bind(&file_name)
+    .bind(&file_sha256)
+    .bind(serde_json::to_string(&plan).map_err(Error::internal)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(ApiJson(preview(
+        import_id, format, &school, &incoming, &plan,
+    )?))
+}
+
+#[derive(sqlx::FromRow)]
+struct ImportRow {
+    previewed_at: i64,
+    format: String,
+    file_name: String,
+    plan: String,
+    applied_at: Option<i64>,
+}
+
+/// Applies a previewed import as one change.
+#[utoipa::path(post, path = paths::IMPORT_APPLY.template(), tag = "imports",
+    security(("bearer" = [])),
+    params(("id" = ImportId, Path, description = "The preview's import_id")),
+    request_body = ImportApply,
+    responses(
+        (status = 200, body = ImportApplied, description = "Applied: what changed, and what was left out because it changed since the preview"),
+        (status = 403, body = ErrorBody, description = "Only lead teachers import"),
+        (status = 404, body = ErrorBody, description = "No such preview in this school"),
+        (status = 409, body = ErrorBody, description = "Held until confirmed (import_held), or already applied or previewed too long ago (import_stale)"),
+    ))]
+pub(crate) async fn import_apply(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(import_id): Path<ImportId>,
+    ApiJson(request): ApiJson<ImportApply>,
+) -> Result<ApiJson<ImportApplied>> {
+    access::school(&auth.actor, Action::RosterImport, "school roster")?;
+    let school_id = auth.actor.school_id.to_string();
+    let (mut tx, seq) = state.db.begin_change(&school_id).await?;
+    // Read after the school's write lock: two parallel applies cannot both find it unapplied.
+    let row: Option<ImportRow> = sqlx::query_as(
+        "SELECT previewed_at, format, file_name, plan, applied_at FROM roster_import
+         WHERE id = $1 AND school_id = $2",
+    )
+    .bind(import_id.to_string())
+    .bind(&school_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = row.ok_or_else(|| Error::not_found("import"))?;
+    let now = state.clock.now_ms();
+    if row.applied_at.is_some() {
+        return Err(Error::new(
+            ErrorCode::ImportStale,
+            "this import was already applied: preview the file again to see what it would change now",
+        ));
+    }
+    if now - row.previewed_at > PREVIEW_LIFETIME_MS {
+        return Err(Error::new(
+            ErrorCode::ImportStale,
+            format!(
+                "this preview is more than {PREVIEW_LIFETIME_HOURS} hours old: preview the file again"
+            ),
+        ));
+    }
+    let plan: Plan = serde_json::from_str(&row.plan).map_err(Error::internal)?;
+    if !plan.held.is_empty() && !request.confirm {
+        return Err(Error::new(
+            ErrorCode::ImportHeld,
+            format!(
+                "this import waits for your confirmation: {}",
+                plan.held.join("; ")
+            ),
+        ));
+    }
+    let cx = ChangeCtx::new(auth.actor, seq, now).from_device(&auth.device);
+    let applied = ops::import(&mut tx, &cx, &plan).await?;
+    let answer = ImportApplied {
+        import_id,
+        classes_added: applied.classes_added,
+        classes_renamed: applied.classes_renamed,
+        added: applied.added,
+        changed: applied.changed,
+        deactivated: applied.deactivated,
+        skipped: applied
+            .skipped
+            .into_iter()
+            .map(|(who, reason)| SkippedChange { who, reason })
+            .collect(),
+    };
+    audit::record(
+        &mut tx,
+        AuditActor::Staff(&auth.actor),
+        &auth.device,
+        audit::Entry {
+            at: now,
+            action: AuditAction::RosterImported,
+            class_id: None,
+            learners: &applied.learners,
+            detail: serde_json::json!({
+                "import": import_id,
+                "file": row.file_name,
+                "format": row.format,
+                "classes_added": answer.classes_added,
+                "classes_renamed": answer.classes_renamed,
+                "added": answer.added,
+                "changed": answer.changed,
+                "deactivated": answer.deactivated,
+                "skipped": answer.skipped.len(),
+            }),
+        },
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE roster_import SET applied_by = $1, applied_at = $2, outcome = $3 WHERE id = $4",
+    )
+    .bind(auth.actor.staff_id.to_string())
+    .bind(now)
+    .bind(serde_json::to_string(&answer).map_err(Error::internal)?)
+    .bind(import_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ApiJson(answer))
 }
 
 /// Reads the file as `query` says, or as its first bytes say.
@@ -204,6 +367,7 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
 
 /// The plan, with every record named as the person previewing it knows it.
 fn preview(
+    import_id: ImportId,
     format: String,
     school: &School,
     incoming: &Incoming,
@@ -234,6 +398,7 @@ fn preview(
         })
     };
     Ok(ImportPreview {
+        import_id,
         format,
         classes_added: plan.classes_added.iter().map(|c| c.name.clone()).collect(),
         classes_renamed: plan
@@ -266,7 +431,7 @@ fn preview(
                         .fields
                         .iter()
                         .map(|f| FieldChange {
-                            field: f.field.to_owned(),
+                            field: f.field.as_str().to_owned(),
                             from: f.from.clone(),
                             to: f.to.clone(),
                         })

@@ -33,6 +33,7 @@ use crate::{
         credentials::learner_parent_code_rotate, credentials::class_access_codes_export,
         credentials::school_export, instructions::instructions_pdf,
         imports::import_preview,
+        imports::import_apply,
         learner_auth::learner_sign_in, learner_auth::learner_me,
         learner_auth::learner_sign_out, learner_auth::learner_password_change,
         audit::audit_list,

@@ -14,6 +14,7 @@
 mod checks;
 mod classes;
 mod identity;
+mod import;
 mod learners;
 mod stamps;
 
@@ -28,6 +29,8 @@ use crate::audit::Device;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::{Error, Result};
+
+pub use import::{Applied, import};
 
 use classes::{
     ClassChanges, class_assign, class_create, class_delete, class_unassign, class_update,

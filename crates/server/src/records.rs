@@ -52,6 +52,15 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `($1, $2, …), ($k+1, …), …` for a multi-row `VALUES` of `rows` rows of `columns`
+/// values each.
+pub fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(sqlx::FromRow)]
 struct ClassRow {
     id: String,

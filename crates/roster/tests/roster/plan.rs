@@ -135,7 +135,7 @@ fn the_next_terms_file_previews_exactly_who_left_joined_moved_and_was_renamed() 
     assert_eq!(cleo.fields.len(), 1);
     assert_eq!(
         (
-            cleo.fields[0].field,
+            cleo.fields[0].field.as_str(),
             cleo.fields[0].from.as_str(),
             cleo.fields[0].to.as_str()
         ),
@@ -205,7 +205,11 @@ fn learners_typed_in_by_hand_are_matched_once_by_username_or_email_and_otherwise
     let by_email = &first.changed[1];
     assert_eq!(by_email.learner_id, "L-2");
     assert_eq!(
-        by_email.fields.iter().map(|f| f.field).collect::<Vec<_>>(),
+        by_email
+            .fields
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect::<Vec<_>>(),
         ["given_name", "family_name"]
     );
     // The staff username is refused.

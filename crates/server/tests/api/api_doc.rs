@@ -52,6 +52,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/v1/messages/{id}"),
     ("get", "/api/v1/instructions"),
     ("post", "/api/v1/imports/preview"),
+    ("post", "/api/v1/imports/{id}/apply"),
     ("get", "/api/v1/learners/{id}/diagnosis"),
     ("post", "/api/v1/learners/{id}/email/move"),
     ("get", "/api/v1/learners/duplicates"),

@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Display;
 
 use classkeys_client::{Client, HttpMethod as Method};
-use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
+use classkeys_domain::ids::{ClassId, ImportId, LearnerId, OperationId, StaffId};
+use classkeys_protocol::imports::ImportQuery;
 use classkeys_protocol::roster::{
     ClassRecord, LearnerMove, LearnerQuery, LearnerRecord, NewLearner,
 };
@@ -161,6 +162,8 @@ struct Targets {
     foreign_class: ClassId,
     /// The other school's learner `other.learner`.
     foreign_learner: LearnerId,
+    /// A roster import previewed by the lead teacher: one new learner in class A.
+    import: ImportId,
 }
 
 /// The records every set of targets shares: staff, and the other school's class and learner.
@@ -205,6 +208,7 @@ impl Targets {
             outsider: known.outsider,
             foreign_class: known.foreign_class,
             foreign_learner: known.foreign_learner,
+            import: ImportId::generate(),
         };
         let class = |class_id, letter: &str| OpKind::ClassCreate {
             class_id,
@@ -235,7 +239,16 @@ impl Targets {
             ],
         )
         .await;
-        t
+        let roster = format!("First name,Surname,Class\nMatrix,Imported{tag},Matrix {tag} A\n");
+        let preview = world
+            .lead
+            .import_preview(&ImportQuery::default(), roster.into_bytes())
+            .await
+            .unwrap();
+        Targets {
+            import: preview.import_id,
+            ..t
+        }
     }
 
     /// The ids among these that `who` may not see.
@@ -247,7 +260,11 @@ impl Targets {
             self.learner.to_string(),
             self.shared.to_string(),
         ];
-        let demo_staff = [self.teacher.to_string(), self.colleague.to_string()];
+        let demo_staff = [
+            self.teacher.to_string(),
+            self.colleague.to_string(),
+            self.import.to_string(),
+        ];
         let foreign = [
             self.outsider.to_string(),
             self.foreign_class.to_string(),
@@ -258,11 +275,13 @@ impl Targets {
             Who::ClassTeacher => {
                 ids.extend(demo_hidden_from_teacher1);
                 ids.extend(foreign);
+                ids.push(self.import.to_string());
             }
             Who::OtherTeacher => {
                 ids.extend(demo_hidden_from_teacher1);
                 ids.extend(demo_seen_by_teacher1);
                 ids.extend(foreign);
+                ids.push(self.import.to_string());
             }
             Who::Lead => ids.extend(foreign),
             Who::OtherSchool => {
@@ -306,6 +325,7 @@ impl Targets {
             outsider: swap(self.outsider, &hidden, StaffId::generate),
             foreign_class: swap(self.foreign_class, &hidden, ClassId::generate),
             foreign_learner: swap(self.foreign_learner, &hidden, LearnerId::generate),
+            import: swap(self.import, &hidden, ImportId::generate),
         }
     }
 
@@ -867,6 +887,18 @@ fn rows() -> Vec<Row> {
                 )
             },
             [FORBIDDEN, FORBIDDEN, UNREADABLE, UNREADABLE, ANON],
+        ),
+        row(
+            "POST /api/v1/imports/{id}/apply",
+            Changes,
+            |t| {
+                send(
+                    Method::POST,
+                    paths::IMPORT_APPLY.with([&t.import]),
+                    json!({}),
+                )
+            },
+            [FORBIDDEN, FORBIDDEN, OK, HIDDEN, ANON],
         ),
         row(
             "GET /api/v1/learners/duplicates",

@@ -1,21 +1,28 @@
-//! Previewing a roster import: what it would do, named for the lead teacher, with nothing
-//! changed; only lead teachers import; files that cannot be read are refused with where.
+//! Importing a roster: the preview says what would happen, named for the lead teacher,
+//! with nothing changed; applying it makes exactly those changes in one go, leaves out (and
+//! reports) a learner changed since, waits for confirmation when a guard holds it, and is
+//! audited; only lead teachers import; files that cannot be read are refused with where.
 
 use std::io::Write;
 
 use classkeys_protocol::ErrorCode;
+use classkeys_protocol::credentials::{AuditAction, AuditQuery};
 use classkeys_protocol::imports::ImportQuery;
-use classkeys_protocol::roster::LearnerQuery;
+use classkeys_protocol::roster::{LearnerPatch, LearnerQuery};
 use classkeys_server::Backend;
 use zip::write::SimpleFileOptions;
 
-use crate::harness::World;
+use crate::harness::{self, World};
 use crate::on_both_backends;
 
 on_both_backends!(
     a_oneroster_preview_says_what_would_happen_and_changes_nothing,
     a_spreadsheet_preview_matches_learners_already_there,
     only_lead_teachers_preview_and_unreadable_files_say_where,
+    applying_makes_the_previewed_changes_and_the_same_file_again_changes_nothing,
+    the_next_terms_file_previews_and_applies_exactly_who_left_joined_and_moved,
+    a_learner_changed_since_the_preview_is_reported_not_overwritten,
+    an_import_deactivating_many_waits_for_confirmation,
 );
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -30,6 +37,22 @@ fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
 }
 
 fn export() -> Vec<u8> {
+    export_of(
+        "s-1,active,2025-01-06,true,org-1,student,,Nia,Okoro,\n\
+         s-2,active,2025-01-06,true,org-1,student,,Omar,Haddad,omar@home.example\n\
+         t-1,active,2025-01-06,true,org-1,teacher,,Tess,Lane,\n",
+        "e-1,c-9,org-1,s-1,student\ne-2,c-1,org-1,s-2,student\ne-3,c-9,org-1,t-1,teacher\n",
+    )
+}
+
+/// A OneRoster 1.1 export of one school with classes 7 Ravens (c-9) and 1 Owls (c-1), and
+/// these users and enrolments rows.
+fn export_of(users: &str, enrollments: &str) -> Vec<u8> {
+    let users = format!(
+        "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,familyName,email\n{users}"
+    );
+    let enrollments =
+        format!("sourcedId,classSourcedId,schoolSourcedId,userSourcedId,role\n{enrollments}");
     zip_of(&[
         (
             "manifest.csv",
@@ -39,22 +62,12 @@ fn export() -> Vec<u8> {
             "orgs.csv",
             "sourcedId,name,type\norg-1,Demo Primary,school\n",
         ),
-        (
-            "users.csv",
-            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,familyName,email\n\
-             s-1,active,2025-01-06,true,org-1,student,,Nia,Okoro,\n\
-             s-2,active,2025-01-06,true,org-1,student,,Omar,Haddad,omar@home.example\n\
-             t-1,active,2025-01-06,true,org-1,teacher,,Tess,Lane,\n",
-        ),
+        ("users.csv", &users),
         (
             "classes.csv",
             "sourcedId,title,schoolSourcedId\nc-9,7 Ravens,org-1\nc-1,1 Owls,org-1\n",
         ),
-        (
-            "enrollments.csv",
-            "sourcedId,classSourcedId,schoolSourcedId,userSourcedId,role\n\
-             e-1,c-9,org-1,s-1,student\ne-2,c-1,org-1,s-2,student\ne-3,c-9,org-1,t-1,teacher\n",
-        ),
+        ("enrollments.csv", &enrollments),
     ])
 }
 
@@ -195,5 +208,297 @@ async fn only_lead_teachers_preview_and_unreadable_files_say_where(backend: Back
         ),
         "{refused}"
     );
+    world.stop().await;
+}
+
+async fn apply_preview(world: &World, file: Vec<u8>) -> classkeys_protocol::imports::ImportApplied {
+    let preview = world
+        .lead
+        .import_preview(&ImportQuery::default(), file)
+        .await
+        .unwrap();
+    world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap()
+}
+
+/// The names of a learner's classes, as the lead teacher sees them.
+async fn classes_of(world: &World, username: &str) -> Vec<String> {
+    let learner = harness::learner(&world.lead, username).await;
+    let classes = world.lead.classes().await.unwrap();
+    let mut names: Vec<String> = learner
+        .classes
+        .iter()
+        .filter_map(|id| classes.iter().find(|c| c.id == *id))
+        .map(|c| c.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn applying_makes_the_previewed_changes_and_the_same_file_again_changes_nothing(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    let preview = world
+        .lead
+        .import_preview(
+            &ImportQuery {
+                name: Some("sis-export.zip".into()),
+                ..ImportQuery::default()
+            },
+            export(),
+        )
+        .await
+        .unwrap();
+    let applied = world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            applied.classes_added,
+            applied.added,
+            applied.changed,
+            applied.deactivated
+        ),
+        (1, 2, 0, 0)
+    );
+    assert!(applied.skipped.is_empty(), "{:?}", applied.skipped);
+    assert_eq!(classes_of(&world, "nia.okoro").await, ["7 Ravens"]);
+    assert_eq!(classes_of(&world, "omar.haddad").await, ["1 Owls"]);
+    let omar = harness::learner(&world.lead, "omar.haddad").await;
+    assert_eq!(omar.email.as_deref(), Some("omar@home.example"));
+    // The teacher of 1 Owls sees the new learner in their class, as after any change.
+    let owls = harness::learner(&world.teacher1, "omar.haddad").await;
+    assert_eq!(owls.id, omar.id);
+
+    // One audit entry names the import and every learner it touched.
+    let log = world.lead.audit(&AuditQuery::default()).await.unwrap();
+    let entry = log
+        .items
+        .iter()
+        .find(|e| e.action == AuditAction::RosterImported)
+        .expect("the import is in the audit log");
+    assert_eq!(entry.detail["import"], preview.import_id.to_string());
+    assert_eq!(entry.detail["file"], "sis-export.zip");
+    assert_eq!(entry.learner_count, 2);
+    let omars = world
+        .lead
+        .audit(&AuditQuery {
+            learner_id: Some(omar.id),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        omars
+            .items
+            .iter()
+            .any(|e| e.action == AuditAction::RosterImported),
+        "the learner's own history links them to the import"
+    );
+
+    // Applying twice is refused; the same file again would change nothing, and says so.
+    let again = world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Some(ErrorCode::ImportStale));
+    let count = learner_count(&world).await;
+    let second = world
+        .lead
+        .import_preview(&ImportQuery::default(), export())
+        .await
+        .unwrap();
+    assert!(
+        second.added.is_empty()
+            && second.changed.is_empty()
+            && second.deactivated.is_empty()
+            && second.classes_added.is_empty(),
+        "{second:?}"
+    );
+    assert_eq!(second.unchanged, 2);
+    let applied = world
+        .lead
+        .import_apply(second.import_id, false)
+        .await
+        .unwrap();
+    assert!(applied.changed_nothing(), "{applied:?}");
+    assert_eq!(learner_count(&world).await, count);
+    world.stop().await;
+}
+
+async fn the_next_terms_file_previews_and_applies_exactly_who_left_joined_and_moved(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    apply_preview(&world, export()).await;
+    // Nia moves from 7 Ravens to 1 Owls, Omar leaves, Pia joins 7 Ravens.
+    let next_term = export_of(
+        "s-1,active,2025-09-01,true,org-1,student,,Nia,Okoro,\n\
+         s-3,active,2025-09-01,true,org-1,student,,Pia,Lund,\n",
+        "e-1,c-1,org-1,s-1,student\ne-4,c-9,org-1,s-3,student\n",
+    );
+    let preview = world
+        .lead
+        .import_preview(&ImportQuery::default(), next_term)
+        .await
+        .unwrap();
+    assert_eq!(
+        preview
+            .added
+            .iter()
+            .map(|a| a.username.as_str())
+            .collect::<Vec<_>>(),
+        ["pia.lund"]
+    );
+    assert_eq!(preview.changed.len(), 1, "{:?}", preview.changed);
+    let nia = &preview.changed[0];
+    assert_eq!(nia.learner.username, "nia.okoro");
+    assert!(nia.fields.is_empty());
+    assert_eq!(
+        (nia.joins.as_slice(), nia.leaves.as_slice()),
+        (&["1 Owls".to_owned()][..], &["7 Ravens".to_owned()][..])
+    );
+    assert_eq!(
+        preview
+            .deactivated
+            .iter()
+            .map(|l| l.username.as_str())
+            .collect::<Vec<_>>(),
+        ["omar.haddad"]
+    );
+    assert!(preview.classes_added.is_empty());
+
+    let applied = world
+        .lead
+        .import_apply(preview.import_id, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (applied.added, applied.changed, applied.deactivated),
+        (1, 1, 1)
+    );
+    assert_eq!(classes_of(&world, "nia.okoro").await, ["1 Owls"]);
+    assert_eq!(classes_of(&world, "pia.lund").await, ["7 Ravens"]);
+    let omar = harness::learner(&world.lead, "omar.haddad").await;
+    assert!(!omar.active, "deactivated, never deleted");
+    assert_eq!(
+        omar.email.as_deref(),
+        Some("omar@home.example"),
+        "their address stays theirs"
+    );
+    world.stop().await;
+}
+
+async fn a_learner_changed_since_the_preview_is_reported_not_overwritten(backend: Backend) {
+    let world = World::start(backend).await;
+    apply_preview(&world, export()).await;
+    let renamed = export_of(
+        "s-1,active,2025-09-01,true,org-1,student,,Nia,Okoro-Bell,\n\
+         s-2,active,2025-09-01,true,org-1,student,,Omar,Hadad,omar@home.example\n",
+        "e-1,c-9,org-1,s-1,student\ne-2,c-1,org-1,s-2,student\n",
+    );
+    let preview = world
+        .lead
+        .import_preview(&ImportQuery::default(), renamed)
+        .await
+        .unwrap();
+    assert_eq!(preview.changed.len(), 2);
+    // Meanwhile Nia's name is corrected in ClassKeys.
+    let nia = harness::learner(&world.lead, "nia.okoro").await;
+    world
+        .lead
+        .learner_update(
+            nia.id,
+            &LearnerPatch {
+                given_name: Some("Niamh".into()),
+                ..LearnerPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let applied = world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap();
+    assert_eq!(applied.changed, 1, "Omar's change is made");
+    assert_eq!(applied.skipped.len(), 1, "{:?}", applied.skipped);
+    assert!(
+        applied.skipped[0].who.contains("nia.okoro")
+            && applied.skipped[0]
+                .reason
+                .contains("changed in ClassKeys since the preview"),
+        "{:?}",
+        applied.skipped
+    );
+    let nia = harness::learner(&world.lead, "nia.okoro").await;
+    assert_eq!(
+        (nia.given_name.as_str(), nia.family_name.as_str()),
+        ("Niamh", "Okoro"),
+        "the teacher's change stands; the import's is not half made"
+    );
+    let omar = harness::learner(&world.lead, "omar.haddad").await;
+    assert_eq!(omar.family_name, "Hadad");
+    world.stop().await;
+}
+
+async fn an_import_deactivating_many_waits_for_confirmation(backend: Backend) {
+    let world = World::start(backend).await;
+    // The demo school's learners and 40 imported: 39 leaving is more than 10 % of them.
+    let rows: String = (0..40)
+        .map(|i| format!("id-{i},Kit,Number{i},1 Owls\n"))
+        .collect();
+    let everyone = format!("Student ID,First name,Surname,Class\n{rows}");
+    let first = world
+        .lead
+        .import_preview(&ImportQuery::default(), everyone.into_bytes())
+        .await
+        .unwrap();
+    world
+        .lead
+        .import_apply(first.import_id, false)
+        .await
+        .unwrap();
+    let active = learner_count(&world).await;
+
+    let only_one = "Student ID,First name,Surname,Class\nid-0,Kit,Number0,1 Owls\n";
+    let preview = world
+        .lead
+        .import_preview(&ImportQuery::default(), only_one.as_bytes().to_vec())
+        .await
+        .unwrap();
+    assert_eq!(preview.deactivated.len(), 39);
+    assert!(
+        preview
+            .held
+            .iter()
+            .any(|h| h.contains("39 of the school's") && h.contains("more than 10 %")),
+        "{:?}",
+        preview.held
+    );
+    let held = world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap_err();
+    assert_eq!(held.code(), Some(ErrorCode::ImportHeld));
+    assert!(
+        held.to_string().contains("waits for your confirmation"),
+        "{held}"
+    );
+    assert_eq!(learner_count(&world).await, active, "nothing applied");
+    let applied = world
+        .lead
+        .import_apply(preview.import_id, true)
+        .await
+        .unwrap();
+    assert_eq!(applied.deactivated, 39);
     world.stop().await;
 }

@@ -1,0 +1,452 @@
+//! Applying a previewed roster import, inside the caller's change transaction: all of it
+//! or, on a fault, none of it.
+//!
+//! What the school does not have yet — the classes and learners of a first import, often a
+//! whole school — is written with multi-row statements. What the school has goes through
+//! the same operations as a teacher's edits (renaming a class, editing, enrolling,
+//! deactivating a learner), each in its own savepoint and based on the version the preview
+//! read: a record changed since, or a username or address taken since, is left out and
+//! reported, and the rest is applied. Every record written is stamped with the change's
+//! number, so replicas pull an import like any other change.
+
+use std::collections::{HashMap, HashSet};
+
+use classkeys_domain::identity::ClassName;
+use classkeys_domain::ids::{ClassId, LearnerId};
+use classkeys_domain::policy::Action;
+use classkeys_domain::text::identity_key;
+use classkeys_roster::plan::{Addition, Change, Field, Plan};
+use sqlx::{AnyConnection, Connection};
+
+use crate::db::parse_id;
+use crate::error::{Error, Result};
+use crate::records::{placeholders, value_rows};
+use crate::stored::{Sql, Status};
+
+use super::ChangeCtx;
+use super::checks::{check_learner_version, learner_for};
+use super::classes::{ClassChanges, class_update};
+use super::learners::{
+    LearnerChanges, learner_enrol, learner_set_active, learner_unenrol, learner_update, search_key,
+    sort_key,
+};
+
+/// Rows per multi-row statement: the widest (a learner, 14 values) stays far below both
+/// engines' limits on bound values.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// What applying did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub classes_added: usize,
+    pub classes_renamed: usize,
+    pub added: usize,
+    pub changed: usize,
+    pub deactivated: usize,
+    /// Changes left out: who (as a person would name them) and why.
+    pub skipped: Vec<(String, String)>,
+    /// Every learner added or changed, for the audit log.
+    pub learners: Vec<String>,
+}
+
+/// Applies `plan` as `cx`'s change.
+pub async fn import(conn: &mut AnyConnection, cx: &ChangeCtx, plan: &Plan) -> Result<Applied> {
+    let mut applied = Applied::default();
+    let class_of = classes(conn, cx, plan, &mut applied).await?;
+    add_learners(conn, cx, &plan.added, &class_of, &mut applied).await?;
+    for change in &plan.changed {
+        let mut savepoint = conn.begin().await?;
+        let done = change_learner(&mut savepoint, cx, change, &class_of).await;
+        let outcome = settle(savepoint, done).await?;
+        match outcome {
+            Ok(()) => {
+                applied.changed += 1;
+                applied.learners.push(change.learner_id.clone());
+            }
+            Err(e) => {
+                let who = learner_name(conn, &change.learner_id).await?;
+                applied.skipped.push((who, reason(e)));
+            }
+        }
+    }
+    for (learner_id, version) in &plan.deactivated {
+        let mut savepoint = conn.begin().await?;
+        let done = deactivate_learner(&mut savepoint, cx, learner_id, *version).await;
+        let outcome = settle(savepoint, done).await?;
+        match outcome {
+            Ok(()) => {
+                applied.deactivated += 1;
+                applied.learners.push(learner_id.clone());
+            }
+            Err(e) => {
+                let who = learner_name(conn, learner_id).await?;
+                applied.skipped.push((who, reason(e)));
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// Ends the savepoint one change ran in: kept when the change was made, undone when it
+/// was refused (`Ok(Err(why))`). A fault is the outer `Err`, which undoes the whole import.
+async fn settle(
+    savepoint: sqlx::Transaction<'_, sqlx::Any>,
+    done: Result<()>,
+) -> Result<std::result::Result<(), Error>> {
+    match done {
+        Ok(()) => {
+            savepoint.commit().await?;
+            Ok(Ok(()))
+        }
+        Err(e) if e.is_internal() => Err(e),
+        Err(e) => {
+            savepoint.rollback().await?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// Why a change was left out, in words for the lead teacher.
+fn reason(e: Error) -> String {
+    if e.code() == classkeys_protocol::ErrorCode::VersionConflict {
+        "changed in ClassKeys since the preview: not overwritten (preview again to include it)"
+            .to_owned()
+    } else {
+        e.into_body().message
+    }
+}
+
+async fn learner_name(conn: &mut AnyConnection, id: &str) -> Result<String> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT given_name, family_name, username FROM learner WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map_or_else(
+        || id.to_owned(),
+        |(given, family, username)| format!("{given} {family} ({username})"),
+    ))
+}
+
+/// Renames and adds the plan's classes; answers the school's class id of every class of
+/// the file, by the file's id.
+async fn classes(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    plan: &Plan,
+    applied: &mut Applied,
+) -> Result<HashMap<String, String>> {
+    for (class_id, from, to) in &plan.classes_renamed {
+        let mut savepoint = conn.begin().await?;
+        let done = rename_class(&mut savepoint, cx, class_id, from, to).await;
+        let outcome = settle(savepoint, done).await?;
+        match outcome {
+            Ok(()) => applied.classes_renamed += 1,
+            Err(e) => applied
+                .skipped
+                .push((format!("the class {from} (to be {to})"), reason(e))),
+        }
+    }
+
+    let mut class_of: HashMap<String, String> = HashMap::new();
+    for matched in &plan.classes_matched {
+        if matched.adopt_source_id {
+            sqlx::query("UPDATE class SET source_id = $1 WHERE id = $2 AND source_id IS NULL")
+                .bind(&matched.source_id)
+                .bind(&matched.class_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        class_of.insert(matched.source_id.clone(), matched.class_id.clone());
+    }
+
+    // A class of the same name made since the preview is the class meant.
+    let existing: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT name_key, id FROM class WHERE school_id = $1",
+    )
+    .bind(&cx.school)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut new = Vec::new();
+    for class in &plan.classes_added {
+        let name = ClassName::parse(&class.name)?;
+        match existing.get(&name.key()) {
+            Some(id) => {
+                class_of.insert(class.source_id.clone(), id.clone());
+            }
+            None => {
+                let id = ClassId::generate().to_string();
+                class_of.insert(class.source_id.clone(), id.clone());
+                new.push((id, name, &class.source_id));
+            }
+        }
+    }
+    for batch in new.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO class (id, school_id, name, name_key, source_id, version, seq,
+                                created_at, updated_at) VALUES {}",
+            value_rows(batch.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, name, source_id) in batch {
+            query = query
+                .bind(id)
+                .bind(&cx.school)
+                .bind(name.as_str())
+                .bind(name.key())
+                .bind(*source_id)
+                .bind(1_i64)
+                .bind(cx.seq)
+                .bind(cx.now)
+                .bind(cx.now);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    applied.classes_added = new.len();
+    Ok(class_of)
+}
+
+/// Adds the plan's new learners, leaving out any whose username, address or file id was
+/// taken after the preview.
+async fn add_learners(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    additions: &[Addition],
+    class_of: &HashMap<String, String>,
+    applied: &mut Applied,
+) -> Result<()> {
+    if additions.is_empty() {
+        return Ok(());
+    }
+    let mut taken: HashSet<String> =
+        sqlx::query_scalar("SELECT ident FROM identity_key WHERE school_id = $1")
+            .bind(&cx.school)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    let imported: HashSet<String> = sqlx::query_scalar(
+        "SELECT source_id FROM learner WHERE school_id = $1 AND source_id IS NOT NULL",
+    )
+    .bind(&cx.school)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+
+    let mut learners = Vec::with_capacity(additions.len());
+    let mut identities: Vec<(String, String)> = Vec::with_capacity(additions.len() * 2);
+    let mut enrolments: Vec<(String, &str)> = Vec::new();
+    for addition in additions {
+        let username_key = identity_key(&addition.username);
+        let email_key = addition.email.as_deref().map(identity_key);
+        let refusal = if imported.contains(&addition.source_id) {
+            Some("imported since the preview: preview again".to_owned())
+        } else if taken.contains(&username_key) {
+            Some(format!(
+                "the username {} was taken since the preview: preview again to have another made",
+                addition.username
+            ))
+        } else if email_key.as_ref().is_some_and(|k| taken.contains(k)) {
+            Some(format!(
+                "the email address {} was taken since the preview",
+                addition.email.as_deref().unwrap_or_default()
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            let who = format!(
+                "{} {} ({})",
+                addition.given_name, addition.family_name, addition.username
+            );
+            applied.skipped.push((who, reason));
+            continue;
+        }
+        let id = LearnerId::generate().to_string();
+        for key in std::iter::once(username_key).chain(email_key) {
+            taken.insert(key.clone());
+            identities.push((key, id.clone()));
+        }
+        for class in &addition.classes {
+            let class_id = class_of.get(class).ok_or_else(|| {
+                Error::internal(anyhow::anyhow!(
+                    "an imported learner's class is not planned"
+                ))
+            })?;
+            enrolments.push((id.clone(), class_id.as_str()));
+        }
+        learners.push((id, addition));
+    }
+
+    for batch in learners.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO learner (id, school_id, source_id, username, given_name, family_name,
+                                  email, status, search_key, sort_key, version, seq,
+                                  created_at, updated_at) VALUES {}",
+            value_rows(batch.len(), 14)
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, a) in batch {
+            query = query
+                .bind(id)
+                .bind(&cx.school)
+                .bind(&a.source_id)
+                .bind(&a.username)
+                .bind(&a.given_name)
+                .bind(&a.family_name)
+                .bind(a.email.as_deref())
+                .bind(Sql(Status::Active))
+                .bind(search_key(
+                    &a.given_name,
+                    &a.family_name,
+                    &a.username,
+                    a.email.as_deref(),
+                ))
+                .bind(sort_key(&a.given_name, &a.family_name))
+                .bind(1_i64)
+                .bind(cx.seq)
+                .bind(cx.now)
+                .bind(cx.now);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    for batch in identities.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO identity_key (school_id, ident, owner_id) VALUES {}",
+            value_rows(batch.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for (key, owner) in batch {
+            query = query.bind(&cx.school).bind(key).bind(owner);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    for batch in enrolments.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO enrollment (learner_id, class_id) VALUES {} ON CONFLICT DO NOTHING",
+            value_rows(batch.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (learner, class) in batch {
+            query = query.bind(learner).bind(*class);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    // The classes' learner counts changed: replicas pull them again.
+    let touched: Vec<&str> = enrolments
+        .iter()
+        .map(|(_, class)| *class)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for batch in touched.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE class SET seq = $1 WHERE id IN ({})",
+            placeholders(2, batch.len())
+        );
+        let mut query = sqlx::query(&sql).bind(cx.seq);
+        for class in batch {
+            query = query.bind(*class);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    applied.added = learners.len();
+    applied
+        .learners
+        .extend(learners.into_iter().map(|(id, _)| id));
+    Ok(())
+}
+
+/// Renames a class, unless it was renamed since the preview.
+async fn rename_class(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    class_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<()> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM class WHERE id = $1")
+        .bind(class_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if name.as_deref() != Some(from) {
+        return Err(Error::new(
+            classkeys_protocol::ErrorCode::VersionConflict,
+            "renamed since the preview",
+        ));
+    }
+    let changes = ClassChanges {
+        name: Some(to),
+        year_group: None,
+        archived: None,
+    };
+    class_update(conn, cx, ClassId(parse_id(class_id)?), None, changes).await?;
+    Ok(())
+}
+
+/// Deactivates a learner gone from the file, unless they changed since the preview.
+async fn deactivate_learner(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    learner_id: &str,
+    version: i64,
+) -> Result<()> {
+    let id = LearnerId(parse_id(learner_id)?);
+    let facts = learner_for(conn, cx, id, Action::LearnerSetActive).await?;
+    check_learner_version(conn, cx, &facts, Some(version)).await?;
+    learner_set_active(conn, cx, id, None, false).await?;
+    Ok(())
+}
+
+/// Applies one learner's changes, based on the version the preview read.
+async fn change_learner(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    change: &Change,
+    class_of: &HashMap<String, String>,
+) -> Result<()> {
+    let id = LearnerId(parse_id(&change.learner_id)?);
+    let facts = learner_for(conn, cx, id, Action::LearnerEdit).await?;
+    check_learner_version(conn, cx, &facts, Some(change.version)).await?;
+    if let Some(source_id) = &change.adopt_source_id {
+        sqlx::query("UPDATE learner SET source_id = $1 WHERE id = $2")
+            .bind(source_id)
+            .bind(&facts.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !change.fields.is_empty() {
+        let to = |field: Field| {
+            change
+                .fields
+                .iter()
+                .find(|f| f.field == field)
+                .map(|f| f.to.as_str())
+        };
+        let changes = LearnerChanges {
+            given_name: to(Field::GivenName),
+            family_name: to(Field::FamilyName),
+            username: to(Field::Username),
+            email: to(Field::Email).map(Some),
+        };
+        learner_update(conn, cx, id, None, changes).await?;
+    }
+    if change.reactivate {
+        learner_set_active(conn, cx, id, None, true).await?;
+    }
+    for class in &change.enrol {
+        let class_id = class_of.get(class).ok_or_else(|| {
+            Error::internal(anyhow::anyhow!(
+                "an imported learner's class is not planned"
+            ))
+        })?;
+        learner_enrol(conn, cx, id, None, ClassId(parse_id(class_id)?)).await?;
+    }
+    for class_id in &change.unenrol {
+        learner_unenrol(conn, cx, id, None, ClassId(parse_id(class_id)?)).await?;
+    }
+    Ok(())
+}
