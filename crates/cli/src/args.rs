@@ -77,6 +77,37 @@ pub enum Command {
     /// Email addresses of learners.
     #[command(subcommand)]
     Email(EmailCommand),
+    /// Import the school's classes and learners from its information system (lead teachers
+    /// only): a OneRoster 1.1 or 1.2 CSV zip, or a spreadsheet's CSV of learners.
+    ///
+    /// Prints what would be added, changed, enrolled, moved and deactivated (never deleted),
+    /// and the rows that cannot be imported with their file, line and column; then asks
+    /// before applying. Importing the same file again changes nothing.
+    Import(ImportArgs),
+}
+
+/// `classkeys import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The roster file: a OneRoster zip or a CSV.
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Only show what would change.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How to read the file; recognised from its content when left out.
+    #[arg(long, value_name = "FORMAT", value_parser = ["oneroster", "csv"])]
+    pub format: Option<String>,
+    /// For a OneRoster export of several schools: the sourcedId of the one to import.
+    #[arg(long, value_name = "SOURCEDID")]
+    pub org: Option<String>,
+    /// Apply without asking (for scripts).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub yes: bool,
+    /// Apply an import that the guards hold (one that deactivates more than a tenth of
+    /// the school's learners, or renames many): with --yes, for scripts that mean it.
+    #[arg(long, requires = "yes")]
+    pub confirm_held: bool,
 }
 
 /// `classkeys email …`.

@@ -5,6 +5,7 @@
 mod classes;
 mod credentials;
 mod duplicates;
+mod import;
 mod learners;
 mod login;
 mod messages;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Why(args) => why::why(&connect(&store)?, args, out).await,
         Command::Duplicates => duplicates::list(&connect(&store)?, out).await,
         Command::Email(command) => duplicates::email(&connect(&store)?, command, out).await,
+        Command::Import(args) => import::import(&connect(&store)?, args, out).await,
     }
 }
 

@@ -1940,3 +1940,109 @@ async fn duplicates_are_listed_and_email_move_puts_the_address_on_the_right_acco
         server.stop().await;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Roster import
+// ---------------------------------------------------------------------------------------
+
+async fn learner_count(sandbox: &Sandbox) -> usize {
+    sandbox
+        .classkeys(&["learners", "--json"])
+        .await
+        .json()
+        .as_array()
+        .expect("learners")
+        .len()
+}
+
+#[tokio::test]
+async fn a_lead_teacher_imports_a_spreadsheet_after_seeing_what_it_will_do() {
+    for backend in backends() {
+        let (server, lead) = signed_in_to_demo(backend, "lead").await;
+        let file = lead.dir.path().join("class-list.csv");
+        std::fs::write(
+            &file,
+            "Student ID;First name;Surname;Form;Email\r\n\
+             900;Zara;Quill;1 Owls;zara@home.example\r\n\
+             901;Yusuf;Reed;9 Larks;\r\n\
+             902;Bad;Address;1 Owls;not-an-address\r\n",
+        )
+        .expect("write the file");
+        let path = file.to_str().expect("a UTF-8 path");
+        let before = learner_count(&lead).await;
+
+        let dry = lead.classkeys(&["import", path, "--dry-run"]).await;
+        let text = dry.ok();
+        assert!(text.contains("Classes to add: 9 Larks"), "{text}");
+        assert!(text.contains("zara.quill"), "{text}");
+        assert!(text.contains("yusuf.reed (made)"), "{text}");
+        assert!(
+            text.contains(
+                "class-list.csv  4     email   \"not-an-address\" is not an email address"
+            ),
+            "the refused row names its file, line and column: {text}"
+        );
+        assert!(text.contains("Nothing was changed (--dry-run)."), "{text}");
+        assert_eq!(learner_count(&lead).await, before);
+
+        // Without an answer nothing is applied; with "y" it is.
+        let unanswered = lead.classkeys(&["import", path]).await;
+        assert!(
+            unanswered.failed().contains("nothing was changed"),
+            "{unanswered:?}"
+        );
+        assert_eq!(learner_count(&lead).await, before);
+        let applied = lead
+            .run_with_input(&["import", path], None, Some("y\n"))
+            .await;
+        assert_eq!(
+            applied.ok(),
+            "Imported: 1 class added, 0 renamed; 2 learners added, 0 changed, 0 deactivated.\n"
+        );
+        assert!(applied.stderr.contains("Apply these changes? [y/N]"));
+        assert_eq!(learner_count(&lead).await, before + 2);
+
+        let again = lead.classkeys(&["import", path, "--yes", "--json"]).await;
+        let again = again.json();
+        assert_eq!(again["preview"]["unchanged"], 2);
+        assert!(again["applied"].is_null(), "nothing to apply: {again}");
+        let text = lead.classkeys(&["import", path, "--yes"]).await;
+        assert!(
+            text.ok()
+                .contains("Nothing to change: the school already matches this file."),
+            "{text:?}"
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn import_refuses_teachers_and_a_file_too_large_before_reading_it() {
+    let backend = backends()[0];
+    let (server, teacher) = signed_in_to_demo(backend, "teacher1").await;
+    let small = teacher.dir.path().join("roster.csv");
+    std::fs::write(&small, "First name,Surname,Class\nA,B,1 Owls\n").expect("write");
+    let refused = teacher
+        .classkeys(&["import", small.to_str().expect("path"), "--dry-run"])
+        .await;
+    assert!(
+        refused.failed().contains("lead teacher"),
+        "a teacher is told who may import: {refused:?}"
+    );
+
+    // A 2 GB file that takes no disk: refused from its size, never read or sent.
+    let huge = teacher.dir.path().join("everything.zip");
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(2 << 30))
+        .expect("a sparse file");
+    let refused = teacher
+        .classkeys(&["import", huge.to_str().expect("path"), "--dry-run"])
+        .await;
+    assert!(
+        refused
+            .failed()
+            .contains("everything.zip is 2.0 GB, more than the 64 MB a roster file may be"),
+        "{refused:?}"
+    );
+    server.stop().await;
+}

@@ -231,7 +231,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
             Err(e) => {
                 plan.refused.push(Refusal::file(
                     format!("class {}", class.source_id),
-                    e.to_string(),
+                    e.reason,
                 ));
                 refused_classes.insert(&class.source_id);
                 continue;
@@ -303,16 +303,14 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         let given = match GivenName::parse(&row.given_name) {
             Ok(name) => name,
             Err(e) => {
-                plan.refused
-                    .push(refuse(e.to_string()).in_column("given_name"));
+                plan.refused.push(refuse(e.reason).in_column("given_name"));
                 continue;
             }
         };
         let family = match FamilyName::parse(&row.family_name) {
             Ok(name) => name,
             Err(e) => {
-                plan.refused
-                    .push(refuse(e.to_string()).in_column("family_name"));
+                plan.refused.push(refuse(e.reason).in_column("family_name"));
                 continue;
             }
         };
@@ -324,7 +322,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         {
             Some(Ok(email)) => Some(email),
             Some(Err(e)) => {
-                plan.refused.push(refuse(e.to_string()).in_column("email"));
+                plan.refused.push(refuse(e.reason).in_column("email"));
                 continue;
             }
             None => None,
@@ -337,8 +335,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         {
             Some(Ok(username)) => Some(username),
             Some(Err(e)) => {
-                plan.refused
-                    .push(refuse(e.to_string()).in_column("username"));
+                plan.refused.push(refuse(e.reason).in_column("username"));
                 continue;
             }
             None => None,
