@@ -246,6 +246,8 @@ pub enum MailKind {
     Message,
     /// A teacher's own copy of a message.
     MessageCopy,
+    /// A new member of staff's invitation to choose their password.
+    StaffInvitation,
 }
 
 impl MailKind {
@@ -258,6 +260,7 @@ impl MailKind {
             MailKind::ResetLink => "password link from a teacher",
             MailKind::Message => "message from a teacher",
             MailKind::MessageCopy => "copy of a message",
+            MailKind::StaffInvitation => "invitation to choose a password",
         }
     }
 }

@@ -46,6 +46,10 @@ pub struct ImportPreview {
     pub deactivated: Vec<LearnerLine>,
     /// Learners the file holds just as the school does.
     pub unchanged: usize,
+    /// Staff to add: without a password, each invited to choose one.
+    pub staff_added: Vec<AddedStaff>,
+    /// Staff whose teaching changes.
+    pub staff_changed: Vec<ChangedStaff>,
     /// Rows that cannot be imported, each with where and why.
     pub refused: Vec<RefusedRow>,
     /// Why the import must wait for a lead teacher's confirmation, if it must.
@@ -70,6 +74,32 @@ pub struct AddedLearner {
     pub email: Option<String>,
     /// Their classes, by name.
     pub classes: Vec<String>,
+    /// Disabled in the file: added deactivated.
+    pub deactivated: bool,
+}
+
+/// A member of staff the import adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AddedStaff {
+    pub name: String,
+    pub username: String,
+    pub username_made: bool,
+    /// Where their invitation goes; without one, the lead teacher hands them a link.
+    pub email: Option<String>,
+    /// An administrator in the file: a lead teacher.
+    pub lead: bool,
+    /// The classes they teach, by name.
+    pub classes: Vec<String>,
+}
+
+/// A member of staff whose teaching the import changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChangedStaff {
+    pub username: String,
+    pub name: String,
+    /// Classes they start and stop teaching, by name.
+    pub teaches: Vec<String>,
+    pub stops_teaching: Vec<String>,
 }
 
 /// A learner of the school, as a preview names them.
@@ -127,6 +157,10 @@ pub struct ImportApplied {
     pub added: usize,
     pub changed: usize,
     pub deactivated: usize,
+    pub staff_added: usize,
+    pub staff_changed: usize,
+    /// How each new member of staff gets to choose their password.
+    pub invitations: Vec<StaffInvitation>,
     /// Changes left out because their record changed after the preview (or a username or
     /// address was taken meanwhile): reported, never overwritten.
     pub skipped: Vec<SkippedChange>,
@@ -135,9 +169,30 @@ pub struct ImportApplied {
 impl ImportApplied {
     /// Whether applying changed nothing.
     pub fn changed_nothing(&self) -> bool {
-        self.classes_added + self.classes_renamed + self.added + self.changed + self.deactivated
+        self.classes_added
+            + self.classes_renamed
+            + self.added
+            + self.changed
+            + self.deactivated
+            + self.staff_added
+            + self.staff_changed
             == 0
     }
+}
+
+/// How long a new member of staff's invitation link works.
+pub const INVITATION_LIFETIME_DAYS: u64 = 7;
+
+/// A new member of staff's invitation to choose a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StaffInvitation {
+    pub username: String,
+    pub name: String,
+    /// The address the invitation was mailed to.
+    pub mailed_to: Option<String>,
+    /// Without an address: the link to hand them, shown this once. It works once, for
+    /// [`INVITATION_LIFETIME_DAYS`] days.
+    pub link: Option<String>,
 }
 
 /// A change an import left out, and why.

@@ -19,8 +19,10 @@
 //! - [`plain`]: a spreadsheet's CSV of learners, columns recognised by name or mapped by
 //!   hand.
 //! - [`plan`]: what importing a file would do to a school, before anything changes.
+//! - [`export`]: a school written out as a OneRoster 1.2 zip, which reads back the same.
 
 mod error;
+pub mod export;
 pub mod oneroster;
 pub mod plain;
 pub mod plan;

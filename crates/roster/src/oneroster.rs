@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Refusal, Result};
-use crate::plan::{FileClass, FileLearner, Incoming};
+use crate::plan::{FileClass, FileLearner, FileStaff, Incoming};
 use crate::table::{Row, Table};
 use crate::text::{Encodings, decode};
 use crate::unzip::{Limits, unzip};
@@ -469,8 +469,9 @@ impl Roster {
     }
 
     /// What the export holds for the school `org` (its `sourcedId`), as an import takes
-    /// it: its students as learners, its classes, and each student's classes. Teachers,
-    /// parents and other roles are not learners.
+    /// it: its students as learners, its teachers (and administrators, as lead teachers) as
+    /// staff, its classes, and who is in and who teaches each. Parents and other roles get
+    /// no account.
     pub fn incoming(&self, org: &str) -> Incoming {
         let classes: Vec<FileClass> = self
             .classes
@@ -483,7 +484,7 @@ impl Roster {
             .collect();
         let mut enrolled: HashMap<&str, Vec<String>> = HashMap::new();
         for e in &self.enrollments {
-            if e.role == Role::Student
+            if matches!(e.role, Role::Student | Role::Teacher | Role::Administrator)
                 && e.status == Status::Active
                 && classes.iter().any(|c| c.source_id == e.class)
             {
@@ -491,11 +492,31 @@ impl Roster {
             }
         }
         let single_school = self.schools().len() <= 1;
+        let of_school =
+            |u: &&User| u.orgs.iter().any(|o| o == org) || (u.orgs.is_empty() && single_school);
+        let staff = self
+            .users
+            .iter()
+            .filter(|u| matches!(u.role, Role::Teacher | Role::Administrator))
+            .filter(of_school)
+            .map(|u| FileStaff {
+                source_id: u.sourced_id.clone(),
+                given_name: u.given_name.clone(),
+                family_name: u.family_name.clone(),
+                username: (!u.username.is_empty()).then(|| u.username.clone()),
+                email: (!u.email.is_empty()).then(|| u.email.clone()),
+                lead: u.role == Role::Administrator,
+                classes: enrolled.remove(u.sourced_id.as_str()).unwrap_or_default(),
+                leaving: u.status == Status::ToBeDeleted || !u.enabled,
+                file: "users.csv".to_owned(),
+                line: u.line,
+            })
+            .collect();
         let learners = self
             .users
             .iter()
             .filter(|u| u.role == Role::Student)
-            .filter(|u| u.orgs.iter().any(|o| o == org) || (u.orgs.is_empty() && single_school))
+            .filter(of_school)
             .map(|u| FileLearner {
                 source_id: u.sourced_id.clone(),
                 given_name: u.given_name.clone(),
@@ -503,7 +524,8 @@ impl Roster {
                 username: (!u.username.is_empty()).then(|| u.username.clone()),
                 email: (!u.email.is_empty()).then(|| u.email.clone()),
                 classes: enrolled.remove(u.sourced_id.as_str()).unwrap_or_default(),
-                leaving: u.status == Status::ToBeDeleted || !u.enabled,
+                leaving: u.status == Status::ToBeDeleted,
+                enabled: u.enabled,
                 file: "users.csv".to_owned(),
                 line: u.line,
             })
@@ -512,6 +534,7 @@ impl Roster {
             complete: !self.delta,
             classes,
             learners,
+            staff,
         }
     }
 

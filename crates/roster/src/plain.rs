@@ -287,6 +287,7 @@ pub fn incoming(file: &str, learners: &[PlainLearner]) -> Incoming {
                 email: (!l.email.is_empty()).then(|| l.email.clone()),
                 classes: l.classes.clone(),
                 leaving: false,
+                enabled: true,
                 file: file.to_owned(),
                 line: l.line,
             }
@@ -296,5 +297,6 @@ pub fn incoming(file: &str, learners: &[PlainLearner]) -> Incoming {
         complete: true,
         classes,
         learners,
+        staff: Vec::new(),
     }
 }

@@ -8,7 +8,12 @@
 //! Matching: a learner of the file is the school's learner with the same `sourcedId`; a
 //! school learner never imported is matched once, by username or else by email address,
 //! and keeps the file's id from then on. A learner who came from an earlier import and is
-//! not in this file has left: deactivated. Learners typed in by hand are left alone.
+//! not in this file has left: deactivated. Learners typed in by hand are left alone. A
+//! learner the file marks disabled is deactivated, or added deactivated.
+//!
+//! Staff are matched the same way and follow the file's teaching assignments; new staff
+//! are added without a password (the server invites them to choose one). Staff gone from
+//! the file are not deactivated by an import: that stays a lead teacher's decision.
 
 use std::collections::{HashMap, HashSet};
 
@@ -42,11 +47,25 @@ pub struct SchoolLearner {
     pub version: i64,
 }
 
+/// A member of staff of the school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolStaff {
+    pub id: String,
+    pub source_id: Option<String>,
+    pub username: String,
+    /// As the school shows them: for the preview.
+    pub name: String,
+    pub email: Option<String>,
+    /// The ids of the classes they teach.
+    pub classes: Vec<String>,
+}
+
 /// The school as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct School {
     pub classes: Vec<SchoolClass>,
     pub learners: Vec<SchoolLearner>,
+    pub staff: Vec<SchoolStaff>,
     /// Usernames and email keys held by anyone else (staff): never given to a learner.
     pub other_identities: Vec<String>,
 }
@@ -70,7 +89,28 @@ pub struct FileLearner {
     pub classes: Vec<String>,
     /// Marked to be removed (a delta file's `tobedeleted`): deactivated if present.
     pub leaving: bool,
+    /// Whether the account is enabled: a disabled learner is deactivated, or added
+    /// deactivated.
+    pub enabled: bool,
     /// Where they are in the file, for refusals.
+    pub file: String,
+    pub line: u64,
+}
+
+/// A member of staff in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStaff {
+    pub source_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// An administrator of the school: a lead teacher.
+    pub lead: bool,
+    /// The `source_id`s of the classes they teach.
+    pub classes: Vec<String>,
+    /// Disabled or marked to be removed: not added.
+    pub leaving: bool,
     pub file: String,
     pub line: u64,
 }
@@ -83,6 +123,7 @@ pub struct Incoming {
     pub complete: bool,
     pub classes: Vec<FileClass>,
     pub learners: Vec<FileLearner>,
+    pub staff: Vec<FileStaff>,
 }
 
 /// When an import waits for a lead teacher's confirmation.
@@ -126,6 +167,32 @@ pub struct Addition {
     pub email: Option<String>,
     /// The classes, by the class's `source_id` in the file.
     pub classes: Vec<String>,
+    /// False for a learner the file has disabled: added deactivated.
+    pub active: bool,
+}
+
+/// A member of staff to add, without a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffAddition {
+    pub source_id: String,
+    pub username: String,
+    pub username_made: bool,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub lead: bool,
+    /// The classes they teach, by the class's `source_id` in the file.
+    pub classes: Vec<String>,
+}
+
+/// A member of staff whose teaching the file changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffChange {
+    pub staff_id: String,
+    pub adopt_source_id: Option<String>,
+    /// Classes they start teaching, by the class's `source_id` in the file.
+    pub teach: Vec<String>,
+    /// Classes they stop teaching, by id.
+    pub stop_teaching: Vec<String>,
 }
 
 /// A learner's field that an import may change.
@@ -187,6 +254,8 @@ pub struct Plan {
     pub deactivated: Vec<(String, i64)>,
     /// Learners the file holds exactly as the school does.
     pub unchanged: usize,
+    pub staff_added: Vec<StaffAddition>,
+    pub staff_changed: Vec<StaffChange>,
     /// Rows that cannot be imported, and why (kept with the preview, not with the plan
     /// that is applied).
     #[serde(skip)]
@@ -204,6 +273,8 @@ impl Plan {
             && self.added.is_empty()
             && self.changed.is_empty()
             && self.deactivated.is_empty()
+            && self.staff_added.is_empty()
+            && self.staff_changed.is_empty()
     }
 }
 
@@ -370,37 +441,11 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
             });
         let Some(existing) = matched else {
             // A new learner: their username (given or made) and address must be free.
-            let made = username.is_none();
-            let username = match username {
-                Some(u) if taken.contains(&identity_key(u.as_str())) => {
-                    plan.refused.push(
-                        refuse(format!(
-                            "the username {u} already belongs to another account"
-                        ))
-                        .in_column("username"),
-                    );
+            let (username, made) = match new_username(&taken, username, &given, &family) {
+                Ok(made) => made,
+                Err(refusal) => {
+                    plan.refused.push(refusal.of_row(&row.file, row.line));
                     continue;
-                }
-                Some(u) => u,
-                None => {
-                    let Some(base) = Username::suggest(given.as_str(), family.as_str()) else {
-                        plan.refused.push(refuse(
-                            "no username can be made from these names: give one in the file".into(),
-                        ));
-                        continue;
-                    };
-                    let clashing = taken
-                        .iter()
-                        .filter(|t| t.starts_with(base.as_str()))
-                        .count();
-                    match base.first_free(clashing, |u| taken.contains(u)) {
-                        Some(u) => u,
-                        None => {
-                            plan.refused
-                                .push(refuse("no free username could be made".into()));
-                            continue;
-                        }
-                    }
                 }
             };
             if let Some(email) = &email
@@ -426,6 +471,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
                 username_made: made,
                 email: email.map(|e| e.as_str().to_owned()),
                 classes: row.classes.clone(),
+                active: row.enabled,
             });
             continue;
         };
@@ -455,6 +501,15 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
             continue;
         }
         seen.insert(&existing.id);
+        if !row.enabled {
+            // Disabled in the information system: deactivated, and otherwise left as it is.
+            if existing.active {
+                leaving.push((existing.id.clone(), existing.version));
+            } else {
+                plan.unchanged += 1;
+            }
+            continue;
+        }
 
         let mut fields = Vec::new();
         let mut field = |name: Field, from: &str, to: &str| {
@@ -532,6 +587,8 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         }
     }
 
+    plan_staff(school, incoming, &class_ids, &mut taken, &mut plan);
+
     let active = school.learners.iter().filter(|l| l.active).count();
     plan.deactivated = leaving;
     if incoming.complete {
@@ -557,4 +614,181 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         ));
     }
     plan
+}
+
+/// A refused username or address, before it is placed in a file.
+struct Refused {
+    column: Option<&'static str>,
+    reason: String,
+}
+
+impl Refused {
+    fn of_row(self, file: &str, line: u64) -> Refusal {
+        let refusal = Refusal::file(file, self.reason).at_line(line);
+        match self.column {
+            Some(column) => refusal.in_column(column),
+            None => refusal,
+        }
+    }
+}
+
+/// The username of a new account: the file's, if free, or one made from the names that
+/// no one has (`taken` holds every identity key of the school and of this import so far).
+/// Says whether it was made.
+fn new_username(
+    taken: &HashSet<String>,
+    given_username: Option<Username>,
+    given: &GivenName,
+    family: &FamilyName,
+) -> std::result::Result<(Username, bool), Refused> {
+    if let Some(u) = given_username {
+        if taken.contains(&identity_key(u.as_str())) {
+            return Err(Refused {
+                column: Some("username"),
+                reason: format!("the username {u} already belongs to another account"),
+            });
+        }
+        return Ok((u, false));
+    }
+    let Some(base) = Username::suggest(given.as_str(), family.as_str()) else {
+        return Err(Refused {
+            column: None,
+            reason: "no username can be made from these names: give one in the file".into(),
+        });
+    };
+    // Every taken key bounds how many candidates can be taken.
+    base.first_free(taken.len(), |u| taken.contains(u))
+        .map(|u| (u, true))
+        .ok_or(Refused {
+            column: None,
+            reason: "no free username could be made".into(),
+        })
+}
+
+/// Plans the file's staff: new staff added (without a password), and the teaching of staff
+/// the school has following the file. Staff gone from the file are left as they are.
+fn plan_staff(
+    school: &School,
+    incoming: &Incoming,
+    class_ids: &HashMap<&str, Option<&str>>,
+    taken: &mut HashSet<String>,
+    plan: &mut Plan,
+) {
+    let by_source: HashMap<&str, &SchoolStaff> = school
+        .staff
+        .iter()
+        .filter_map(|s| s.source_id.as_deref().map(|id| (id, s)))
+        .collect();
+    let by_ident: HashMap<String, &SchoolStaff> = school
+        .staff
+        .iter()
+        .filter(|s| s.source_id.is_none())
+        .flat_map(|s| {
+            std::iter::once((identity_key(&s.username), s))
+                .chain(s.email.as_deref().map(|e| (identity_key(e), s)))
+        })
+        .collect();
+    for row in incoming.staff.iter().filter(|s| !s.leaving) {
+        let refuse = |reason: String| Refusal::file(&row.file, reason).at_line(row.line);
+        let classes: Vec<String> = row
+            .classes
+            .iter()
+            .filter(|c| class_ids.contains_key(c.as_str()))
+            .cloned()
+            .collect();
+        let username = match row.username.as_deref().filter(|u| !u.is_empty()) {
+            Some(u) => match Username::parse(u) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    plan.refused.push(refuse(e.reason).in_column("username"));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let email = match row.email.as_deref().filter(|e| !e.is_empty()) {
+            Some(e) => match Email::parse(e) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    plan.refused.push(refuse(e.reason).in_column("email"));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let matched = by_source.get(row.source_id.as_str()).copied().or_else(|| {
+            username
+                .as_ref()
+                .and_then(|u| by_ident.get(&identity_key(u.as_str())))
+                .or_else(|| email.as_ref().and_then(|e| by_ident.get(e.key())))
+                .copied()
+        });
+        if let Some(existing) = matched {
+            let wanted: Vec<(&str, Option<&str>)> = classes
+                .iter()
+                .map(|c| (c.as_str(), class_ids.get(c.as_str()).copied().flatten()))
+                .collect();
+            let teach: Vec<String> = wanted
+                .iter()
+                .filter(|(_, id)| id.is_none_or(|id| !existing.classes.iter().any(|c| c == id)))
+                .map(|(source, _)| (*source).to_owned())
+                .collect();
+            let stop_teaching: Vec<String> = existing
+                .classes
+                .iter()
+                .filter(|c| !wanted.iter().any(|(_, id)| *id == Some(c.as_str())))
+                .cloned()
+                .collect();
+            let adopt_source_id = existing.source_id.is_none().then(|| row.source_id.clone());
+            if !teach.is_empty() || !stop_teaching.is_empty() || adopt_source_id.is_some() {
+                plan.staff_changed.push(StaffChange {
+                    staff_id: existing.id.clone(),
+                    adopt_source_id,
+                    teach,
+                    stop_teaching,
+                });
+            }
+            continue;
+        }
+        let (Ok(given), Ok(family)) = (
+            GivenName::parse(&row.given_name),
+            FamilyName::parse(&row.family_name),
+        ) else {
+            plan.refused.push(refuse(
+                "the member of staff needs a given and a family name".into(),
+            ));
+            continue;
+        };
+        let (username, made) = match new_username(taken, username, &given, &family) {
+            Ok(made) => made,
+            Err(refusal) => {
+                plan.refused.push(refusal.of_row(&row.file, row.line));
+                continue;
+            }
+        };
+        if let Some(e) = &email
+            && taken.contains(e.key())
+        {
+            plan.refused.push(
+                refuse(format!(
+                    "the email address {e} already belongs to another account"
+                ))
+                .in_column("email"),
+            );
+            continue;
+        }
+        taken.insert(identity_key(username.as_str()));
+        if let Some(e) = &email {
+            taken.insert(e.key().to_owned());
+        }
+        plan.staff_added.push(StaffAddition {
+            source_id: row.source_id.clone(),
+            username: username.as_str().to_owned(),
+            username_made: made,
+            display_name: format!("{given} {family}"),
+            email: email.map(|e| e.as_str().to_owned()),
+            lead: row.lead,
+            classes,
+        });
+    }
 }

@@ -22,26 +22,32 @@ use classkeys_domain::ids::ImportId;
 use classkeys_domain::policy::{Action, Actor};
 use classkeys_domain::text::hex;
 use classkeys_protocol::credentials::AuditAction;
+use classkeys_protocol::diagnosis::MailKind;
 use classkeys_protocol::imports::{
-    AddedLearner, ChangedLearner, FieldChange, ImportApplied, ImportApply, ImportPreview,
-    ImportQuery, LearnerLine, MAX_IMPORT_BYTES, PREVIEW_LIFETIME_HOURS, RefusedRow, Renamed,
-    SkippedChange,
+    AddedLearner, AddedStaff, ChangedLearner, ChangedStaff, FieldChange, INVITATION_LIFETIME_DAYS,
+    ImportApplied, ImportApply, ImportPreview, ImportQuery, LearnerLine, MAX_IMPORT_BYTES,
+    PREVIEW_LIFETIME_HOURS, RefusedRow, Renamed, SkippedChange, StaffInvitation,
 };
 use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 use classkeys_roster::oneroster::{self, Version};
-use classkeys_roster::plan::{Guards, Incoming, Plan, School, SchoolClass, SchoolLearner, plan};
+use classkeys_roster::plan::{
+    Guards, Incoming, Plan, School, SchoolClass, SchoolLearner, SchoolStaff, plan,
+};
 use classkeys_roster::{Limits, Refusal, plain};
 use sqlx::AnyConnection;
 
 use crate::access;
 use crate::audit::{self, AuditActor};
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Holder};
 use crate::db::parse_id;
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, ApiQuery};
+use crate::links::{self, Link};
+use crate::mail_queue::{Letter, Sender};
 use crate::ops::{self, ChangeCtx};
 use crate::state::AppState;
-use crate::stored::{Sql, Status};
+use crate::stored::{Sql, Status, SubjectKind};
+use crate::wording;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -194,6 +200,7 @@ pub(crate) async fn import_apply(
     }
     let cx = ChangeCtx::new(auth.actor, seq, now).from_device(&auth.device);
     let applied = ops::import(&mut tx, &cx, &plan).await?;
+    let invitations = invite(&mut tx, &state, &auth, &applied.staff_added).await?;
     let answer = ImportApplied {
         import_id,
         classes_added: applied.classes_added,
@@ -201,6 +208,9 @@ pub(crate) async fn import_apply(
         added: applied.added,
         changed: applied.changed,
         deactivated: applied.deactivated,
+        staff_added: applied.staff_added.len(),
+        staff_changed: applied.staff_changed,
+        invitations,
         skipped: applied
             .skipped
             .into_iter()
@@ -225,6 +235,8 @@ pub(crate) async fn import_apply(
                 "added": answer.added,
                 "changed": answer.changed,
                 "deactivated": answer.deactivated,
+                "staff_added": answer.staff_added,
+                "staff_changed": answer.staff_changed,
                 "skipped": answer.skipped.len(),
             }),
         },
@@ -235,12 +247,88 @@ pub(crate) async fn import_apply(
     )
     .bind(auth.actor.staff_id.to_string())
     .bind(now)
-    .bind(serde_json::to_string(&answer).map_err(Error::internal)?)
+    .bind(serde_json::to_string(&kept(&answer)).map_err(Error::internal)?)
     .bind(import_id.to_string())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    if answer.invitations.iter().any(|i| i.mailed_to.is_some()) {
+        state.mail.wake();
+    }
     Ok(ApiJson(answer))
+}
+
+/// What applying did, as the import's row keeps it: never an invitation's link, which
+/// opens an account.
+fn kept(answer: &ImportApplied) -> ImportApplied {
+    let mut kept = answer.clone();
+    for invitation in &mut kept.invitations {
+        invitation.link = None;
+    }
+    kept
+}
+
+/// Invites each new member of staff to choose a password, in the import's transaction: a
+/// link mailed to their address, or, without one, the link for the lead teacher to hand
+/// over, answered this once and kept nowhere but as its hash.
+async fn invite(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    auth: &Authenticated,
+    added: &[ops::NewStaff],
+) -> Result<Vec<StaffInvitation>> {
+    if added.is_empty() {
+        return Ok(Vec::new());
+    }
+    let school_id = auth.actor.school_id.to_string();
+    let sender = Sender::load(&mut *tx, state, &school_id).await?;
+    let lifetime = std::time::Duration::from_secs(INVITATION_LIFETIME_DAYS * 24 * 3600);
+    let mut invitations = Vec::with_capacity(added.len());
+    for staff in added {
+        let holder = Holder {
+            kind: SubjectKind::Staff,
+            school_id: school_id.clone(),
+            subject_id: staff.id.clone(),
+            epoch: 0,
+        };
+        let token = links::issue(&mut *tx, state, Link::Reset, &holder, lifetime).await?;
+        let link = Link::Reset.url(state, &auth.me.school_slug, token.expose());
+        let mailed_to = match &staff.email {
+            Some(address) => {
+                let text = wording::staff_invitation(
+                    sender.name(),
+                    &staff.display_name,
+                    &staff.username,
+                    &auth.me.display_name,
+                    &link,
+                    INVITATION_LIFETIME_DAYS,
+                );
+                sender
+                    .queue(
+                        &mut *tx,
+                        state,
+                        Letter {
+                            kind: MailKind::StaffInvitation,
+                            about: Some((SubjectKind::Staff, &staff.id)),
+                            to: address,
+                            title: &text.title,
+                            body: &text.body,
+                            message: None,
+                        },
+                    )
+                    .await?;
+                Some(address.to_owned())
+            }
+            None => None,
+        };
+        invitations.push(StaffInvitation {
+            username: staff.username.clone(),
+            name: staff.display_name.clone(),
+            link: mailed_to.is_none().then_some(link),
+            mailed_to,
+        });
+    }
+    Ok(invitations)
 }
 
 /// Reads the file as `query` says, or as its first bytes say.
@@ -305,6 +393,15 @@ struct LearnerRow {
     version: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct StaffRow {
+    id: String,
+    source_id: Option<String>,
+    username: String,
+    display_name: String,
+    email: Option<String>,
+}
+
 /// The school as an import plans against it.
 async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> {
     let school_id = actor.school_id.to_string();
@@ -338,6 +435,23 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
     for (learner, class) in enrolments {
         by_learner.entry(learner).or_default().push(class);
     }
+    let staff: Vec<StaffRow> = sqlx::query_as(
+        "SELECT id, source_id, username, display_name, email FROM staff WHERE school_id = $1",
+    )
+    .bind(&school_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let teaching: Vec<(String, String)> = sqlx::query_as(
+        "SELECT ct.staff_id, ct.class_id FROM class_teacher ct JOIN staff s ON s.id = ct.staff_id
+         WHERE s.school_id = $1",
+    )
+    .bind(&school_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_staff: HashMap<String, Vec<String>> = HashMap::new();
+    for (staff, class) in teaching {
+        by_staff.entry(staff).or_default().push(class);
+    }
     Ok(School {
         classes: classes
             .into_iter()
@@ -362,6 +476,17 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
             })
             .collect(),
         other_identities,
+        staff: staff
+            .into_iter()
+            .map(|s| SchoolStaff {
+                classes: by_staff.remove(&s.id).unwrap_or_default(),
+                id: s.id,
+                source_id: s.source_id,
+                username: s.username,
+                name: s.display_name,
+                email: s.email,
+            })
+            .collect(),
     })
 }
 
@@ -419,6 +544,32 @@ fn preview(
                 username_made: a.username_made,
                 email: a.email.clone(),
                 classes: a.classes.iter().map(|c| name_of(c)).collect(),
+                deactivated: !a.active,
+            })
+            .collect(),
+        staff_added: plan
+            .staff_added
+            .iter()
+            .map(|s| AddedStaff {
+                name: s.display_name.clone(),
+                username: s.username.clone(),
+                username_made: s.username_made,
+                email: s.email.clone(),
+                lead: s.lead,
+                classes: s.classes.iter().map(|c| name_of(c)).collect(),
+            })
+            .collect(),
+        staff_changed: plan
+            .staff_changed
+            .iter()
+            .filter_map(|c| {
+                let staff = school.staff.iter().find(|s| s.id == c.staff_id)?;
+                Some(ChangedStaff {
+                    username: staff.username.clone(),
+                    name: staff.name.clone(),
+                    teaches: c.teach.iter().map(|id| name_of(id)).collect(),
+                    stops_teaching: c.stop_teaching.iter().map(|id| name_of(id)).collect(),
+                })
             })
             .collect(),
         changed: plan

@@ -30,7 +30,7 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::{Error, Result};
 
-pub use import::{Applied, import};
+pub use import::{Applied, NewStaff, import};
 
 use classes::{
     ClassChanges, class_assign, class_create, class_delete, class_unassign, class_update,

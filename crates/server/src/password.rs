@@ -189,6 +189,26 @@ fn argon2_raw(params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> 
 
 /// Hashes a password with today's parameters into a PHC string.
 pub fn hash_blocking(password: &[u8]) -> anyhow::Result<String> {
+    phc_with(|params, salt, out| argon2_raw(params, password, salt, out))
+}
+
+/// A hash that no password matches, for an account that has none yet (staff added by an
+/// import, who choose theirs through a link). It has today's parameters, so checking a
+/// password against it costs what checking a real one does and tells nobody that the
+/// account has no password; its output is random bytes, which no input hashes to. Costs
+/// no hashing to make.
+pub fn unusable_hash() -> anyhow::Result<String> {
+    use argon2::password_hash::rand_core::RngCore;
+    phc_with(|_, _, out| {
+        argon2::password_hash::rand_core::OsRng.fill_bytes(out);
+        Ok(())
+    })
+}
+
+/// A PHC string of today's parameters, a fresh salt, and the output `fill` writes.
+fn phc_with(
+    fill: impl FnOnce(&Params, &[u8], &mut [u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<String> {
     let params = params();
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     let mut salt_bytes = [0u8; 64];
@@ -196,7 +216,7 @@ pub fn hash_blocking(password: &[u8]) -> anyhow::Result<String> {
         .decode_b64(&mut salt_bytes)
         .map_err(|e| anyhow::anyhow!("argon2 salt: {e}"))?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    argon2_raw(&params, password, salt_raw, &mut out)?;
+    fill(&params, salt_raw, &mut out)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -375,6 +395,17 @@ pub fn needs_rehash(stored: &str) -> bool {
 mod tests {
     use super::*;
     use argon2::password_hash::PasswordHasher as _;
+
+    #[test]
+    fn an_unusable_hash_is_an_ordinary_hash_that_no_password_matches() {
+        let hash = unusable_hash().unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!needs_rehash(&hash), "checked at full cost, like any other");
+        assert_ne!(hash, unusable_hash().unwrap());
+        for guess in ["", "password", "correct horse"] {
+            assert!(!verify_blocking(&hash, guess.as_bytes()), "{guess:?}");
+        }
+    }
 
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password() {

@@ -222,6 +222,7 @@ impl Spelled for MailKind {
         MailKind::Message,
         MailKind::MessageCopy,
         MailKind::ResetLink,
+        MailKind::StaffInvitation,
     ];
 
     fn spelling(self) -> &'static str {
@@ -232,6 +233,7 @@ impl Spelled for MailKind {
             MailKind::Message => "message",
             MailKind::MessageCopy => "message_copy",
             MailKind::ResetLink => "reset_link",
+            MailKind::StaffInvitation => "staff_invitation",
         }
     }
 }

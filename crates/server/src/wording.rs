@@ -86,6 +86,30 @@ pub fn staff_password_help(school: &str, display_name: &str, reset_link: &str) -
     }
 }
 
+/// A new member of staff's invitation, from an import of the school's roster: they have
+/// no password until they choose one with the link.
+pub fn staff_invitation(
+    school: &str,
+    display_name: &str,
+    username: &str,
+    lead: &str,
+    link: &str,
+    days: u64,
+) -> Text {
+    Text {
+        title: format!("Your ClassKeys account at {school}: choose your password"),
+        body: format!(
+            "Hello {display_name},\n\n\
+             {lead} has added you to ClassKeys at {school}, where teachers manage their \
+             learners' sign-ins. Your username is {username}.\n\n\
+             Open this link to choose your password. It works once, for {days} days:\n\
+             {link}\n\n\
+             Then sign in with the ClassKeys app. If the link has stopped working, ask \
+             {lead} for a new one, or use \"Forgot your password?\" in the app.\n"
+        ),
+    }
+}
+
 /// A link to choose a new password, sent to a learner by a teacher.
 pub fn learner_reset_link(
     school: &str,

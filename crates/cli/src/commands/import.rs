@@ -5,7 +5,9 @@ use std::io::BufRead;
 
 use anyhow::{Context, Result, bail};
 use classkeys_client::Client;
-use classkeys_protocol::imports::{ImportApplied, ImportPreview, ImportQuery, MAX_IMPORT_BYTES};
+use classkeys_protocol::imports::{
+    INVITATION_LIFETIME_DAYS, ImportApplied, ImportPreview, ImportQuery, MAX_IMPORT_BYTES,
+};
 use serde::Serialize;
 
 use crate::args::ImportArgs;
@@ -122,6 +124,8 @@ fn nothing_to_change(preview: &ImportPreview) -> bool {
         && preview.added.is_empty()
         && preview.changed.is_empty()
         && preview.deactivated.is_empty()
+        && preview.staff_added.is_empty()
+        && preview.staff_changed.is_empty()
 }
 
 /// Asks on standard error; anything but y or yes (or no answer at all) is no.
@@ -211,6 +215,40 @@ fn describe(preview: &ImportPreview) -> String {
         );
         text.push_str(&table.render());
     }
+    if !preview.staff_added.is_empty() {
+        let mut table = Table::new(&["NAME", "USERNAME", "ROLE", "INVITATION", "CLASSES"]);
+        for staff in &preview.staff_added {
+            table.row([
+                staff.name.clone(),
+                staff.username.clone(),
+                if staff.lead {
+                    "lead teacher"
+                } else {
+                    "teacher"
+                }
+                .to_owned(),
+                staff
+                    .email
+                    .clone()
+                    .unwrap_or_else(|| "a link for you to hand over".to_owned()),
+                staff.classes.join(", "),
+            ]);
+        }
+        text.push_str("\nStaff to add (each chooses a password through their invitation):\n");
+        text.push_str(&table.render());
+    }
+    if !preview.staff_changed.is_empty() {
+        let mut table = Table::new(&["USERNAME", "STARTS TEACHING", "STOPS TEACHING"]);
+        for staff in &preview.staff_changed {
+            table.row([
+                staff.username.clone(),
+                staff.teaches.join(", "),
+                staff.stops_teaching.join(", "),
+            ]);
+        }
+        text.push_str("\nStaff whose classes change:\n");
+        text.push_str(&table.render());
+    }
     if !preview.refused.is_empty() {
         let mut table = Table::new(&["FILE", "LINE", "COLUMN", "REASON"]);
         for row in &preview.refused {
@@ -245,6 +283,25 @@ fn outcome(applied: &ImportApplied) -> String {
             applied.deactivated
         )
     };
+    if applied.staff_added + applied.staff_changed > 0 {
+        text.push_str(&format!(
+            "Staff: {} added, {} with classes changed.\n",
+            applied.staff_added, applied.staff_changed
+        ));
+    }
+    for invitation in &applied.invitations {
+        match (&invitation.mailed_to, &invitation.link) {
+            (Some(address), _) => text.push_str(&format!(
+                "Invited {} ({}) by mail to {address}.\n",
+                invitation.name, invitation.username
+            )),
+            (None, Some(link)) => text.push_str(&format!(
+                "Hand this link to {} ({}) to choose a password; it works once, for {} days, and is not shown again:\n  {link}\n",
+                invitation.name, invitation.username, INVITATION_LIFETIME_DAYS
+            )),
+            (None, None) => {}
+        }
+    }
     if !applied.skipped.is_empty() {
         text.push_str("Left out, because they changed since the preview:\n");
         for skipped in &applied.skipped {

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use zip::write::SimpleFileOptions;
 
+mod export;
 mod oneroster;
 mod plain;
 mod plan;

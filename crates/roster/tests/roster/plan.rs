@@ -3,7 +3,8 @@
 //! renamed; clashes are refused per row; large changes wait for a lead teacher.
 
 use classkeys_roster::plan::{
-    FileClass, FileLearner, Guards, Incoming, School, SchoolClass, SchoolLearner, plan,
+    FileClass, FileLearner, FileStaff, Guards, Incoming, School, SchoolClass, SchoolLearner,
+    SchoolStaff, plan,
 };
 
 fn class(source: &str, name: &str) -> FileClass {
@@ -22,6 +23,7 @@ fn row(source: &str, given: &str, family: &str, classes: &[&str]) -> FileLearner
         email: None,
         classes: classes.iter().map(|c| (*c).to_owned()).collect(),
         leaving: false,
+        enabled: true,
         file: "users.csv".into(),
         line: 2,
     }
@@ -58,6 +60,7 @@ fn school_after(incoming: &Incoming) -> School {
             })
             .collect(),
         other_identities: Vec::new(),
+        staff: Vec::new(),
     }
 }
 
@@ -72,6 +75,7 @@ fn autumn() -> Incoming {
             row("s4", "Dan", "Quill", &["c4"]),
             row("s5", "Ada", "Lovelace", &["c4"]),
         ],
+        staff: Vec::new(),
     }
 }
 
@@ -180,6 +184,7 @@ fn learners_typed_in_by_hand_are_matched_once_by_username_or_email_and_otherwise
             },
         ],
         other_identities: vec!["mr.hughes".into()],
+        staff: Vec::new(),
     };
     let mut ada = row("s1", "Ada", "Lovelace", &[]);
     ada.username = Some("ADA.L".into());
@@ -192,6 +197,7 @@ fn learners_typed_in_by_hand_are_matched_once_by_username_or_email_and_otherwise
         complete: true,
         classes: vec![],
         learners: vec![ada, staffname, stolen],
+        staff: Vec::new(),
     };
     let first = plan(&school, &incoming, &Guards::default());
     assert_eq!(first.changed.len(), 2);
@@ -258,6 +264,7 @@ fn a_delta_deactivates_only_whom_it_marks_to_be_removed() {
         complete: false,
         classes: vec![],
         learners: vec![dan, row("s6", "Eve", "Hart", &[])],
+        staff: Vec::new(),
     };
     let next = plan(&school, &delta, &Guards::default());
     assert_eq!(
@@ -266,4 +273,112 @@ fn a_delta_deactivates_only_whom_it_marks_to_be_removed() {
         "the others are not in a delta"
     );
     assert_eq!(next.added.len(), 1);
+}
+
+fn teacher(source: &str, given: &str, family: &str, classes: &[&str]) -> FileStaff {
+    FileStaff {
+        source_id: source.into(),
+        given_name: given.into(),
+        family_name: family.into(),
+        username: None,
+        email: None,
+        lead: false,
+        classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+        leaving: false,
+        file: "users.csv".into(),
+        line: 9,
+    }
+}
+
+#[test]
+fn a_disabled_learner_is_added_deactivated_or_deactivated_and_otherwise_left_alone() {
+    let mut incoming = autumn();
+    incoming.learners[1].enabled = false;
+    let first = plan(&School::default(), &incoming, &Guards::default());
+    let ben = first.added.iter().find(|a| a.source_id == "s2").unwrap();
+    assert!(!ben.active, "added, but deactivated");
+    assert!(
+        first
+            .added
+            .iter()
+            .filter(|a| a.source_id != "s2")
+            .all(|a| a.active)
+    );
+
+    let school = school_after(&autumn());
+    let mut next = autumn();
+    next.learners[2].enabled = false;
+    next.learners[2].family_name = "Marsh-Hale".into();
+    let next = plan(&school, &next, &Guards::default());
+    assert_eq!(next.deactivated, [("L-s3".to_owned(), 1)]);
+    assert!(
+        next.changed.is_empty(),
+        "a disabled learner's other changes wait until they are back: {:?}",
+        next.changed
+    );
+}
+
+#[test]
+fn new_staff_are_added_with_their_classes_and_staff_the_school_has_follow_the_file() {
+    let mut incoming = autumn();
+    let mut head = teacher("t2", "Hana", "Ito", &[]);
+    head.lead = true;
+    head.email = Some("hana.ito@school.example".into());
+    incoming.staff = vec![
+        teacher("t1", "Mr", "Hughes", &["c3"]),
+        head,
+        teacher("t3", "Gone", "Away", &["c4"]),
+    ];
+    incoming.staff[2].leaving = true;
+    let school = School {
+        other_identities: vec!["mr.hughes".into()],
+        ..School::default()
+    };
+    let first = plan(&school, &incoming, &Guards::default());
+    let added: Vec<(&str, &str, bool, &[String])> = first
+        .staff_added
+        .iter()
+        .map(|s| {
+            (
+                s.username.as_str(),
+                s.display_name.as_str(),
+                s.lead,
+                s.classes.as_slice(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        added,
+        [
+            ("mr.hughes2", "Mr Hughes", false, &["c3".to_owned()][..]),
+            ("hana.ito", "Hana Ito", true, &[][..]),
+        ],
+        "a username already taken is not made twice; someone leaving is not added"
+    );
+    assert!(
+        first.added.iter().all(|a| a.username != "hana.ito"),
+        "learners and staff share one namespace"
+    );
+
+    // The school has Mr Hughes (typed in), teaching 4 Foxes: the file has him teach 3 Owls.
+    let mut school = school_after(&autumn());
+    school.staff = vec![SchoolStaff {
+        id: "S-1".into(),
+        source_id: None,
+        username: "mr.hughes".into(),
+        name: "Mr Hughes".into(),
+        email: None,
+        classes: vec!["C-c4".into()],
+    }];
+    let mut hughes = teacher("t1", "Mr", "Hughes", &["c3"]);
+    hughes.username = Some("mr.hughes".into());
+    let mut next = autumn();
+    next.staff = vec![hughes];
+    let next = plan(&school, &next, &Guards::default());
+    assert!(next.staff_added.is_empty());
+    assert_eq!(next.staff_changed.len(), 1);
+    let change = &next.staff_changed[0];
+    assert_eq!(change.adopt_source_id.as_deref(), Some("t1"));
+    assert_eq!(change.teach, ["c3"]);
+    assert_eq!(change.stop_teaching, ["C-c4"]);
 }

@@ -11,11 +11,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use classkeys_domain::identity::ClassName;
-use classkeys_domain::ids::{ClassId, LearnerId};
+use classkeys_domain::identity::{ClassName, Role};
+use classkeys_domain::ids::{ClassId, LearnerId, StaffId};
 use classkeys_domain::policy::Action;
 use classkeys_domain::text::identity_key;
-use classkeys_roster::plan::{Addition, Change, Field, Plan};
+use classkeys_roster::plan::{Addition, Change, Field, Plan, StaffAddition, StaffChange};
 use sqlx::{AnyConnection, Connection};
 
 use crate::db::parse_id;
@@ -25,7 +25,7 @@ use crate::stored::{Sql, Status};
 
 use super::ChangeCtx;
 use super::checks::{check_learner_version, learner_for};
-use super::classes::{ClassChanges, class_update};
+use super::classes::{ClassChanges, class_assign, class_unassign, class_update};
 use super::learners::{
     LearnerChanges, learner_enrol, learner_set_active, learner_unenrol, learner_update, search_key,
     sort_key,
@@ -43,17 +43,57 @@ pub struct Applied {
     pub added: usize,
     pub changed: usize,
     pub deactivated: usize,
+    /// Staff added, to be invited to choose a password.
+    pub staff_added: Vec<NewStaff>,
+    pub staff_changed: usize,
     /// Changes left out: who (as a person would name them) and why.
     pub skipped: Vec<(String, String)>,
     /// Every learner added or changed, for the audit log.
     pub learners: Vec<String>,
 }
 
+/// A member of staff the import added.
+#[derive(Debug)]
+pub struct NewStaff {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
 /// Applies `plan` as `cx`'s change.
 pub async fn import(conn: &mut AnyConnection, cx: &ChangeCtx, plan: &Plan) -> Result<Applied> {
     let mut applied = Applied::default();
     let class_of = classes(conn, cx, plan, &mut applied).await?;
-    add_learners(conn, cx, &plan.added, &class_of, &mut applied).await?;
+    // Every username and address of the school now, and of what this import adds.
+    let mut taken: HashSet<String> =
+        sqlx::query_scalar("SELECT ident FROM identity_key WHERE school_id = $1")
+            .bind(&cx.school)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    add_learners(conn, cx, &plan.added, &class_of, &mut taken, &mut applied).await?;
+    add_staff(
+        conn,
+        cx,
+        &plan.staff_added,
+        &class_of,
+        &mut taken,
+        &mut applied,
+    )
+    .await?;
+    for change in &plan.staff_changed {
+        let mut savepoint = conn.begin().await?;
+        let done = change_staff(&mut savepoint, cx, change, &class_of).await;
+        match settle(savepoint, done).await? {
+            Ok(()) => applied.staff_changed += 1,
+            Err(e) => {
+                let who = staff_name(conn, &change.staff_id).await?;
+                applied.skipped.push((who, reason(e)));
+            }
+        }
+    }
     for change in &plan.changed {
         let mut savepoint = conn.begin().await?;
         let done = change_learner(&mut savepoint, cx, change, &class_of).await;
@@ -215,18 +255,12 @@ async fn add_learners(
     cx: &ChangeCtx,
     additions: &[Addition],
     class_of: &HashMap<String, String>,
+    taken: &mut HashSet<String>,
     applied: &mut Applied,
 ) -> Result<()> {
     if additions.is_empty() {
         return Ok(());
     }
-    let mut taken: HashSet<String> =
-        sqlx::query_scalar("SELECT ident FROM identity_key WHERE school_id = $1")
-            .bind(&cx.school)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
     let imported: HashSet<String> = sqlx::query_scalar(
         "SELECT source_id FROM learner WHERE school_id = $1 AND source_id IS NOT NULL",
     )
@@ -240,23 +274,12 @@ async fn add_learners(
     let mut identities: Vec<(String, String)> = Vec::with_capacity(additions.len() * 2);
     let mut enrolments: Vec<(String, &str)> = Vec::new();
     for addition in additions {
-        let username_key = identity_key(&addition.username);
-        let email_key = addition.email.as_deref().map(identity_key);
-        let refusal = if imported.contains(&addition.source_id) {
-            Some("imported since the preview: preview again".to_owned())
-        } else if taken.contains(&username_key) {
-            Some(format!(
-                "the username {} was taken since the preview: preview again to have another made",
-                addition.username
-            ))
-        } else if email_key.as_ref().is_some_and(|k| taken.contains(k)) {
-            Some(format!(
-                "the email address {} was taken since the preview",
-                addition.email.as_deref().unwrap_or_default()
-            ))
-        } else {
-            None
-        };
+        let refusal = taken_since(
+            taken,
+            imported.contains(&addition.source_id),
+            &addition.username,
+            addition.email.as_deref(),
+        );
         if let Some(reason) = refusal {
             let who = format!(
                 "{} {} ({})",
@@ -266,8 +289,7 @@ async fn add_learners(
             continue;
         }
         let id = LearnerId::generate().to_string();
-        for key in std::iter::once(username_key).chain(email_key) {
-            taken.insert(key.clone());
+        for key in claim(taken, &addition.username, addition.email.as_deref()) {
             identities.push((key, id.clone()));
         }
         for class in &addition.classes {
@@ -285,8 +307,9 @@ async fn add_learners(
         let sql = format!(
             "INSERT INTO learner (id, school_id, source_id, username, given_name, family_name,
                                   email, status, search_key, sort_key, version, seq,
-                                  created_at, updated_at) VALUES {}",
-            value_rows(batch.len(), 14)
+                                  created_at, updated_at, status_changed_at, status_changed_by)
+             VALUES {}",
+            value_rows(batch.len(), 16)
         );
         let mut query = sqlx::query(&sql);
         for (id, a) in batch {
@@ -298,7 +321,11 @@ async fn add_learners(
                 .bind(&a.given_name)
                 .bind(&a.family_name)
                 .bind(a.email.as_deref())
-                .bind(Sql(Status::Active))
+                .bind(Sql(if a.active {
+                    Status::Active
+                } else {
+                    Status::Deactivated
+                }))
                 .bind(search_key(
                     &a.given_name,
                     &a.family_name,
@@ -309,21 +336,13 @@ async fn add_learners(
                 .bind(1_i64)
                 .bind(cx.seq)
                 .bind(cx.now)
-                .bind(cx.now);
+                .bind(cx.now)
+                .bind((!a.active).then_some(cx.now))
+                .bind((!a.active).then(|| cx.actor.staff_id.to_string()));
         }
         query.execute(&mut *conn).await?;
     }
-    for batch in identities.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO identity_key (school_id, ident, owner_id) VALUES {}",
-            value_rows(batch.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for (key, owner) in batch {
-            query = query.bind(&cx.school).bind(key).bind(owner);
-        }
-        query.execute(&mut *conn).await?;
-    }
+    insert_identities(conn, cx, &identities).await?;
     for batch in enrolments.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO enrollment (learner_id, class_id) VALUES {} ON CONFLICT DO NOTHING",
@@ -358,6 +377,192 @@ async fn add_learners(
         .learners
         .extend(learners.into_iter().map(|(id, _)| id));
     Ok(())
+}
+
+/// Why an account planned for a file's record cannot be added now, if it cannot: the
+/// record was imported meanwhile, or its username or address was taken.
+fn taken_since(
+    taken: &HashSet<String>,
+    imported: bool,
+    username: &str,
+    email: Option<&str>,
+) -> Option<String> {
+    if imported {
+        Some("imported since the preview: preview again".to_owned())
+    } else if taken.contains(&identity_key(username)) {
+        Some(format!(
+            "the username {username} was taken since the preview: preview again to have another made"
+        ))
+    } else if email.is_some_and(|e| taken.contains(&identity_key(e))) {
+        Some(format!(
+            "the email address {} was taken since the preview",
+            email.unwrap_or_default()
+        ))
+    } else {
+        None
+    }
+}
+
+/// Marks a new account's username and address taken; answers their identity keys.
+fn claim(taken: &mut HashSet<String>, username: &str, email: Option<&str>) -> Vec<String> {
+    let keys: Vec<String> = std::iter::once(identity_key(username))
+        .chain(email.map(identity_key))
+        .collect();
+    taken.extend(keys.iter().cloned());
+    keys
+}
+
+async fn insert_identities(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    identities: &[(String, String)],
+) -> Result<()> {
+    for batch in identities.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO identity_key (school_id, ident, owner_id) VALUES {}",
+            value_rows(batch.len(), 3)
+        );
+        let mut query = sqlx::query(&sql);
+        for (key, owner) in batch {
+            query = query.bind(&cx.school).bind(key).bind(owner);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Adds the plan's new staff, each without a password (the caller invites them to choose
+/// one), teaching their classes.
+async fn add_staff(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    additions: &[StaffAddition],
+    class_of: &HashMap<String, String>,
+    taken: &mut HashSet<String>,
+    applied: &mut Applied,
+) -> Result<()> {
+    if additions.is_empty() {
+        return Ok(());
+    }
+    let imported: HashSet<String> = sqlx::query_scalar(
+        "SELECT source_id FROM staff WHERE school_id = $1 AND source_id IS NOT NULL",
+    )
+    .bind(&cx.school)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    for addition in additions {
+        let refusal = taken_since(
+            taken,
+            imported.contains(&addition.source_id),
+            &addition.username,
+            addition.email.as_deref(),
+        );
+        if let Some(reason) = refusal {
+            let who = format!("{} ({})", addition.display_name, addition.username);
+            applied.skipped.push((who, reason));
+            continue;
+        }
+        let id = StaffId::generate();
+        let identities: Vec<(String, String)> =
+            claim(taken, &addition.username, addition.email.as_deref())
+                .into_iter()
+                .map(|key| (key, id.to_string()))
+                .collect();
+        insert_identities(conn, cx, &identities).await?;
+        let role = if addition.lead {
+            Role::LeadTeacher
+        } else {
+            Role::Teacher
+        };
+        sqlx::query(
+            "INSERT INTO staff (id, school_id, source_id, username, email, display_name, role,
+                                password_hash, status, credential_epoch, seq, created_at,
+                                updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11)",
+        )
+        .bind(id.to_string())
+        .bind(&cx.school)
+        .bind(&addition.source_id)
+        .bind(&addition.username)
+        .bind(addition.email.as_deref())
+        .bind(&addition.display_name)
+        .bind(Sql(role))
+        .bind(crate::password::unusable_hash().map_err(Error::internal)?)
+        .bind(Sql(Status::Active))
+        .bind(cx.seq)
+        .bind(cx.now)
+        .execute(&mut *conn)
+        .await?;
+        for class in &addition.classes {
+            class_assign(
+                conn,
+                cx,
+                ClassId(parse_id(planned_class(class_of, class)?)?),
+                id,
+            )
+            .await?;
+        }
+        applied.staff_added.push(NewStaff {
+            id: id.to_string(),
+            username: addition.username.clone(),
+            display_name: addition.display_name.clone(),
+            email: addition.email.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The school's class a class of the file became.
+fn planned_class<'a>(class_of: &'a HashMap<String, String>, source_id: &str) -> Result<&'a str> {
+    class_of
+        .get(source_id)
+        .map(String::as_str)
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("an imported class is not planned")))
+}
+
+/// Has a member of staff teach what the file says, and take the file's id.
+async fn change_staff(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    change: &StaffChange,
+    class_of: &HashMap<String, String>,
+) -> Result<()> {
+    let id = StaffId(parse_id(&change.staff_id)?);
+    if let Some(source_id) = &change.adopt_source_id {
+        sqlx::query("UPDATE staff SET source_id = $1 WHERE id = $2 AND school_id = $3")
+            .bind(source_id)
+            .bind(&change.staff_id)
+            .bind(&cx.school)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for class in &change.teach {
+        class_assign(
+            conn,
+            cx,
+            ClassId(parse_id(planned_class(class_of, class)?)?),
+            id,
+        )
+        .await?;
+    }
+    for class_id in &change.stop_teaching {
+        class_unassign(conn, cx, ClassId(parse_id(class_id)?), id).await?;
+    }
+    Ok(())
+}
+
+async fn staff_name(conn: &mut AnyConnection, id: &str) -> Result<String> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT display_name, username FROM staff WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map_or_else(
+        || id.to_owned(),
+        |(name, username)| format!("{name} ({username})"),
+    ))
 }
 
 /// Renames a class, unless it was renamed since the preview.

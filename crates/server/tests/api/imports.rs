@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use classkeys_protocol::ErrorCode;
+use classkeys_protocol::auth::SignInRequest;
 use classkeys_protocol::credentials::{AuditAction, AuditQuery};
 use classkeys_protocol::imports::ImportQuery;
 use classkeys_protocol::roster::{LearnerPatch, LearnerQuery};
@@ -23,6 +24,7 @@ on_both_backends!(
     the_next_terms_file_previews_and_applies_exactly_who_left_joined_and_moved,
     a_learner_changed_since_the_preview_is_reported_not_overwritten,
     an_import_deactivating_many_waits_for_confirmation,
+    new_staff_choose_their_password_through_their_invitation,
 );
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -500,5 +502,134 @@ async fn an_import_deactivating_many_waits_for_confirmation(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(applied.deactivated, 39);
+    world.stop().await;
+}
+
+async fn new_staff_choose_their_password_through_their_invitation(backend: Backend) {
+    let world = World::start(backend).await;
+    let file = || {
+        export_of(
+            "s-1,active,2025-01-06,true,org-1,student,,Nia,Okoro,\n\
+             t-1,active,2025-01-06,true,org-1,teacher,,Tess,Lane,\n\
+             t-2,active,2025-01-06,true,org-1,teacher,,Omid,Farah,omid@school.example\n",
+            "e-1,c-9,org-1,s-1,student\ne-3,c-9,org-1,t-1,teacher\ne-4,c-1,org-1,t-2,teacher\n",
+        )
+    };
+    let preview = world
+        .lead
+        .import_preview(&ImportQuery::default(), file())
+        .await
+        .unwrap();
+    let staff: Vec<(&str, Option<&str>, &[String])> = preview
+        .staff_added
+        .iter()
+        .map(|s| {
+            (
+                s.username.as_str(),
+                s.email.as_deref(),
+                s.classes.as_slice(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        staff,
+        [
+            ("tess.lane", None, &["7 Ravens".to_owned()][..]),
+            (
+                "omid.farah",
+                Some("omid@school.example"),
+                &["1 Owls".to_owned()][..]
+            ),
+        ]
+    );
+    let applied = world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap();
+    assert_eq!(applied.staff_added, 2);
+    let tess = &applied.invitations[0];
+    let omid = &applied.invitations[1];
+    assert_eq!(omid.mailed_to.as_deref(), Some("omid@school.example"));
+    assert!(omid.link.is_none(), "a mailed link is in the mail only");
+    let link = tess
+        .link
+        .clone()
+        .expect("without an address, the lead hands over the link");
+    assert!(tess.mailed_to.is_none());
+
+    // Omid's invitation is in the mail, with a link of its own.
+    let public = world.server.state().settings.public_url.clone();
+    let mails = world.server.mail_in_outbox(1).await;
+    assert_eq!(mails[0].to, ["omid@school.example"]);
+    assert!(
+        mails[0].body.contains("Your username is omid.farah"),
+        "{}",
+        mails[0].body
+    );
+    assert_eq!(mails[0].links(&format!("{public}/s/demo/reset/")).len(), 1);
+
+    // No password opens a new account until its holder chooses one.
+    let sign_in = |password: &str| SignInRequest {
+        school: Some("demo".into()),
+        username: "tess.lane".into(),
+        password: password.into(),
+        device_token: None,
+    };
+    for guess in ["", "password", classkeys_testsupport::DEMO_PASSWORD] {
+        let refused = world.anon.sign_in(&sign_in(guess)).await.unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Some(ErrorCode::InvalidCredentials),
+            "{guess:?}"
+        );
+    }
+    let path = link.trim_start_matches(public.as_str()).to_owned();
+    let mut visitor = crate::pages::Visitor::new(&world.server);
+    let page = visitor.get(&path).await;
+    assert!(page.body.contains("tess.lane"), "{}", page.body);
+    let chosen = visitor
+        .post(
+            &path,
+            &[
+                ("new_password", "copper-kettle-rain-42"),
+                ("repeat_password", "copper-kettle-rain-42"),
+            ],
+        )
+        .await;
+    assert!(
+        chosen.status.is_success() || chosen.status.is_redirection(),
+        "{chosen:?}"
+    );
+    let (tess_client, _) = world
+        .anon
+        .sign_in(&sign_in("copper-kettle-rain-42"))
+        .await
+        .unwrap();
+    let classes = tess_client.classes().await.unwrap();
+    assert_eq!(
+        classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["7 Ravens"],
+        "she teaches the class the file gave her"
+    );
+
+    // The link is answered once and kept nowhere.
+    let token = path.rsplit('/').next().unwrap().to_owned();
+    let kept: Vec<String> = sqlx::query_scalar("SELECT outcome FROM roster_import")
+        .fetch_all(world.server.state().db.pool())
+        .await
+        .unwrap();
+    assert!(kept.iter().all(|o| !o.contains(&token)), "{kept:?}");
+
+    // The same file again adds no one twice.
+    let again = world
+        .lead
+        .import_preview(&ImportQuery::default(), file())
+        .await
+        .unwrap();
+    assert!(
+        again.staff_added.is_empty() && again.staff_changed.is_empty(),
+        "{again:?}"
+    );
     world.stop().await;
 }
