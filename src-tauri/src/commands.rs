@@ -382,7 +382,11 @@ async fn school_export(
     password: String,
 ) -> Result<Option<SavedFile>> {
     let name = app.school_export_file_name(kind)?;
-    let Some(path) = save_dialog::choose(&window, &settings, &name, "CSV", "csv").await else {
+    let (filter, extension) = match kind {
+        SchoolExportKind::Roster => ("OneRoster zip", "zip"),
+        SchoolExportKind::AccessCodes | SchoolExportKind::Students => ("CSV", "csv"),
+    };
+    let Some(path) = save_dialog::choose(&window, &settings, &name, filter, extension).await else {
         return Ok(None);
     };
     app.school_export(kind, Sensitive::new(password), &path)

@@ -588,11 +588,12 @@ impl App {
                 classkeys_domain::downloads::school_access_codes(school)
             }
             SchoolExportKind::Students => classkeys_domain::downloads::school_students(school),
+            SchoolExportKind::Roster => classkeys_domain::downloads::school_roster(school),
         })
     }
 
-    /// Downloads the whole school's access codes or student database into `path` (lead
-    /// teachers, after entering their password again).
+    /// Downloads the whole school's access codes, student database or roster (a OneRoster
+    /// zip) into `path` (lead teachers, after entering their password again).
     pub async fn school_export(
         &self,
         kind: SchoolExportKind,
@@ -613,7 +614,29 @@ impl App {
             .school_export(&request)
             .await
             .map_err(|e| needs_server(e.into(), "Exporting the school"))?;
-        save_csv(path, &bytes)
+        if kind != SchoolExportKind::Roster {
+            return save_csv(path, &bytes);
+        }
+        let roster = classkeys_roster::oneroster::read_zip(
+            "the export",
+            &bytes,
+            &classkeys_roster::Limits::default(),
+        )
+        .map_err(|e| {
+            AppError::new(
+                AppErrorCode::Server,
+                format!("the server's roster export cannot be read: {e}"),
+            )
+        })?;
+        write_file(path, &bytes)?;
+        Ok(SavedFile {
+            path: path.to_owned(),
+            learners: roster
+                .users
+                .iter()
+                .filter(|u| u.role == classkeys_roster::oneroster::Role::Student)
+                .count(),
+        })
     }
 
     /// Makes a class's login cards as a PDF in `path`.

@@ -375,7 +375,7 @@ pub struct CodesArgs {
 
 /// `classkeys export`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("what").args(["class", "school"]).required(true)))]
+#[command(group(ArgGroup::new("what").args(["class", "school", "roster"]).required(true)))]
 pub struct ExportArgs {
     /// One class's access codes.
     #[arg(long, value_name = "CLASS")]
@@ -387,6 +387,14 @@ pub struct ExportArgs {
     /// access codes.
     #[arg(long, requires = "school")]
     pub students: bool,
+    /// The school's roster — classes, learners, staff, who is in and who teaches each —
+    /// as a OneRoster 1.2 CSV zip, no passwords (lead teachers only). `classkeys import`
+    /// reads it back as the same records.
+    #[arg(long)]
+    pub roster: bool,
+    /// With --roster: the file's format.
+    #[arg(long, requires = "roster", value_parser = ["oneroster"], default_value = "oneroster")]
+    pub format: String,
     /// The file to write; written whole or not at all, readable only by you.
     #[arg(long, value_name = "FILE")]
     pub out: std::path::PathBuf,

@@ -2012,6 +2012,29 @@ async fn a_lead_teacher_imports_a_spreadsheet_after_seeing_what_it_will_do() {
                 .contains("Nothing to change: the school already matches this file."),
             "{text:?}"
         );
+
+        // The school's own roster export imports as no change at all.
+        let zip = lead.dir.path().join("school-oneroster.zip");
+        let zip = zip.to_str().expect("a UTF-8 path");
+        let wrote = lead
+            .run(
+                &["export", "--roster", "--format", "oneroster", "--out", zip],
+                Some(DEMO_PASSWORD),
+            )
+            .await;
+        let wrote = wrote.ok();
+        assert!(
+            wrote.starts_with("Wrote the school's roster as OneRoster 1.2 (")
+                && wrote.contains(&format!("{} learners, ", before + 2)),
+            "{wrote}"
+        );
+        let again = lead.classkeys(&["import", zip, "--dry-run"]).await;
+        assert!(
+            again
+                .ok()
+                .contains("Nothing to change: the school already matches this file."),
+            "{again:?}"
+        );
         server.stop().await;
     }
 }

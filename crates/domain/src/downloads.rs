@@ -50,6 +50,11 @@ pub fn school_students(school_name: &str) -> String {
     format!("{}-students.csv", stem(school_name, "school"))
 }
 
+/// The whole school as a OneRoster 1.2 zip.
+pub fn school_roster(school_name: &str) -> String {
+    format!("{}-oneroster.zip", stem(school_name, "school"))
+}
+
 /// The name as plain ASCII, for clients that read only the ASCII `filename` of a download:
 /// every other letter becomes a dash (the full name travels as `filename*`).
 pub fn ascii_fallback(name: &str) -> String {

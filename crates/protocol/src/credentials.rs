@@ -208,6 +208,9 @@ pub enum SchoolExportKind {
     AccessCodes,
     /// The student database: classes, names, usernames, emails, status — no passwords.
     Students,
+    /// The whole roster (classes, learners, staff, who is in and who teaches each) as a
+    /// OneRoster 1.2 CSV zip — no passwords — which imports back as the same records.
+    Roster,
 }
 
 /// Export the whole school. Lead teachers only, after entering their password again.

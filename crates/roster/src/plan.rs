@@ -5,7 +5,8 @@
 //! teacher's confirmation. A pure function of the school as it is and the file: the
 //! server reads the one, this crate the other, and applying the plan is the server's.
 //!
-//! Matching: a learner of the file is the school's learner with the same `sourcedId`; a
+//! Matching: a learner of the file is the school's learner with the same `sourcedId` (or,
+//! for a learner never imported, whose ClassKeys id it is: the school's own export); a
 //! school learner never imported is matched once, by username or else by email address,
 //! and keeps the file's id from then on. A learner who came from an earlier import and is
 //! not in this file has left: deactivated. Learners typed in by hand are left alone. A
@@ -285,7 +286,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
     let by_source: HashMap<&str, &SchoolClass> = school
         .classes
         .iter()
-        .filter_map(|c| c.source_id.as_deref().map(|s| (s, c)))
+        .map(|c| (c.source_id.as_deref().unwrap_or(&c.id), c))
         .collect();
     let by_name: HashMap<String, &SchoolClass> = school
         .classes
@@ -321,7 +322,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
                 plan.classes_matched.push(MatchedClass {
                     source_id: class.source_id.clone(),
                     class_id: existing.id.clone(),
-                    adopt_source_id: existing.source_id.is_none(),
+                    adopt_source_id: existing.source_id.is_none() && existing.id != class.source_id,
                 });
                 class_ids.insert(&class.source_id, Some(&existing.id));
             }
@@ -345,7 +346,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
     let source_index: HashMap<&str, &SchoolLearner> = school
         .learners
         .iter()
-        .filter_map(|l| l.source_id.as_deref().map(|s| (s, l)))
+        .map(|l| (l.source_id.as_deref().unwrap_or(&l.id), l))
         .collect();
     let ident_index: HashMap<String, &SchoolLearner> = school
         .learners
@@ -565,7 +566,8 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         {
             taken.insert(identity_key(&changed.to));
         }
-        let adopt = (existing.source_id.is_none()).then(|| row.source_id.clone());
+        let adopt = (existing.source_id.is_none() && existing.id != row.source_id)
+            .then(|| row.source_id.clone());
         let change = Change {
             learner_id: existing.id.clone(),
             version: existing.version,
@@ -677,7 +679,7 @@ fn plan_staff(
     let by_source: HashMap<&str, &SchoolStaff> = school
         .staff
         .iter()
-        .filter_map(|s| s.source_id.as_deref().map(|id| (id, s)))
+        .map(|s| (s.source_id.as_deref().unwrap_or(&s.id), s))
         .collect();
     let by_ident: HashMap<String, &SchoolStaff> = school
         .staff
@@ -739,7 +741,8 @@ fn plan_staff(
                 .filter(|c| !wanted.iter().any(|(_, id)| *id == Some(c.as_str())))
                 .cloned()
                 .collect();
-            let adopt_source_id = existing.source_id.is_none().then(|| row.source_id.clone());
+            let adopt_source_id = (existing.source_id.is_none() && existing.id != row.source_id)
+                .then(|| row.source_id.clone());
             if !teach.is_empty() || !stop_teaching.is_empty() || adopt_source_id.is_some() {
                 plan.staff_changed.push(StaffChange {
                     staff_id: existing.id.clone(),

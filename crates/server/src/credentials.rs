@@ -209,7 +209,8 @@ pub(crate) async fn class_access_codes_export(
     security(("bearer" = [])),
     request_body = SchoolExportRequest,
     responses(
-        (status = 200, content_type = "text/csv", body = String, description = "UTF-8 CSV with BOM"),
+        (status = 200, content_type = "text/csv", body = String, description = "UTF-8 CSV with BOM (access codes, students)"),
+        (status = 200, content_type = "application/zip", body = Vec<u8>, description = "OneRoster 1.2 CSV zip (roster)"),
         (status = 401, body = ErrorBody, description = "The password is wrong"),
         (status = 403, body = ErrorBody, description = "Only lead teachers can export the whole school"),
     ))]
@@ -222,14 +223,19 @@ pub(crate) async fn school_export(
     access::school(&auth.actor, Action::SchoolExport, "school")?;
     crate::auth::confirm_password(&state, &auth, Sensitive::new(request.password)).await?;
     let file = export::school_file(&state, &auth.actor, &device, request.kind).await?;
-    Ok(csv_download(&file.file_name, file.body))
+    Ok(download(file.content_type, &file.file_name, file.body))
 }
 
 /// A CSV file as a download that no cache keeps.
 fn csv_download(file_name: &str, body: Vec<u8>) -> Response {
+    download("text/csv; charset=utf-8", file_name, body)
+}
+
+/// A file as a download that no cache keeps.
+fn download(content_type: &str, file_name: &str, body: Vec<u8>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 downloads::content_disposition(file_name),

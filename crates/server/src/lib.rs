@@ -78,6 +78,7 @@ pub mod pages;
 pub mod password;
 pub mod randomness;
 pub mod records;
+pub mod roster_export;
 pub mod serve;
 pub mod staff;
 pub mod state;

@@ -316,13 +316,14 @@ export function learnerPasswordCard(learner, { changed }) {
   return el;
 }
 
-// The whole-school export (lead teachers): access codes or the student database, after
-// entering their password again.
+// The whole-school export (lead teachers): access codes, the student database or the
+// roster as OneRoster 1.2, after entering their password again.
 export function schoolExportCard() {
   const password = h('input', { type: 'password', testid: 'school-export-password', autocomplete: 'current-password' });
   const kind = h('select', { testid: 'school-export-kind' },
     h('option', { value: 'access_codes' }, "Every learner's access codes"),
-    h('option', { value: 'students' }, 'The student database (no passwords)'));
+    h('option', { value: 'students' }, 'The student database (no passwords)'),
+    h('option', { value: 'roster' }, 'The roster for the information system (OneRoster 1.2 zip, no passwords)'));
   const error = h('p', { class: 'notice error', role: 'alert', testid: 'school-export-error', hidden: true });
   return h('details', { class: 'dropdown', testid: 'school-export' },
     h('summary', { testid: 'school-export-open' }, 'Export the school'),

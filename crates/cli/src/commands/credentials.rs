@@ -253,7 +253,9 @@ pub async fn export(client: &Client, args: ExportArgs, out: Output) -> Result<()
         if !me.role.eq(&classkeys_domain::identity::Role::LeadTeacher) {
             return Err(anyhow!("only lead teachers can export the whole school"));
         }
-        let kind = if args.students {
+        let kind = if args.roster {
+            SchoolExportKind::Roster
+        } else if args.students {
             SchoolExportKind::Students
         } else {
             SchoolExportKind::AccessCodes
@@ -269,15 +271,42 @@ pub async fn export(client: &Client, args: ExportArgs, out: Output) -> Result<()
         let what = match kind {
             SchoolExportKind::AccessCodes => "the whole school's access codes",
             SchoolExportKind::Students => "the school's student database",
+            SchoolExportKind::Roster => "the school's roster as OneRoster 1.2",
         };
         (bytes, what.to_owned())
     };
     write_atomically(&args.out, &bytes)
         .with_context(|| format!("writing {}", args.out.display()))?;
+    if args.roster {
+        return report_roster(&args.out, &bytes, &what, out);
+    }
     let rows = row_count(&bytes);
     let report = serde_json::json!({ "file": args.out, "rows": rows });
     out.show(&report, || {
         format!("Wrote {what} ({rows} learners) to {}", args.out.display())
+    })
+}
+
+/// What a roster export holds, read back from the file written.
+fn report_roster(file: &std::path::Path, bytes: &[u8], what: &str, out: Output) -> Result<()> {
+    use classkeys_roster::oneroster::{Role, read_zip};
+    let roster = read_zip("the export", bytes, &classkeys_roster::Limits::default())
+        .map_err(|e| anyhow!("the server's export cannot be read back: {e}"))?;
+    let learners = roster
+        .users
+        .iter()
+        .filter(|u| u.role == Role::Student)
+        .count();
+    let staff = roster.users.len() - learners;
+    let classes = roster.classes.len();
+    let report = serde_json::json!({
+        "file": file, "learners": learners, "staff": staff, "classes": classes,
+    });
+    out.show(&report, || {
+        format!(
+            "Wrote {what} ({learners} learners, {staff} staff, {classes} classes) to {}",
+            file.display()
+        )
     })
 }
 

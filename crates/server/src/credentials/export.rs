@@ -22,6 +22,16 @@ use super::school::SchoolContext;
 pub(super) struct Download {
     pub(super) file_name: String,
     pub(super) body: Vec<u8>,
+    pub(super) content_type: &'static str,
+}
+
+const CSV: &str = "text/csv; charset=utf-8";
+
+/// The school's CSV files.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SchoolCsv {
+    AccessCodes,
+    Students,
 }
 
 /// Learners handed to a CSV worker at a time: enough to keep the hand-over cheap, few
@@ -192,7 +202,7 @@ impl<I: Iterator<Item = Result<CredClassRow>>> Iterator for ByLearner<I> {
 pub(super) async fn school_csv(
     state: &AppState,
     school: SchoolContext,
-    kind: SchoolExportKind,
+    kind: SchoolCsv,
 ) -> Result<(Vec<u8>, usize)> {
     let collate = records::bytewise_on(state.db.backend());
     let sql = format!(
@@ -208,8 +218,8 @@ pub(super) async fn school_csv(
             rows: rows.peekable(),
         };
         match kind {
-            SchoolExportKind::AccessCodes => access_codes_csv(&school, learners),
-            SchoolExportKind::Students => {
+            SchoolCsv::AccessCodes => access_codes_csv(&school, learners),
+            SchoolCsv::Students => {
                 let all = learners.collect::<Result<Vec<_>>>()?;
                 Ok((students_csv(&all)?, all.len()))
             }
@@ -321,36 +331,50 @@ pub(super) async fn class_file(
     Ok(Download {
         file_name: downloads::class_access_codes(&class.name),
         body,
+        content_type: CSV,
     })
 }
 
-/// The whole school's access codes or student database as a CSV file, audited with the
-/// exact number of learners in it before it is answered. The caller has checked that the
-/// actor is a lead teacher who has just entered their password again.
+/// The whole school's access codes or student database as a CSV file, or its roster as a
+/// OneRoster zip, audited with the exact number of learners in it before it is answered.
+/// The caller has checked that the actor is a lead teacher who has just entered their
+/// password again.
 pub(super) async fn school_file(
     state: &AppState,
     actor: &Actor,
     device: &Device,
     kind: SchoolExportKind,
 ) -> Result<Download> {
+    let csv = match kind {
+        SchoolExportKind::AccessCodes => SchoolCsv::AccessCodes,
+        SchoolExportKind::Students => SchoolCsv::Students,
+        SchoolExportKind::Roster => {
+            let file = crate::roster_export::oneroster(state, actor, device).await?;
+            return Ok(Download {
+                file_name: file.file_name,
+                body: file.body,
+                content_type: "application/zip",
+            });
+        }
+    };
     let school_id = actor.school_id.to_string();
     let mut conn = state.db.pool().acquire().await?;
     let school = SchoolContext::load(&mut conn, state, &school_id).await?;
     drop(conn);
     backfill_parent_codes(state, &school).await?;
-    let (action, name, file_name) = match kind {
-        SchoolExportKind::AccessCodes => (
+    let (action, name, file_name) = match csv {
+        SchoolCsv::AccessCodes => (
             AuditAction::SchoolAccessCodesExported,
             "access-codes",
             downloads::school_access_codes(&school.name),
         ),
-        SchoolExportKind::Students => (
+        SchoolCsv::Students => (
             AuditAction::SchoolStudentsExported,
             "students",
             downloads::school_students(&school.name),
         ),
     };
-    let (body, count) = school_csv(state, school, kind).await?;
+    let (body, count) = school_csv(state, school, csv).await?;
     // Recorded before the file leaves the server, with the exact number of learners in it.
     audit::record_now(
         &state.db,
@@ -366,5 +390,9 @@ pub(super) async fn school_file(
     )
     .await?;
     tracing::info!(kind = name, learners = count, "school export");
-    Ok(Download { file_name, body })
+    Ok(Download {
+        file_name,
+        body,
+        content_type: CSV,
+    })
 }

@@ -65,33 +65,38 @@ pub struct World {
     pub other_lead: Client,
 }
 
+/// Makes a school holding only its lead teacher `lead` (password [`PASSWORD`]).
+async fn school_with_lead(server: &TestServer, name: &str, slug: &str, lead: &str) {
+    let state = server.state();
+    let mut conn = state.db.pool().acquire().await.unwrap();
+    let school = admin::create_school(&mut conn, &state.keys, name, slug)
+        .await
+        .unwrap();
+    drop(conn);
+    let (mut tx, seq) = state.db.begin_change(&school.to_string()).await.unwrap();
+    admin::create_staff(
+        &mut tx,
+        &state.hasher,
+        school,
+        seq,
+        NewStaff {
+            username: lead,
+            display_name: Some("Other Lead"),
+            role: Role::LeadTeacher,
+            email: None,
+            password: Sensitive::new(PASSWORD.to_owned()),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
 impl World {
     /// Starts a demo server on `backend` and signs everyone in.
     pub async fn start(backend: Backend) -> World {
         let server = TestServer::start_demo(backend).await;
-        let state = server.state();
-        let mut conn = state.db.pool().acquire().await.unwrap();
-        let other = admin::create_school(&mut conn, &state.keys, "Other School", "other")
-            .await
-            .unwrap();
-        drop(conn);
-        let (mut tx, seq) = state.db.begin_change(&other.to_string()).await.unwrap();
-        admin::create_staff(
-            &mut tx,
-            &state.hasher,
-            other,
-            seq,
-            NewStaff {
-                username: "lead",
-                display_name: Some("Other Lead"),
-                role: Role::LeadTeacher,
-                email: None,
-                password: Sensitive::new(PASSWORD.to_owned()),
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        school_with_lead(&server, "Other School", "other", "lead").await;
 
         let anon = Client::new(&server.url).unwrap();
         let lead = sign_in(&anon, "demo", "lead").await;
@@ -127,6 +132,12 @@ impl World {
             teacher3,
             other_lead,
         }
+    }
+
+    /// A new school `slug` with nothing in it but its lead teacher `lead`, signed in.
+    pub async fn empty_school(&self, slug: &str, lead: &str) -> Client {
+        school_with_lead(&self.server, "Empty School", slug, lead).await;
+        sign_in(&self.anon, slug, lead).await
     }
 
     /// Stops the server.

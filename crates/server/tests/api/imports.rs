@@ -7,7 +7,9 @@ use std::io::Write;
 
 use classkeys_protocol::ErrorCode;
 use classkeys_protocol::auth::SignInRequest;
-use classkeys_protocol::credentials::{AuditAction, AuditQuery};
+use classkeys_protocol::credentials::{
+    AuditAction, AuditQuery, SchoolExportKind, SchoolExportRequest,
+};
 use classkeys_protocol::imports::ImportQuery;
 use classkeys_protocol::roster::{LearnerPatch, LearnerQuery};
 use classkeys_server::Backend;
@@ -25,6 +27,7 @@ on_both_backends!(
     a_learner_changed_since_the_preview_is_reported_not_overwritten,
     an_import_deactivating_many_waits_for_confirmation,
     new_staff_choose_their_password_through_their_invitation,
+    a_school_exported_as_oneroster_imports_into_an_empty_school_as_the_same_records,
 );
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -630,6 +633,95 @@ async fn new_staff_choose_their_password_through_their_invitation(backend: Backe
     assert!(
         again.staff_added.is_empty() && again.staff_changed.is_empty(),
         "{again:?}"
+    );
+    world.stop().await;
+}
+
+/// Every record of a OneRoster export, as comparable text: users with role, names,
+/// username, email and whether enabled; classes; enrolments. The org (each school's own id)
+/// and the staff named in `leave_out` are left out.
+fn records_of(zip: &[u8], leave_out: &[&str]) -> Vec<String> {
+    use classkeys_roster::oneroster::read_zip;
+    let roster = read_zip("export.zip", zip, &classkeys_roster::Limits::default()).unwrap();
+    let left_out: Vec<&str> = roster
+        .users
+        .iter()
+        .filter(|u| leave_out.contains(&u.username.as_str()))
+        .map(|u| u.sourced_id.as_str())
+        .collect();
+    let mut records: Vec<String> = roster
+        .users
+        .iter()
+        .filter(|u| !left_out.contains(&u.sourced_id.as_str()))
+        .map(|u| {
+            format!(
+                "user {} {:?} {} {:?} {:?} {:?} enabled={}",
+                u.sourced_id, u.role, u.username, u.given_name, u.family_name, u.email, u.enabled
+            )
+        })
+        .chain(
+            roster
+                .classes
+                .iter()
+                .map(|c| format!("class {} {:?}", c.sourced_id, c.title)),
+        )
+        .chain(
+            roster
+                .enrollments
+                .iter()
+                .filter(|e| !left_out.contains(&e.user.as_str()))
+                .map(|e| format!("enrolment {} {} {:?}", e.class, e.user, e.role)),
+        )
+        .collect();
+    records.sort();
+    records
+}
+
+async fn a_school_exported_as_oneroster_imports_into_an_empty_school_as_the_same_records(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    let export = |client: classkeys_client::Client| async move {
+        client
+            .school_export(&SchoolExportRequest {
+                kind: SchoolExportKind::Roster,
+                password: harness::PASSWORD.into(),
+            })
+            .await
+            .unwrap()
+    };
+    let first = export(world.lead.clone()).await;
+    let original = records_of(&first, &[]);
+    assert!(
+        original.iter().filter(|r| r.starts_with("user")).count() > 150,
+        "the demo's learners and staff are in it"
+    );
+    assert!(
+        original.iter().any(|r| r.contains("enabled=false")),
+        "the deactivated learner too"
+    );
+
+    let empty = world.empty_school("fresh", "head").await;
+    let preview = empty
+        .import_preview(
+            &ImportQuery {
+                name: Some("demo-oneroster.zip".into()),
+                ..ImportQuery::default()
+            },
+            first.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(preview.format, "oneroster 1.2");
+    assert!(preview.refused.is_empty(), "{:?}", preview.refused);
+    let applied = empty.import_apply(preview.import_id, false).await.unwrap();
+    assert!(applied.skipped.is_empty(), "{:?}", applied.skipped);
+
+    let again = export(empty.clone()).await;
+    assert_eq!(
+        records_of(&again, &["head"]),
+        original,
+        "the same ids, names, usernames, emails, classes and enrolments"
     );
     world.stop().await;
 }
