@@ -50,4 +50,6 @@ pub const COMMANDS: &[&str] = &[
     "message_send",
     "message_status",
     "instructions_save",
+    "import_preview",
+    "import_apply",
 ];

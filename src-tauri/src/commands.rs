@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use classkeys_app::imports::ImportView;
 use classkeys_app::{
     App, AppError, AuditLog, ClassEdit, ClassResetMode, CodesView, ConflictChoice, DiagnosisView,
     LearnerEdit, LearnerPage, NewLearnerInput, PendingConflict, PreviewLine, Recipients,
@@ -17,11 +18,12 @@ use classkeys_app::{
 use classkeys_cards::Paper;
 use classkeys_domain::downloads;
 use classkeys_domain::generator::PasswordStyle;
-use classkeys_domain::ids::{ClassId, LearnerId, OperationId, StaffId};
+use classkeys_domain::ids::{ClassId, ImportId, LearnerId, OperationId, StaffId};
 use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
 use classkeys_protocol::credentials::{AccessCodes, PasswordSource, SchoolExportKind};
 use classkeys_protocol::diagnosis::{ResetLinkSent, Unlocked};
+use classkeys_protocol::imports::ImportApplied;
 use classkeys_protocol::messages::{MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::roster::{
     ClassRecord, DuplicateList, EmailMoved, LearnerRecord, StaffRecord,
@@ -84,6 +86,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         message_send,
         message_status,
         instructions_save,
+        import_preview,
+        import_apply,
     ]
 }
 
@@ -567,4 +571,30 @@ mod tests {
             "only the capability file checked above applies"
         );
     }
+}
+
+/// A roster file chosen with the open dialog, previewed; `None` when the lead teacher
+/// cancels.
+#[tauri::command(rename_all = "snake_case")]
+async fn import_preview(
+    app: AppState<'_>,
+    window: tauri::Window,
+    settings: State<'_, Settings>,
+    format: Option<String>,
+) -> Result<Option<ImportView>> {
+    app.import_allowed()?;
+    let Some(path) = save_dialog::open(&window, &settings, "Roster files", &["zip", "csv"]).await
+    else {
+        return Ok(None);
+    };
+    app.import_preview(&path, format).await.map(Some)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn import_apply(
+    app: AppState<'_>,
+    import_id: ImportId,
+    confirm: bool,
+) -> Result<ImportApplied> {
+    app.import_apply(import_id, confirm).await
 }

@@ -12,6 +12,8 @@
 //! - `CLASSKEYS_SYNC_INTERVAL_SECS`: how often the app syncs in the background (default 30).
 //! - `CLASSKEYS_SAVE_DIR`: save downloads (CSV, login cards) into this folder instead of
 //!   asking with the save dialog.
+//! - `CLASSKEYS_OPEN_FILE`: read this file when a roster import asks which file to read,
+//!   instead of asking with the open dialog.
 
 // Without this a Windows release build would also open a console window.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]

@@ -20,6 +20,8 @@ pub struct Settings {
     pub credential_store_problem: Option<classkeys_app::AppError>,
     /// Save downloads here without asking (`CLASSKEYS_SAVE_DIR`).
     pub save_dir: Option<PathBuf>,
+    /// Open this file without asking (`CLASSKEYS_OPEN_FILE`).
+    pub open_file: Option<PathBuf>,
 }
 
 /// Background sync interval when `CLASSKEYS_SYNC_INTERVAL_SECS` is not set: often enough
@@ -29,7 +31,8 @@ const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
 /// Builds the state and runs the app until its window closes.
 pub fn run() -> tauri::Result<()> {
     tauri::Builder::default()
-        // The save dialog, used from Rust only: the window holds no dialog permission.
+        // The save and open dialogs, used from Rust only: the window holds no dialog
+        // permission.
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
         .setup(|handle| {
@@ -59,6 +62,9 @@ pub fn run() -> tauri::Result<()> {
                 credential_store_problem: problem,
                 save_dir: std::env::var_os("CLASSKEYS_SAVE_DIR")
                     .filter(|d| !d.is_empty())
+                    .map(PathBuf::from),
+                open_file: std::env::var_os("CLASSKEYS_OPEN_FILE")
+                    .filter(|f| !f.is_empty())
                     .map(PathBuf::from),
             };
             tauri::async_runtime::spawn(sync_in_background(

@@ -118,6 +118,11 @@ impl Desktop {
         let env = vec![
             // Downloads go here without the native save dialog, which WebDriver cannot drive.
             ("CLASSKEYS_SAVE_DIR", downloads.into_os_string()),
+            // And the open dialog always answers with this file.
+            (
+                "CLASSKEYS_OPEN_FILE",
+                work.path().join("roster-file").into_os_string(),
+            ),
             ("CLASSKEYS_DATA_DIR", data_dir.into_os_string()),
             ("CLASSKEYS_SERVER", OsString::from(&app_server_url)),
             // The background sync is how changes reach the server after an outage without
@@ -217,6 +222,11 @@ impl Desktop {
     /// Where the app saves downloads (CSV files, login cards).
     pub fn downloads(&self) -> PathBuf {
         self.work.path().join("downloads")
+    }
+
+    /// The file the app reads whenever it asks which file to open (a roster to import).
+    pub fn file_to_open(&self) -> PathBuf {
+        self.work.path().join("roster-file")
     }
 
     /// A staff member working straight against the server with the API client, as a

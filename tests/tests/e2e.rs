@@ -1345,3 +1345,100 @@ async fn parents_instructions_for_a_learner_are_saved_with_their_username_and_no
     assert!(text.contains("/s/demo/sign-in"), "{text}");
     assert!(!text.contains("Lantern-Birch-Otter-58"), "never a password");
 }
+
+#[tokio::test]
+async fn a_lead_teacher_imports_a_class_list_after_seeing_every_change() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("lead").await;
+    let api = desktop.api("lead").await;
+    let find = async |name: &str| {
+        api.learners(&classkeys_protocol::roster::LearnerQuery {
+            q: Some(name.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+    };
+    // A spreadsheet's class list: a learner for 1 Owls, one for a class the school does not
+    // have yet, and a row with an address that is not one.
+    std::fs::write(
+        desktop.file_to_open(),
+        "Student ID;First name;Surname;Form;Email\r\n\
+         800;Wren;Okafor;1 Owls;wren@home.example\r\n\
+         801;Ivo;Petrov;8 Swifts;\r\n\
+         802;Bad;Row;1 Owls;not-an-address\r\n",
+    )
+    .unwrap();
+    desktop.click("nav-import").await;
+    desktop.click("import-choose").await;
+    let summary = desktop.wait_for_nonempty("import-summary").await;
+    assert!(
+        summary.contains("1 class to add, 2 learners to add"),
+        "{summary}"
+    );
+    let added = desktop.text("import-added").await;
+    assert!(
+        added.contains("wren.okafor (made)") && added.contains("8 Swifts"),
+        "{added}"
+    );
+    let refused = desktop.text("import-refused").await;
+    assert!(
+        refused.contains("roster-file") && refused.contains("not an email address"),
+        "the refused row with its file, line and column: {refused}"
+    );
+    assert!(find("wren").await.is_empty(), "a preview changes nothing");
+    desktop.screenshot("app-import").await;
+
+    desktop.click("import-apply").await;
+    let result = desktop.wait_for_nonempty("import-result").await;
+    assert!(
+        result.contains("1 class added, 2 learners added"),
+        "{result}"
+    );
+    let wren = find("wren").await;
+    assert_eq!(wren.len(), 1);
+    assert_eq!(wren[0].email.as_deref(), Some("wren@home.example"));
+    desktop.open_class("8 Swifts").await;
+    eventually("the new class lists its learner", async || {
+        let rows = desktop.rows().await;
+        if rows.iter().any(|r| r.username == "ivo.petrov") {
+            Ok(())
+        } else {
+            Err(rows)
+        }
+    })
+    .await;
+
+    // The same file again: nothing to change, and nothing to apply.
+    desktop.click("nav-import").await;
+    desktop.click("import-choose").await;
+    let nothing = desktop.wait_for_nonempty("import-nothing").await;
+    assert!(nothing.contains("Nothing to change"), "{nothing}");
+}
+
+#[tokio::test]
+async fn a_teacher_is_refused_an_import_by_the_app_itself() {
+    let desktop = Desktop::start().await;
+    desktop.sign_in("teacher1").await;
+    std::fs::write(
+        desktop.file_to_open(),
+        "First name,Surname,Class\nA,B,1 Owls\n",
+    )
+    .unwrap();
+    let answer = desktop
+        .js(
+            "return window.__TAURI__.core.invoke('import_preview', { format: null })
+                 .then(() => 'allowed', (e) => e.message);",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        answer,
+        json!("only lead teachers can import the school's roster: ask a lead teacher to do it")
+    );
+    let nav = desktop
+        .js("return document.getElementById('lead-nav').hidden;", vec![])
+        .await;
+    assert_eq!(nav, json!(true), "the Import screen is not offered");
+}

@@ -15,6 +15,7 @@ import { auditView } from './views/audit.js';
 import { whyView } from './views/why.js';
 import { messageView } from './views/message.js';
 import { duplicatesView } from './views/duplicates.js';
+import { importView } from './views/import.js';
 
 const main = document.getElementById('main');
 const searchBox = document.getElementById('search');
@@ -53,6 +54,7 @@ function makeView(route, from) {
     case 'why': return whyView(route.id, { go, refreshClasses });
     case 'message': return messageView(route, { go });
     case 'duplicates': return duplicatesView({ go });
+    case 'import': return importView({ refreshClasses });
     default: return { el: h('div', { class: 'empty' }, h('p', {}, 'Choose a class on the left.')) };
   }
 }
@@ -62,7 +64,7 @@ function markSelected(route) {
   let selector = null;
   if (route.name === 'class') selector = `[data-class-id="${CSS.escape(route.id)}"]`;
   if (route.name === 'school') selector = '[data-testid="class-item-whole-school"]';
-  if (['staff', 'changes', 'audit', 'duplicates'].includes(route.name)) selector = `[data-route="${route.name}"]`;
+  if (['staff', 'import', 'changes', 'audit', 'duplicates'].includes(route.name)) selector = `[data-route="${route.name}"]`;
   if (selector) document.querySelector(`.sidebar ${selector}`)?.setAttribute('aria-current', 'page');
 }
 

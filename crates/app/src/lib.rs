@@ -27,6 +27,7 @@ pub mod credentials;
 mod describe;
 pub mod edits;
 mod error;
+pub mod imports;
 pub mod messages;
 pub mod rejections;
 pub mod secrets;

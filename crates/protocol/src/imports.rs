@@ -7,6 +7,24 @@ use utoipa::{IntoParams, ToSchema};
 /// The largest roster file accepted, in bytes.
 pub const MAX_IMPORT_BYTES: usize = 64 << 20;
 
+/// Why the roster file `name` of `bytes` bytes cannot be sent, if it is too large: checked
+/// from the file's size before a byte of it is read.
+pub fn too_large(name: &str, bytes: u64) -> Option<String> {
+    if bytes <= MAX_IMPORT_BYTES as u64 {
+        return None;
+    }
+    let mb = bytes as f64 / f64::from(1 << 20);
+    let size = if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else {
+        format!("{mb:.0} MB")
+    };
+    Some(format!(
+        "{name} is {size}, more than the {} MB a roster file may be: export one school, or only the learners",
+        MAX_IMPORT_BYTES >> 20
+    ))
+}
+
 /// How an uploaded roster file is read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

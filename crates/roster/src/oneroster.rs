@@ -482,11 +482,17 @@ impl Roster {
                 name: c.title.clone(),
             })
             .collect();
+        // A delta lists only the classes that changed: a class it does not list at all may
+        // be one the school has, which the plan looks up.
+        let known = |class: &str| {
+            classes.iter().any(|c| c.source_id == class)
+                || (self.delta && !self.classes.iter().any(|c| c.sourced_id == class))
+        };
         let mut enrolled: HashMap<&str, Vec<String>> = HashMap::new();
         for e in &self.enrollments {
             if matches!(e.role, Role::Student | Role::Teacher | Role::Administrator)
                 && e.status == Status::Active
-                && classes.iter().any(|c| c.source_id == e.class)
+                && known(&e.class)
             {
                 enrolled.entry(&e.user).or_default().push(e.class.clone());
             }

@@ -336,6 +336,15 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         }
     }
 
+    // A delta names the classes its learners join without listing them again: those the
+    // school has (by the file's id) count as the file's.
+    for class in &school.classes {
+        let source = class.source_id.as_deref().unwrap_or(&class.id);
+        if !class_ids.contains_key(source) && !refused_classes.contains(source) {
+            class_ids.insert(source, Some(&class.id));
+        }
+    }
+
     let mut taken: HashSet<String> = school.other_identities.iter().cloned().collect();
     for learner in &school.learners {
         taken.insert(identity_key(&learner.username));
@@ -421,7 +430,7 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
             let reason = if refused_classes.contains(class.as_str()) {
                 format!("their class {class} cannot be imported (see the class's refusal)")
             } else {
-                format!("the class {class} is not in the file")
+                format!("the class {class} is neither in the file nor in the school")
             };
             plan.refused.push(refuse(reason));
             continue;

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use anyhow::{Context, Result, bail};
 use classkeys_client::Client;
 use classkeys_protocol::imports::{
-    INVITATION_LIFETIME_DAYS, ImportApplied, ImportPreview, ImportQuery, MAX_IMPORT_BYTES,
+    INVITATION_LIFETIME_DAYS, ImportApplied, ImportPreview, ImportQuery, too_large,
 };
 use serde::Serialize;
 
@@ -29,12 +29,8 @@ pub async fn import(client: &Client, args: ImportArgs, out: Output) -> Result<()
     let size = std::fs::metadata(&args.file)
         .with_context(|| format!("cannot read {shown}"))?
         .len();
-    if size > MAX_IMPORT_BYTES as u64 {
-        bail!(
-            "{shown} is {}, more than the {} MB a roster file may be: export one school, or only the learners",
-            megabytes(size),
-            MAX_IMPORT_BYTES >> 20
-        );
+    if let Some(why) = too_large(&shown, size) {
+        bail!(why);
     }
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {shown}"))?;
     let name = args
@@ -107,15 +103,6 @@ pub async fn import(client: &Client, args: ImportArgs, out: Output) -> Result<()
 /// "1 class", "2 classes".
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn megabytes(bytes: u64) -> String {
-    let mb = bytes as f64 / f64::from(1 << 20);
-    if mb >= 1024.0 {
-        format!("{:.1} GB", mb / 1024.0)
-    } else {
-        format!("{mb:.0} MB")
-    }
 }
 
 fn nothing_to_change(preview: &ImportPreview) -> bool {

@@ -7,6 +7,7 @@ use std::io::Write;
 use zip::write::SimpleFileOptions;
 
 mod export;
+mod fixtures;
 mod oneroster;
 mod plain;
 mod plan;
