@@ -581,13 +581,14 @@ async fn import_preview(
     window: tauri::Window,
     settings: State<'_, Settings>,
     format: Option<String>,
+    map: Option<String>,
 ) -> Result<Option<ImportView>> {
     app.import_allowed()?;
     let Some(path) = save_dialog::open(&window, &settings, "Roster files", &["zip", "csv"]).await
     else {
         return Ok(None);
     };
-    app.import_preview(&path, format).await.map(Some)
+    app.import_preview(&path, format, map).await.map(Some)
 }
 
 #[tauri::command(rename_all = "snake_case")]

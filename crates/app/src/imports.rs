@@ -32,8 +32,14 @@ impl App {
     }
 
     /// What importing the roster file at `path` would do; nothing changes. `format` is
-    /// `oneroster` or `csv`, or recognised from the file when `None`.
-    pub async fn import_preview(&self, path: &Path, format: Option<String>) -> Result<ImportView> {
+    /// `oneroster` or `csv`, or recognised from the file when `None`; `map` names a
+    /// spreadsheet's columns that are not recognised (`COLUMN=field`, one per line).
+    pub async fn import_preview(
+        &self,
+        path: &Path,
+        format: Option<String>,
+        map: Option<String>,
+    ) -> Result<ImportView> {
         self.import_allowed()?;
         let session = self.signed_in()?;
         let file_name = path.file_name().map_or_else(
@@ -56,6 +62,7 @@ impl App {
             format,
             org: None,
             name: Some(file_name.clone()),
+            map: map.filter(|m| !m.trim().is_empty()),
         };
         let preview = session
             .client

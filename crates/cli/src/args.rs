@@ -101,6 +101,11 @@ pub struct ImportArgs {
     /// For a OneRoster export of several schools: the sourcedId of the one to import.
     #[arg(long, value_name = "SOURCEDID")]
     pub org: Option<String>,
+    /// For a spreadsheet whose column names are not recognised: which column holds which
+    /// field (id, given_name, family_name, class, username, email). Once per column:
+    /// --map Vorname=given_name --map Nachname=family_name.
+    #[arg(long, value_name = "COLUMN=FIELD")]
+    pub map: Vec<String>,
     /// Apply without asking (for scripts).
     #[arg(long, conflicts_with = "dry_run")]
     pub yes: bool,

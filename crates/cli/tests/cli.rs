@@ -2069,3 +2069,35 @@ async fn import_refuses_teachers_and_a_file_too_large_before_reading_it() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_spreadsheets_unrecognised_columns_are_mapped_by_hand() {
+    let backend = backends()[0];
+    let (server, lead) = signed_in_to_demo(backend, "lead").await;
+    let file = lead.dir.path().join("export.csv");
+    std::fs::write(&file, "Kid,Family,Room\nAda,Lovelace,1 Owls\n").expect("write");
+    let path = file.to_str().expect("a UTF-8 path");
+    let asked = lead.classkeys(&["import", path, "--dry-run"]).await;
+    assert!(
+        asked.failed().contains(
+            "which column holds the given name? None is named so; the columns are: Kid, \
+             Family, Room (map it as COLUMN=given_name)"
+        ),
+        "{asked:?}"
+    );
+    let mapped = lead
+        .classkeys(&[
+            "import",
+            path,
+            "--dry-run",
+            "--map",
+            "Kid=given_name",
+            "--map",
+            "Family=family_name",
+            "--map",
+            "Room=class",
+        ])
+        .await;
+    assert!(mapped.ok().contains("ada.lovelace (made)"), "{mapped:?}");
+    server.stop().await;
+}

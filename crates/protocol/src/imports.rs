@@ -39,6 +39,11 @@ pub struct ImportQuery {
     /// The file's name, as shown in refusals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For a spreadsheet whose column names are not recognised: which column holds which
+    /// field, one per line as `COLUMN=field` (`Vorname=given_name`). Fields: `id`,
+    /// `given_name`, `family_name`, `class`, `username`, `email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<String>,
 }
 
 /// How long a preview may be applied for: after that, the file is previewed again.

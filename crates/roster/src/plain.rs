@@ -37,7 +37,7 @@ impl Field {
         Field::Email,
     ];
 
-    /// The name used to map a column to it (`--map "Vorname=given_name"`).
+    /// The name used to map a column to it (`Vorname=given_name`).
     pub fn name(self) -> &'static str {
         match self {
             Field::Id => "id",
@@ -108,6 +108,29 @@ impl Field {
             Field::Email => &["email", "e-mail", "email address", "mail", "e-mail address"],
         }
     }
+}
+
+/// Columns mapped by hand, one per line as `COLUMN=field` (`Vorname=given_name`); blank
+/// lines are skipped. The field is any name [`Field::parse`] knows.
+pub fn parse_map(text: &str) -> Result<Vec<(String, Field)>> {
+    let mut chosen = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let refuse = |reason: String| Refusal::file("the column map", reason);
+        let Some((column, field)) = line.rsplit_once('=') else {
+            return Err(refuse(format!(
+                "{line:?} maps nothing: write COLUMN=field, as Vorname=given_name"
+            )));
+        };
+        let field = Field::parse(field.trim()).ok_or_else(|| {
+            refuse(format!(
+                "{:?} is not a field: use {}",
+                field.trim(),
+                Field::ALL.map(Field::name).join(", ")
+            ))
+        })?;
+        chosen.push((column.trim().to_owned(), field));
+    }
+    Ok(chosen)
 }
 
 /// Which column holds which field.
@@ -181,7 +204,7 @@ pub fn read_csv(
                 name,
                 format!(
                     "which column holds the {}? None is named so; the columns are: {} \
-                     (say it with --map \"COLUMN={}\")",
+                     (map it as COLUMN={})",
                     field.name().replace('_', " "),
                     table.other_columns(&[]).join(", "),
                     field.name()

@@ -347,7 +347,8 @@ fn read(query: &ImportQuery, body: &[u8]) -> std::result::Result<(String, Incomi
         }
     };
     if !zip {
-        let learners = plain::read_csv(&name, body, &[], &limits)?;
+        let chosen = plain::parse_map(query.map.as_deref().unwrap_or_default())?;
+        let learners = plain::read_csv(&name, body, &chosen, &limits)?;
         return Ok(("csv".to_owned(), plain::incoming(&name, &learners)));
     }
     let roster = oneroster::read_zip(&name, body, &limits)?;

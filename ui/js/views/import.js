@@ -36,6 +36,13 @@ export function importView({ refreshClasses }) {
     h('option', { value: '' }, 'Recognise it from the file'),
     h('option', { value: 'oneroster' }, 'OneRoster 1.1 or 1.2 (zip)'),
     h('option', { value: 'csv' }, "A spreadsheet's CSV of learners"));
+  // A spreadsheet's columns the server does not recognise are named here, one per line.
+  const map = h('textarea', { testid: 'import-map', rows: 3, placeholder: 'Vorname=given_name' });
+  const mapping = h('details', { testid: 'import-mapping' },
+    h('summary', {}, "The file's column names are not recognised?"),
+    h('label', { class: 'stack' },
+      'Say which column holds what, one per line: COLUMN=field, where the field is id, given_name, family_name, class, username or email.',
+      map));
   const slot = h('div', { class: 'stack', testid: 'import-preview' });
   const choose = h('button', { type: 'button', class: 'primary', testid: 'import-choose' }, 'Choose a file and preview');
 
@@ -46,8 +53,13 @@ export function importView({ refreshClasses }) {
     choose.disabled = true;
     let view;
     try {
-      view = await call('import_preview', { format: format.value || null });
-    } catch (e) { fail(e); return; } finally { choose.disabled = false; }
+      view = await call('import_preview', { format: format.value || null, map: map.value || null });
+    } catch (e) {
+      fail(e);
+      // A column the server asks for is named in the map.
+      if (/which column holds/.test(e.message)) mapping.open = true;
+      return;
+    } finally { choose.disabled = false; }
     if (view) show(view);
   }
 
@@ -133,6 +145,7 @@ export function importView({ refreshClasses }) {
         + 'You see every change before anything is applied; importing the same file again changes nothing.'))),
     h('div', { class: 'row wrap' }, h('label', {}, 'The file is ', format), choose),
     error,
+    mapping,
     slot);
   return { el };
 }

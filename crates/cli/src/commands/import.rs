@@ -42,6 +42,7 @@ pub async fn import(client: &Client, args: ImportArgs, out: Output) -> Result<()
         format: args.format.clone(),
         org: args.org.clone(),
         name: Some(name),
+        map: (!args.map.is_empty()).then(|| args.map.join("\n")),
     };
     let preview = client.import_preview(&query, bytes).await.explained()?;
     let nothing = nothing_to_change(&preview);

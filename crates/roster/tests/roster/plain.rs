@@ -48,7 +48,7 @@ fn an_unrecognised_column_is_asked_for_and_can_be_mapped_by_hand() {
     assert_eq!(
         asked,
         "class-list.csv, line 1: which column holds the given name? None is named so; the \
-         columns are: Kid, Family, Room (say it with --map \"COLUMN=given_name\")"
+         columns are: Kid, Family, Room (map it as COLUMN=given_name)"
     );
     let mapped = read(
         file,
@@ -121,4 +121,28 @@ fn a_spreadsheets_learners_are_known_by_id_else_username_else_email_else_name() 
         "each class once, in the file's order"
     );
     assert!(incoming.complete);
+}
+
+#[test]
+fn a_column_map_is_one_column_a_line_and_names_a_field_it_knows() {
+    use classkeys_roster::plain::parse_map;
+    assert_eq!(
+        parse_map("Kid=given_name\n\n  Nachname = Surname \nRoom=class").unwrap(),
+        [
+            ("Kid".to_owned(), Field::GivenName),
+            ("Nachname".to_owned(), Field::FamilyName),
+            ("Room".to_owned(), Field::Class),
+        ]
+    );
+    assert_eq!(
+        parse_map("Kid=nickname").unwrap_err().to_string(),
+        "the column map: \"nickname\" is not a field: use id, given_name, family_name, \
+         class, username, email"
+    );
+    assert!(
+        parse_map("Kid")
+            .unwrap_err()
+            .to_string()
+            .contains("write COLUMN=field")
+    );
 }

@@ -28,15 +28,21 @@ on_both_backends!(
     an_import_deactivating_many_waits_for_confirmation,
     new_staff_choose_their_password_through_their_invitation,
     a_school_exported_as_oneroster_imports_into_an_empty_school_as_the_same_records,
+    every_bad_file_is_refused_with_where_and_the_school_is_unchanged,
 );
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
+    let entries: Vec<(&str, &[u8])> = entries.iter().map(|(n, c)| (*n, c.as_bytes())).collect();
+    zip_bytes(&entries)
+}
+
+fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, content) in entries {
         writer
             .start_file(*name, SimpleFileOptions::default())
             .unwrap();
-        writer.write_all(content.as_bytes()).unwrap();
+        writer.write_all(content).unwrap();
     }
     writer.finish().unwrap().into_inner()
 }
@@ -723,5 +729,123 @@ async fn a_school_exported_as_oneroster_imports_into_an_empty_school_as_the_same
         original,
         "the same ids, names, usernames, emails, classes and enrolments"
     );
+    world.stop().await;
+}
+
+async fn every_bad_file_is_refused_with_where_and_the_school_is_unchanged(backend: Backend) {
+    let world = World::start(backend).await;
+    let users = "sourcedId,role,givenName,familyName,orgSourcedIds\n";
+    let orgs = ("orgs.csv", "sourcedId,name\norg-1,Demo\n");
+    let truncated = {
+        let whole = export();
+        whole[..whole.len() / 2].to_vec()
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "wrong encoding",
+            // "Zoë" in Windows-1252: not UTF-8, as OneRoster files must be.
+            zip_bytes(&[
+                (orgs.0, orgs.1.as_bytes()),
+                (
+                    "users.csv",
+                    b"sourcedId,role,givenName,familyName\ns-1,student,Zo\xeb,B\n",
+                ),
+            ]),
+            "users.csv, line 2, column",
+        ),
+        (
+            "duplicate sourcedId",
+            zip_of(&[
+                orgs,
+                (
+                    "users.csv",
+                    &format!("{users}s-1,student,A,B,org-1\ns-1,student,C,D,org-1\n"),
+                ),
+            ]),
+            "users.csv, line 3, column sourcedId: the sourcedId s-1 is also on line 2",
+        ),
+        (
+            "enrolment of an unknown user",
+            zip_of(&[
+                orgs,
+                ("users.csv", &format!("{users}s-1,student,A,B,org-1\n")),
+                (
+                    "classes.csv",
+                    "sourcedId,title,schoolSourcedId\nc-1,X,org-1\n",
+                ),
+                (
+                    "enrollments.csv",
+                    "sourcedId,classSourcedId,userSourcedId,role\ne-1,c-1,s-404,student\n",
+                ),
+            ]),
+            "enrollments.csv, line 2, column userSourcedId: the user s-404 is not in users.csv",
+        ),
+        (
+            "a class with no org",
+            zip_of(&[
+                orgs,
+                ("users.csv", &format!("{users}s-1,student,A,B,org-1\n")),
+                ("classes.csv", "sourcedId,title,schoolSourcedId\nc-1,X,\n"),
+            ]),
+            "classes.csv, line 2, column schoolSourcedId: the class names no school",
+        ),
+        ("a truncated zip", truncated, "export.zip: "),
+        (
+            "an entry named ../x",
+            zip_of(&[("../x", "sourcedId\n"), ("users.csv", users)]),
+            "export.zip: the zip holds an entry named \"../x\"",
+        ),
+    ];
+    let count = learner_count(&world).await;
+    let kept = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roster_import")
+            .fetch_one(world.server.state().db.pool())
+            .await
+            .unwrap();
+        n
+    };
+    for (what, file, expected) in cases {
+        let refused = world
+            .lead
+            .import_preview(
+                &ImportQuery {
+                    name: Some("export.zip".into()),
+                    format: Some("oneroster".into()),
+                    ..ImportQuery::default()
+                },
+                file,
+            )
+            .await
+            .expect_err(what);
+        assert_eq!(
+            refused.code(),
+            Some(ErrorCode::InvalidInput),
+            "{what}: {refused}"
+        );
+        assert!(refused.to_string().contains(expected), "{what}: {refused}");
+    }
+    // Too large: refused before it is read, with what to do.
+    let huge = vec![b'x'; classkeys_protocol::imports::MAX_IMPORT_BYTES + 1];
+    let refused = world
+        .lead
+        .import_preview(&ImportQuery::default(), huge)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some(ErrorCode::PayloadTooLarge),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("larger than the 64 MB"),
+        "{refused}"
+    );
+
+    assert_eq!(
+        learner_count(&world).await,
+        count,
+        "the school is unchanged"
+    );
+    assert_eq!(kept().await, 0, "no preview of a bad file is kept");
     world.stop().await;
 }
