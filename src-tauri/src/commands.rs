@@ -23,7 +23,7 @@ use classkeys_domain::secret::Sensitive;
 use classkeys_protocol::auth::Me;
 use classkeys_protocol::credentials::{AccessCodes, PasswordSource, SchoolExportKind};
 use classkeys_protocol::diagnosis::{ResetLinkSent, Unlocked};
-use classkeys_protocol::imports::ImportApplied;
+use classkeys_protocol::imports::{ImportApplied, ImportQuery};
 use classkeys_protocol::messages::{MessageReport, MessageStatus, NewMessage};
 use classkeys_protocol::roster::{
     ClassRecord, DuplicateList, EmailMoved, LearnerRecord, StaffRecord,
@@ -580,15 +580,14 @@ async fn import_preview(
     app: AppState<'_>,
     window: tauri::Window,
     settings: State<'_, Settings>,
-    format: Option<String>,
-    map: Option<String>,
+    query: ImportQuery,
 ) -> Result<Option<ImportView>> {
     app.import_allowed()?;
     let Some(path) = save_dialog::open(&window, &settings, "Roster files", &["zip", "csv"]).await
     else {
         return Ok(None);
     };
-    app.import_preview(&path, format, map).await.map(Some)
+    app.import_preview(&path, query).await.map(Some)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -1415,6 +1415,26 @@ async fn a_lead_teacher_imports_a_class_list_after_seeing_every_change() {
     desktop.click("import-choose").await;
     let nothing = desktop.wait_for_nonempty("import-nothing").await;
     assert!(nothing.contains("Nothing to change"), "{nothing}");
+
+    // A district's export of two schools: the app asks which, and reads that one.
+    std::fs::write(
+        desktop.file_to_open(),
+        include_bytes!("../../crates/roster/tests/fixtures/sis-two-schools.zip"),
+    )
+    .unwrap();
+    desktop.click("import-choose").await;
+    let asked = desktop.wait_for_nonempty("import-error").await;
+    assert!(
+        asked.contains("the export holds 2 schools") && asked.contains("Alder School (s-a)"),
+        "{asked}"
+    );
+    desktop.fill("import-org", "s-a").await;
+    desktop.click("import-choose").await;
+    let added = desktop.wait_for_nonempty("import-added").await;
+    assert!(
+        added.contains("ana.alder") && !added.contains("ben.birch"),
+        "{added}"
+    );
 }
 
 #[tokio::test]
@@ -1428,7 +1448,7 @@ async fn a_teacher_is_refused_an_import_by_the_app_itself() {
     .unwrap();
     let answer = desktop
         .js(
-            "return window.__TAURI__.core.invoke('import_preview', { format: null })
+            "return window.__TAURI__.core.invoke('import_preview', { query: {} })
                  .then(() => 'allowed', (e) => e.message);",
             vec![],
         )

@@ -31,15 +31,9 @@ impl App {
         edits::allow(&session, Action::RosterImport, &school, "school roster")
     }
 
-    /// What importing the roster file at `path` would do; nothing changes. `format` is
-    /// `oneroster` or `csv`, or recognised from the file when `None`; `map` names a
-    /// spreadsheet's columns that are not recognised (`COLUMN=field`, one per line).
-    pub async fn import_preview(
-        &self,
-        path: &Path,
-        format: Option<String>,
-        map: Option<String>,
-    ) -> Result<ImportView> {
+    /// What importing the roster file at `path` would do; nothing changes. How to read it
+    /// is `query` (its `name` is the file's own).
+    pub async fn import_preview(&self, path: &Path, query: ImportQuery) -> Result<ImportView> {
         self.import_allowed()?;
         let session = self.signed_in()?;
         let file_name = path.file_name().map_or_else(
@@ -58,11 +52,12 @@ impl App {
             return Err(AppError::new(AppErrorCode::InvalidInput, why));
         }
         let bytes = std::fs::read(path).map_err(unreadable)?;
+        let blank = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
         let query = ImportQuery {
-            format,
-            org: None,
+            format: blank(query.format),
+            org: blank(query.org),
             name: Some(file_name.clone()),
-            map: map.filter(|m| !m.trim().is_empty()),
+            map: blank(query.map),
         };
         let preview = session
             .client

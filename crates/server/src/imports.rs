@@ -365,7 +365,7 @@ fn read(query: &ImportQuery, body: &[u8]) -> std::result::Result<(String, Incomi
             return Err(Refusal::file(
                 name,
                 format!(
-                    "the export holds {} schools: say which to import with org=…: {}",
+                    "the export holds {} schools: say which one to import (its sourcedId): {}",
                     several.len(),
                     listed.join(", ")
                 ),

@@ -36,13 +36,16 @@ export function importView({ refreshClasses }) {
     h('option', { value: '' }, 'Recognise it from the file'),
     h('option', { value: 'oneroster' }, 'OneRoster 1.1 or 1.2 (zip)'),
     h('option', { value: 'csv' }, "A spreadsheet's CSV of learners"));
-  // A spreadsheet's columns the server does not recognise are named here, one per line.
+  // What the server may ask for: a spreadsheet's columns it does not recognise, one per
+  // line, or which school of a district's export this one is.
   const map = h('textarea', { testid: 'import-map', rows: 3, placeholder: 'Vorname=given_name' });
+  const org = h('input', { type: 'text', testid: 'import-org', placeholder: 'sourcedId of this school' });
   const mapping = h('details', { testid: 'import-mapping' },
-    h('summary', {}, "The file's column names are not recognised?"),
+    h('summary', {}, 'The file is not read as you expect?'),
     h('label', { class: 'stack' },
-      'Say which column holds what, one per line: COLUMN=field, where the field is id, given_name, family_name, class, username or email.',
-      map));
+      "A spreadsheet's columns, if their names are not recognised: one per line, COLUMN=field, where the field is id, given_name, family_name, class, username or email.",
+      map),
+    h('label', { class: 'stack' }, 'A OneRoster export of several schools: the one to import', org));
   const slot = h('div', { class: 'stack', testid: 'import-preview' });
   const choose = h('button', { type: 'button', class: 'primary', testid: 'import-choose' }, 'Choose a file and preview');
 
@@ -53,11 +56,13 @@ export function importView({ refreshClasses }) {
     choose.disabled = true;
     let view;
     try {
-      view = await call('import_preview', { format: format.value || null, map: map.value || null });
+      view = await call('import_preview', {
+        query: { format: format.value || null, map: map.value || null, org: org.value || null },
+      });
     } catch (e) {
       fail(e);
-      // A column the server asks for is named in the map.
-      if (/which column holds/.test(e.message)) mapping.open = true;
+      // What the server asks for is said here.
+      if (/which column holds|schools: say which/.test(e.message)) mapping.open = true;
       return;
     } finally { choose.disabled = false; }
     if (view) show(view);
