@@ -403,6 +403,15 @@ struct StaffRow {
     email: Option<String>,
 }
 
+/// `(person, class)` pairs as each person's classes.
+fn grouped(pairs: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
+    let mut grouped: HashMap<String, Vec<String>> = HashMap::new();
+    for (person, class) in pairs {
+        grouped.entry(person).or_default().push(class);
+    }
+    grouped
+}
+
 /// The school as an import plans against it.
 async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> {
     let school_id = actor.school_id.to_string();
@@ -432,10 +441,7 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
     .bind(&school_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_learner: HashMap<String, Vec<String>> = HashMap::new();
-    for (learner, class) in enrolments {
-        by_learner.entry(learner).or_default().push(class);
-    }
+    let mut by_learner = grouped(enrolments);
     let staff: Vec<StaffRow> = sqlx::query_as(
         "SELECT id, source_id, username, display_name, email FROM staff WHERE school_id = $1",
     )
@@ -449,10 +455,7 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
     .bind(&school_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_staff: HashMap<String, Vec<String>> = HashMap::new();
-    for (staff, class) in teaching {
-        by_staff.entry(staff).or_default().push(class);
-    }
+    let mut by_staff = grouped(teaching);
     Ok(School {
         classes: classes
             .into_iter()

@@ -7,7 +7,7 @@
 use classkeys_roster::Limits;
 use classkeys_roster::oneroster::{Role, Roster, Version, read_zip};
 use classkeys_roster::plain::{incoming, read_csv};
-use classkeys_roster::plan::{Guards, Plan, School, SchoolClass, SchoolLearner, plan};
+use classkeys_roster::plan::{Guards, Plan, School, plan};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -104,44 +104,12 @@ fn what_an_information_system_sends_reads_with_every_rows_true_line() {
     assert_eq!(plan.staff_added[0].classes, ["cl-1"]);
 }
 
-/// The school as the bulk export leaves it.
-fn after_bulk() -> School {
-    let file = roster("sis-bulk.zip");
-    let first = first_import(&file, "sch-9");
-    School {
-        classes: first
-            .classes_added
-            .iter()
-            .map(|c| SchoolClass {
-                id: format!("C-{}", c.source_id),
-                source_id: Some(c.source_id.clone()),
-                name: c.name.clone(),
-            })
-            .collect(),
-        learners: first
-            .added
-            .iter()
-            .map(|a| SchoolLearner {
-                id: format!("L-{}", a.source_id),
-                source_id: Some(a.source_id.clone()),
-                username: a.username.clone(),
-                given_name: a.given_name.clone(),
-                family_name: a.family_name.clone(),
-                email: a.email.clone(),
-                active: true,
-                classes: a.classes.iter().map(|c| format!("C-{c}")).collect(),
-                version: 1,
-            })
-            .collect(),
-        ..School::default()
-    }
-}
-
 #[test]
 fn the_next_days_delta_deactivates_who_it_removes_and_adds_who_joined_a_known_class() {
     let file = roster("sis-delta.zip");
     assert!(file.delta);
-    let next = plan(&after_bulk(), &file.incoming("sch-9"), &Guards::default());
+    let school = crate::school_after(&roster("sis-bulk.zip").incoming("sch-9"));
+    let next = plan(&school, &file.incoming("sch-9"), &Guards::default());
     assert!(next.refused.is_empty(), "{:?}", next.refused);
     assert_eq!(next.deactivated, [("L-p-2".to_owned(), 1)]);
     assert_eq!(usernames(&next), ["ines.almeida"]);

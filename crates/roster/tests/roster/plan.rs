@@ -2,9 +2,9 @@
 //! changes nothing; the next term's file shows exactly who left, joined, moved and was
 //! renamed; clashes are refused per row; large changes wait for a lead teacher.
 
+use crate::school_after;
 use classkeys_roster::plan::{
-    FileClass, FileLearner, FileStaff, Guards, Incoming, School, SchoolClass, SchoolLearner,
-    SchoolStaff, plan,
+    FileClass, FileLearner, FileStaff, Guards, Incoming, School, SchoolLearner, SchoolStaff, plan,
 };
 
 fn class(source: &str, name: &str) -> FileClass {
@@ -26,41 +26,6 @@ fn row(source: &str, given: &str, family: &str, classes: &[&str]) -> FileLearner
         enabled: true,
         file: "users.csv".into(),
         line: 2,
-    }
-}
-
-/// The school as a first import of `incoming` would leave it (ids `L-<source>`,
-/// `C-<source>`), so the next plans run against what an import really leaves.
-fn school_after(incoming: &Incoming) -> School {
-    let first = plan(&School::default(), incoming, &Guards::default());
-    assert!(first.refused.is_empty(), "{:?}", first.refused);
-    School {
-        classes: incoming
-            .classes
-            .iter()
-            .map(|c| SchoolClass {
-                id: format!("C-{}", c.source_id),
-                source_id: Some(c.source_id.clone()),
-                name: c.name.clone(),
-            })
-            .collect(),
-        learners: first
-            .added
-            .iter()
-            .map(|a| SchoolLearner {
-                id: format!("L-{}", a.source_id),
-                source_id: Some(a.source_id.clone()),
-                username: a.username.clone(),
-                given_name: a.given_name.clone(),
-                family_name: a.family_name.clone(),
-                email: a.email.clone(),
-                active: true,
-                classes: a.classes.iter().map(|c| format!("C-{c}")).collect(),
-                version: 1,
-            })
-            .collect(),
-        other_identities: Vec::new(),
-        staff: Vec::new(),
     }
 }
 

@@ -21,7 +21,7 @@ use sqlx::{AnyConnection, Connection};
 use crate::db::parse_id;
 use crate::error::{Error, Result};
 use crate::records::{placeholders, value_rows};
-use crate::stored::{Sql, Status};
+use crate::stored::{Sql, Status, SubjectKind};
 
 use super::ChangeCtx;
 use super::checks::{check_learner_version, learner_for};
@@ -261,14 +261,7 @@ async fn add_learners(
     if additions.is_empty() {
         return Ok(());
     }
-    let imported: HashSet<String> = sqlx::query_scalar(
-        "SELECT source_id FROM learner WHERE school_id = $1 AND source_id IS NOT NULL",
-    )
-    .bind(&cx.school)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    let imported = imported(conn, cx, SubjectKind::Learner).await?;
 
     let mut learners = Vec::with_capacity(additions.len());
     let mut identities: Vec<(String, String)> = Vec::with_capacity(additions.len() * 2);
@@ -379,6 +372,28 @@ async fn add_learners(
     Ok(())
 }
 
+/// The information system's ids the school's learners or staff already have.
+async fn imported(
+    conn: &mut AnyConnection,
+    cx: &ChangeCtx,
+    kind: SubjectKind,
+) -> Result<HashSet<String>> {
+    let sql = match kind {
+        SubjectKind::Learner => {
+            "SELECT source_id FROM learner WHERE school_id = $1 AND source_id IS NOT NULL"
+        }
+        SubjectKind::Staff => {
+            "SELECT source_id FROM staff WHERE school_id = $1 AND source_id IS NOT NULL"
+        }
+    };
+    Ok(sqlx::query_scalar(sql)
+        .bind(&cx.school)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Why an account planned for a file's record cannot be added now, if it cannot: the
 /// record was imported meanwhile, or its username or address was taken.
 fn taken_since(
@@ -444,14 +459,7 @@ async fn add_staff(
     if additions.is_empty() {
         return Ok(());
     }
-    let imported: HashSet<String> = sqlx::query_scalar(
-        "SELECT source_id FROM staff WHERE school_id = $1 AND source_id IS NOT NULL",
-    )
-    .bind(&cx.school)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    let imported = imported(conn, cx, SubjectKind::Staff).await?;
     for addition in additions {
         let refusal = taken_since(
             taken,
