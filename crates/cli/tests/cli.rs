@@ -2081,7 +2081,8 @@ async fn a_spreadsheets_unrecognised_columns_are_mapped_by_hand() {
     assert!(
         asked.failed().contains(
             "which column holds the given name? None is named so; the columns are: Kid, \
-             Family, Room (map it as COLUMN=given_name)"
+             Family, Room (map it as COLUMN=given_name); say it with --map COLUMN=field, \
+             once per column"
         ),
         "{asked:?}"
     );
@@ -2099,5 +2100,25 @@ async fn a_spreadsheets_unrecognised_columns_are_mapped_by_hand() {
         ])
         .await;
     assert!(mapped.ok().contains("ada.lovelace (made)"), "{mapped:?}");
+
+    // A district's export of two schools: which one is asked for, and --org answers.
+    let district = lead.dir.path().join("district.zip");
+    std::fs::write(
+        &district,
+        include_bytes!("../../roster/tests/fixtures/sis-two-schools.zip"),
+    )
+    .expect("write");
+    let district = district.to_str().expect("a UTF-8 path");
+    let asked = lead.classkeys(&["import", district, "--dry-run"]).await;
+    assert!(
+        asked.failed().contains(
+            "Alder School (s-a), Birch School (s-b); import one of them with --org SOURCEDID"
+        ),
+        "{asked:?}"
+    );
+    let alder = lead
+        .classkeys(&["import", district, "--dry-run", "--org", "s-a"])
+        .await;
+    assert!(alder.ok().contains("ana.alder (made)"), "{alder:?}");
     server.stop().await;
 }

@@ -44,7 +44,11 @@ pub async fn import(client: &Client, args: ImportArgs, out: Output) -> Result<()
         name: Some(name),
         map: (!args.map.is_empty()).then(|| args.map.join("\n")),
     };
-    let preview = client.import_preview(&query, bytes).await.explained()?;
+    let preview = client
+        .import_preview(&query, bytes)
+        .await
+        .explained()
+        .map_err(with_flags)?;
     let nothing = nothing_to_change(&preview);
     if args.dry_run || nothing {
         return out.show(
@@ -99,6 +103,18 @@ pub async fn import(client: &Client, args: ImportArgs, out: Output) -> Result<()
         },
         || outcome(&applied),
     )
+}
+
+/// The server's question about a file, with the flag that answers it on this command line.
+fn with_flags(e: anyhow::Error) -> anyhow::Error {
+    let message = e.to_string();
+    if message.contains("schools: say which one to import") {
+        anyhow::anyhow!("{message}; import one of them with --org SOURCEDID")
+    } else if message.contains("(map it as COLUMN=") {
+        anyhow::anyhow!("{message}; say it with --map COLUMN=field, once per column")
+    } else {
+        e
+    }
 }
 
 /// "1 class", "2 classes".
