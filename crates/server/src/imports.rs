@@ -58,6 +58,8 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// How long a preview can be applied, in milliseconds.
 const PREVIEW_LIFETIME_MS: i64 = PREVIEW_LIFETIME_HOURS * 3_600_000;
+/// Unapplied previews kept per school: a newer one pushes out the oldest.
+const PREVIEWS_KEPT: i64 = 10;
 
 /// What importing the uploaded roster file would do; nothing in the school changes.
 #[utoipa::path(post, path = paths::IMPORT_PREVIEW, tag = "imports",
@@ -106,12 +108,19 @@ pub(crate) async fn import_preview(
     let import_id = ImportId::generate();
     let now = state.clock.now_ms();
     let school_id = auth.actor.school_id.to_string();
-    // Previews never applied are kept only as long as they may be applied.
+    // Previews never applied are kept only as long as they may be applied, and only the
+    // newest few: each holds a whole plan, and previewing again costs a lead teacher
+    // nothing.
     sqlx::query(
-        "DELETE FROM roster_import WHERE school_id = $1 AND applied_at IS NULL AND previewed_at < $2",
+        "DELETE FROM roster_import WHERE school_id = $1 AND applied_at IS NULL
+           AND (previewed_at < $2
+                OR id NOT IN (SELECT id FROM roster_import
+                              WHERE school_id = $1 AND applied_at IS NULL
+                              ORDER BY previewed_at DESC, id DESC LIMIT $3))",
     )
     .bind(&school_id)
     .bind(now - PREVIEW_LIFETIME_MS)
+    .bind(PREVIEWS_KEPT - 1)
     .execute(&mut *conn)
     .await?;
     sqlx::query(

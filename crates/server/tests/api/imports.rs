@@ -29,6 +29,7 @@ on_both_backends!(
     new_staff_choose_their_password_through_their_invitation,
     a_school_exported_as_oneroster_imports_into_an_empty_school_as_the_same_records,
     every_bad_file_is_refused_with_where_and_the_school_is_unchanged,
+    a_school_keeps_only_its_newest_unapplied_previews,
 );
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -801,5 +802,32 @@ async fn every_bad_file_is_refused_with_where_and_the_school_is_unchanged(backen
         "the school is unchanged"
     );
     assert_eq!(kept().await, 0, "no preview of a bad file is kept");
+    world.stop().await;
+}
+
+async fn a_school_keeps_only_its_newest_unapplied_previews(backend: Backend) {
+    let world = World::start(backend).await;
+    let mut previews = Vec::new();
+    for _ in 0..12 {
+        let preview = world
+            .lead
+            .import_preview(&ImportQuery::default(), export())
+            .await
+            .unwrap();
+        previews.push(preview.import_id);
+    }
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roster_import")
+        .fetch_one(world.server.state().db.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, 10, "a flood of previews keeps ten plans, not twelve");
+    let pushed_out = world
+        .lead
+        .import_apply(previews[0], false)
+        .await
+        .unwrap_err();
+    assert_eq!(pushed_out.code(), Some(ErrorCode::NotFound));
+    let newest = world.lead.import_apply(previews[11], false).await.unwrap();
+    assert_eq!(newest.added, 2);
     world.stop().await;
 }
