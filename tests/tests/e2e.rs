@@ -683,19 +683,6 @@ async fn downloaded_csv(desktop: &Desktop, name: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn learner_signs_in(desktop: &Desktop, username: &str, password: &str) -> bool {
-    classkeys_client::Client::new(&desktop.server().url)
-        .expect("client")
-        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
-            school: "demo".into(),
-            username: username.into(),
-            password: password.into(),
-            device_token: None,
-        })
-        .await
-        .is_ok()
-}
-
 #[tokio::test]
 async fn a_teacher_resets_a_learner_then_a_class_and_downloads_the_codes_on_screen() {
     let desktop = Desktop::start().await;
@@ -724,7 +711,12 @@ async fn a_teacher_resets_a_learner_then_a_class_and_downloads_the_codes_on_scre
     .await;
     desktop.click("password-apply").await;
     desktop.wait_for_text("password-shown", &regenerated).await;
-    assert!(learner_signs_in(&desktop, &first.username, &regenerated).await);
+    assert!(
+        desktop
+            .server()
+            .learner_signs_in(&first.username, &regenerated)
+            .await
+    );
 
     // The whole class, a new password each: preview, apply, reveal, download.
     desktop.open_class("1 Owls").await;
@@ -791,7 +783,12 @@ async fn a_teacher_resets_a_learner_then_a_class_and_downloads_the_codes_on_scre
         assert_eq!(row[0], "1 Owls");
     }
     let (username, password, _) = &shown[0];
-    assert!(learner_signs_in(&desktop, username, password.as_deref().unwrap()).await);
+    assert!(
+        desktop
+            .server()
+            .learner_signs_in(username, password.as_deref().unwrap())
+            .await
+    );
 }
 
 #[tokio::test]
@@ -999,20 +996,6 @@ async fn give_password(api: &classkeys_client::Client, learner: LearnerId, passw
     .unwrap();
 }
 
-/// Whether `username` signs in with `password` through the learners' sign-in API.
-async fn signs_in(desktop: &Desktop, username: &str, password: &str) -> bool {
-    classkeys_client::Client::new(&desktop.server().url)
-        .unwrap()
-        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
-            school: "demo".into(),
-            username: username.into(),
-            password: password.into(),
-            device_token: None,
-        })
-        .await
-        .is_ok()
-}
-
 /// Uses the password link in `mail` to choose `password`.
 async fn choose_with_link(desktop: &Desktop, mail: &classkeys_testsupport::Mail, password: &str) {
     let state = desktop.server().state();
@@ -1076,7 +1059,12 @@ async fn why_names_each_reason_a_learner_cannot_sign_in_and_its_fix_lets_them_in
     let ada = add("Ada", "Quill", "ada.quill", None).await;
     give_password(&api, ada.id, "Harbour-Violet-Kite-31").await;
     api.learner_set_active(ada.id, false, None).await.unwrap();
-    assert!(!signs_in(&desktop, "ada.quill", "Harbour-Violet-Kite-31").await);
+    assert!(
+        !desktop
+            .server()
+            .learner_signs_in("ada.quill", "Harbour-Violet-Kite-31")
+            .await
+    );
     open_why(&desktop, "ada.quill", "Quill, Ada").await;
     let (severity, says) = finding(&desktop, "account").await;
     assert_eq!(severity, "problem");
@@ -1085,15 +1073,28 @@ async fn why_names_each_reason_a_learner_cannot_sign_in_and_its_fix_lets_them_in
         .click_css(r#"[data-check="account"] [data-testid="fix-reactivate"]"#)
         .await;
     finding_becomes(&desktop, "account", "fine").await;
-    assert!(signs_in(&desktop, "ada.quill", "Harbour-Violet-Kite-31").await);
+    assert!(
+        desktop
+            .server()
+            .learner_signs_in("ada.quill", "Harbour-Violet-Kite-31")
+            .await
+    );
 
     // (b) Locked after wrong passwords: the fix is to unlock; never a typed password shown.
     let ben = add("Ben", "Quill", "ben.quill", None).await;
     give_password(&api, ben.id, "Meadow-Lantern-Fox-62").await;
     for n in 0..7 {
-        signs_in(&desktop, "ben.quill", &format!("Typed-Wrong-{n}z")).await;
+        desktop
+            .server()
+            .learner_signs_in("ben.quill", &format!("Typed-Wrong-{n}z"))
+            .await;
     }
-    assert!(!signs_in(&desktop, "ben.quill", "Meadow-Lantern-Fox-62").await);
+    assert!(
+        !desktop
+            .server()
+            .learner_signs_in("ben.quill", "Meadow-Lantern-Fox-62")
+            .await
+    );
     open_why(&desktop, "ben.quill", "Quill, Ben").await;
     let (severity, says) = finding(&desktop, "lock").await;
     assert_eq!(severity, "problem");
@@ -1110,7 +1111,12 @@ async fn why_names_each_reason_a_learner_cannot_sign_in_and_its_fix_lets_them_in
         .click_css(r#"[data-check="lock"] [data-testid="fix-unlock"]"#)
         .await;
     finding_becomes(&desktop, "lock", "fine").await;
-    assert!(signs_in(&desktop, "ben.quill", "Meadow-Lantern-Fox-62").await);
+    assert!(
+        desktop
+            .server()
+            .learner_signs_in("ben.quill", "Meadow-Lantern-Fox-62")
+            .await
+    );
 
     // (c) Their address is held by a deactivated duplicate: the fix moves it here; then a
     // password link reaches them.
@@ -1142,7 +1148,12 @@ async fn why_names_each_reason_a_learner_cannot_sign_in_and_its_fix_lets_them_in
     let mail = desktop.server().mail_in_outbox(1).await.remove(0);
     assert_eq!(mail.to, ["cleo@home.example"]);
     choose_with_link(&desktop, &mail, "Orchard-Pebble-Wren-85").await;
-    assert!(signs_in(&desktop, "cleo.quill2", "Orchard-Pebble-Wren-85").await);
+    assert!(
+        desktop
+            .server()
+            .learner_signs_in("cleo.quill2", "Orchard-Pebble-Wren-85")
+            .await
+    );
 
     // (d) An older password link was used: only the newest works; the fix sends a new one.
     let dan = add("Dan", "Quill", "dan.quill", Some("dan@home.example")).await;
@@ -1178,7 +1189,12 @@ async fn why_names_each_reason_a_learner_cannot_sign_in_and_its_fix_lets_them_in
         .rfind(|m| m.to == ["dan@home.example"])
         .unwrap();
     choose_with_link(&desktop, newest, "Summit-Thistle-Hare-27").await;
-    assert!(signs_in(&desktop, "dan.quill", "Summit-Thistle-Hare-27").await);
+    assert!(
+        desktop
+            .server()
+            .learner_signs_in("dan.quill", "Summit-Thistle-Hare-27")
+            .await
+    );
 }
 
 #[tokio::test]

@@ -1042,19 +1042,6 @@ async fn a_learner_added_offline_shows_the_username_the_server_then_gives_them()
 // Passwords and access codes
 // ---------------------------------------------------------------------------------------
 
-async fn learner_signs_in(server: &TestServer, username: &str, password: &str) -> bool {
-    Client::new(&server.url)
-        .expect("server address")
-        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
-            school: "demo".into(),
-            username: username.into(),
-            password: password.into(),
-            device_token: None,
-        })
-        .await
-        .is_ok()
-}
-
 #[tokio::test]
 async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
     use classkeys_app::ClassResetMode;
@@ -1095,7 +1082,11 @@ async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
         codes.codes[0].password.as_deref(),
         Some(second.expose().as_str())
     );
-    assert!(learner_signs_in(&server, &learner.username, second.expose()).await);
+    assert!(
+        server
+            .learner_signs_in(&learner.username, second.expose())
+            .await
+    );
     // The replica learns who set it with the sync that follows.
     assert_eq!(
         app.learner(learner.id).await.expect("learner").password,
@@ -1114,7 +1105,11 @@ async fn a_teacher_resets_a_learner_and_a_class_and_downloads_the_same_codes() {
         .expect_err("too weak");
     assert_eq!(err.code, AppErrorCode::InvalidInput);
     assert!(err.message.contains("too easy to guess"), "{err}");
-    assert!(learner_signs_in(&server, &learner.username, second.expose()).await);
+    assert!(
+        server
+            .learner_signs_in(&learner.username, second.expose())
+            .await
+    );
 
     // The whole class, one password each, as previewed.
     let preview = app

@@ -1308,20 +1308,6 @@ async fn class_usernames(sandbox: &Sandbox, class: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether a learner signs in with `password`, through the learner sign-in API.
-async fn learner_signs_in(server: &TestServer, username: &str, password: &str) -> bool {
-    classkeys_client::Client::new(&server.url)
-        .expect("client")
-        .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
-            school: "demo".into(),
-            username: username.into(),
-            password: password.into(),
-            device_token: None,
-        })
-        .await
-        .is_ok()
-}
-
 /// Reads a CSV file as `classkeys export` wrote it: BOM, header, rows.
 fn read_csv(path: &std::path::Path) -> Vec<Vec<String>> {
     let bytes = std::fs::read(path).expect("the file was written");
@@ -1358,7 +1344,7 @@ async fn a_reset_password_is_shown_once_then_revealed_exported_and_works() {
             .expect("the new password")
             .to_owned();
         assert_eq!(password.split('-').count(), 3, "{password}");
-        assert!(learner_signs_in(&server, &username, &password).await);
+        assert!(server.learner_signs_in(&username, &password).await);
 
         let hidden = sandbox.classkeys(&["codes", "--class", "1 Owls"]).await;
         assert!(!hidden.ok().contains(&password), "hidden unless --reveal");
@@ -1468,7 +1454,7 @@ async fn a_pin_is_refused_for_a_learner_whose_year_group_needs_longer_passwords(
             .json();
         let password = reset["codes"][0]["password"].as_str().unwrap().to_owned();
         assert!(password.len() >= 10, "{password}");
-        assert!(learner_signs_in(&server, "amira.haddad", &password).await);
+        assert!(server.learner_signs_in("amira.haddad", &password).await);
         server.stop().await;
     }
 }
@@ -1500,7 +1486,11 @@ async fn a_typed_password_comes_from_stdin_and_a_weak_one_is_refused_with_its_re
             )
             .await;
         strong.ok();
-        assert!(learner_signs_in(&server, &username, "Violet-Harbour-Kite-93").await);
+        assert!(
+            server
+                .learner_signs_in(&username, "Violet-Harbour-Kite-93")
+                .await
+        );
         server.stop().await;
     }
 }

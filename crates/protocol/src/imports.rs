@@ -79,6 +79,19 @@ pub struct ImportPreview {
     pub held: Vec<String>,
 }
 
+impl ImportPreview {
+    /// Whether applying would change nothing: the school already matches the file.
+    pub fn changes_nothing(&self) -> bool {
+        self.classes_added.is_empty()
+            && self.classes_renamed.is_empty()
+            && self.added.is_empty()
+            && self.changed.is_empty()
+            && self.deactivated.is_empty()
+            && self.staff_added.is_empty()
+            && self.staff_changed.is_empty()
+    }
+}
+
 /// A class renamed by the import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Renamed {

@@ -30,6 +30,8 @@ pub struct SchoolClass {
     pub id: String,
     pub source_id: Option<String>,
     pub name: String,
+    /// The version a rename is based on: applying leaves a class renamed since alone.
+    pub version: i64,
 }
 
 /// A learner of the school.
@@ -67,8 +69,6 @@ pub struct School {
     pub classes: Vec<SchoolClass>,
     pub learners: Vec<SchoolLearner>,
     pub staff: Vec<SchoolStaff>,
-    /// Usernames and email keys held by anyone else (staff): never given to a learner.
-    pub other_identities: Vec<String>,
 }
 
 /// A class in the file.
@@ -143,6 +143,15 @@ impl Default for Guards {
             renamed: 20,
         }
     }
+}
+
+/// A class of the school that the file names otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassRename {
+    pub class_id: String,
+    pub version: i64,
+    pub from: String,
+    pub to: String,
 }
 
 /// A class of the file that the school already has.
@@ -245,8 +254,8 @@ pub struct Change {
 pub struct Plan {
     /// Classes the school does not have yet.
     pub classes_added: Vec<FileClass>,
-    /// Classes renamed: (class id, old name, new name).
-    pub classes_renamed: Vec<(String, String, String)>,
+    /// Classes renamed.
+    pub classes_renamed: Vec<ClassRename>,
     /// Classes of the file that the school already has.
     pub classes_matched: Vec<MatchedClass>,
     pub added: Vec<Addition>,
@@ -316,8 +325,12 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         match found {
             Some(existing) => {
                 if existing.name != name {
-                    plan.classes_renamed
-                        .push((existing.id.clone(), existing.name.clone(), name));
+                    plan.classes_renamed.push(ClassRename {
+                        class_id: existing.id.clone(),
+                        version: existing.version,
+                        from: existing.name.clone(),
+                        to: name,
+                    });
                 }
                 plan.classes_matched.push(MatchedClass {
                     source_id: class.source_id.clone(),
@@ -345,7 +358,14 @@ pub fn plan(school: &School, incoming: &Incoming, guards: &Guards) -> Plan {
         }
     }
 
-    let mut taken: HashSet<String> = school.other_identities.iter().cloned().collect();
+    // Usernames and addresses share one namespace across learners and staff.
+    let mut taken: HashSet<String> = HashSet::new();
+    for staff in &school.staff {
+        taken.insert(identity_key(&staff.username));
+        if let Some(email) = &staff.email {
+            taken.insert(identity_key(email));
+        }
+    }
     for learner in &school.learners {
         taken.insert(identity_key(&learner.username));
         if let Some(email) = &learner.email {

@@ -38,17 +38,7 @@ async fn run(
     op: OpKind,
     base: Option<i64>,
 ) -> Result<ClassRecord> {
-    let outcome = ops::execute(
-        &state.db,
-        &state.clock,
-        &auth.actor,
-        &op,
-        base,
-        None,
-        &auth.device,
-    )
-    .await?;
-    match ops::into_record(outcome)? {
+    match ops::execute_for(state, auth, &op, base).await? {
         Some(Record::Class(class)) => Ok(class),
         _ => Err(Error::not_found("class")),
     }
@@ -161,17 +151,7 @@ pub(crate) async fn class_delete(
     ApiPath(id): ApiPath<ClassId>,
 ) -> Result<StatusCode> {
     let op = OpKind::ClassDelete { class_id: id };
-    let outcome = ops::execute(
-        &state.db,
-        &state.clock,
-        &auth.actor,
-        &op,
-        None,
-        None,
-        &auth.device,
-    )
-    .await?;
-    ops::into_record(outcome)?;
+    ops::execute_for(&state, &auth, &op, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -38,7 +38,6 @@ use classkeys_protocol::credentials::{
 use classkeys_protocol::{ErrorBody, paths};
 
 use crate::access;
-use crate::audit::Device;
 use crate::auth::Authenticated;
 use crate::error::Result;
 use crate::http::{ApiJson, ApiPath};
@@ -91,11 +90,10 @@ pub(crate) fn router() -> Router<AppState> {
 pub(crate) async fn learner_password_reset(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<LearnerId>,
     ApiJson(request): ApiJson<LearnerPasswordReset>,
 ) -> Result<ApiJson<AccessCodes>> {
-    passwords::reset_learner(&state, &auth.actor, &device, id, request)
+    passwords::reset_learner(&state, &auth.actor, &auth.device, id, request)
         .await
         .map(ApiJson)
 }
@@ -114,11 +112,10 @@ pub(crate) async fn learner_password_reset(
 pub(crate) async fn class_passwords_reset(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<ClassId>,
     ApiJson(request): ApiJson<ClassPasswordReset>,
 ) -> Result<ApiJson<AccessCodes>> {
-    passwords::reset_class(&state, &auth.actor, &device, id, request)
+    passwords::reset_class(&state, &auth.actor, &auth.device, id, request)
         .await
         .map(ApiJson)
 }
@@ -135,11 +132,10 @@ pub(crate) async fn class_passwords_reset(
 pub(crate) async fn class_access_codes(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<ClassId>,
     ApiJson(request): ApiJson<CodesRequest>,
 ) -> Result<ApiJson<AccessCodes>> {
-    codes::show_class(&state, &auth.actor, &device, id, request)
+    codes::show_class(&state, &auth.actor, &auth.device, id, request)
         .await
         .map(ApiJson)
 }
@@ -156,11 +152,10 @@ pub(crate) async fn class_access_codes(
 pub(crate) async fn learner_access_codes(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<LearnerId>,
     ApiJson(request): ApiJson<CodesRequest>,
 ) -> Result<ApiJson<AccessCodes>> {
-    codes::show_learner(&state, &auth.actor, &device, id, request)
+    codes::show_learner(&state, &auth.actor, &auth.device, id, request)
         .await
         .map(ApiJson)
 }
@@ -177,10 +172,9 @@ pub(crate) async fn learner_access_codes(
 pub(crate) async fn learner_parent_code_rotate(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<LearnerId>,
 ) -> Result<ApiJson<AccessCodes>> {
-    codes::rotate_parent_code(&state, &auth.actor, &device, id)
+    codes::rotate_parent_code(&state, &auth.actor, &auth.device, id)
         .await
         .map(ApiJson)
 }
@@ -196,10 +190,9 @@ pub(crate) async fn learner_parent_code_rotate(
 pub(crate) async fn class_access_codes_export(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<ClassId>,
 ) -> Result<Response> {
-    let file = export::class_file(&state, &auth.actor, &device, id).await?;
+    let file = export::class_file(&state, &auth.actor, &auth.device, id).await?;
     Ok(csv_download(&file.file_name, file.body))
 }
 
@@ -217,12 +210,11 @@ pub(crate) async fn class_access_codes_export(
 pub(crate) async fn school_export(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiJson(request): ApiJson<SchoolExportRequest>,
 ) -> Result<Response> {
     access::school(&auth.actor, Action::SchoolExport, "school")?;
     crate::auth::confirm_password(&state, &auth, Sensitive::new(request.password)).await?;
-    let file = export::school_file(&state, &auth.actor, &device, request.kind).await?;
+    let file = export::school_file(&state, &auth, request.kind).await?;
     Ok(download(file.content_type, &file.file_name, file.body))
 }
 

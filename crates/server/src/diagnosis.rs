@@ -33,7 +33,7 @@ use classkeys_protocol::{ErrorBody, ErrorCode, paths};
 use sqlx::AnyConnection;
 
 use crate::access::{self, Checked, LearnerColumns};
-use crate::audit::{self, AuditActor, Device};
+use crate::audit::{self, AuditActor};
 use crate::auth::{Authenticated, Holder};
 use crate::credentials::sign_in_url;
 use crate::db::parse_id;
@@ -107,7 +107,6 @@ pub(crate) async fn learner_diagnosis(
 pub(crate) async fn learner_unlock(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<LearnerId>,
 ) -> Result<ApiJson<Unlocked>> {
     let now = state.clock.now_ms();
@@ -120,7 +119,7 @@ pub(crate) async fn learner_unlock(
     audit::record(
         &mut tx,
         AuditActor::Staff(&auth.actor),
-        &device,
+        &auth.device,
         audit::Entry {
             at: now,
             action: AuditAction::LearnerUnlocked,
@@ -146,7 +145,6 @@ pub(crate) async fn learner_unlock(
 pub(crate) async fn learner_reset_link(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiPath(id): ApiPath<LearnerId>,
 ) -> Result<ApiJson<ResetLinkSent>> {
     let now = state.clock.now_ms();
@@ -204,7 +202,7 @@ pub(crate) async fn learner_reset_link(
     audit::record(
         &mut tx,
         AuditActor::Staff(&auth.actor),
-        &device,
+        &auth.device,
         audit::Entry {
             at: now,
             action: AuditAction::ResetLinkSent,

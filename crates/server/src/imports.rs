@@ -424,8 +424,8 @@ fn grouped(pairs: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
 /// The school as an import plans against it.
 async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> {
     let school_id = actor.school_id.to_string();
-    let classes: Vec<(String, Option<String>, String)> =
-        sqlx::query_as("SELECT id, source_id, name FROM class WHERE school_id = $1")
+    let classes: Vec<(String, Option<String>, String, i64)> =
+        sqlx::query_as("SELECT id, source_id, name, version FROM class WHERE school_id = $1")
             .bind(&school_id)
             .fetch_all(&mut *conn)
             .await?;
@@ -439,13 +439,6 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
     let enrolments: Vec<(String, String)> = sqlx::query_as(
         "SELECT e.learner_id, e.class_id FROM enrollment e JOIN learner l ON l.id = e.learner_id
          WHERE l.school_id = $1",
-    )
-    .bind(&school_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let other_identities: Vec<String> = sqlx::query_scalar(
-        "SELECT k.ident FROM identity_key k JOIN staff s ON s.id = k.owner_id
-         WHERE k.school_id = $1",
     )
     .bind(&school_id)
     .fetch_all(&mut *conn)
@@ -468,10 +461,11 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
     Ok(School {
         classes: classes
             .into_iter()
-            .map(|(id, source_id, name)| SchoolClass {
+            .map(|(id, source_id, name, version)| SchoolClass {
                 id,
                 source_id,
                 name,
+                version,
             })
             .collect(),
         learners: rows
@@ -488,7 +482,6 @@ async fn load_school(conn: &mut AnyConnection, actor: &Actor) -> Result<School> 
                 version: r.version,
             })
             .collect(),
-        other_identities,
         staff: staff
             .into_iter()
             .map(|s| SchoolStaff {
@@ -542,9 +535,9 @@ fn preview(
         classes_renamed: plan
             .classes_renamed
             .iter()
-            .map(|(_, from, to)| Renamed {
-                from: from.clone(),
-                to: to.clone(),
+            .map(|r| Renamed {
+                from: r.from.clone(),
+                to: r.to.clone(),
             })
             .collect(),
         added: plan

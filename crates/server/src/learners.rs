@@ -61,17 +61,7 @@ async fn run(
     op: OpKind,
     base: Option<i64>,
 ) -> Result<Option<LearnerRecord>> {
-    let outcome = ops::execute(
-        &state.db,
-        &state.clock,
-        &auth.actor,
-        &op,
-        base,
-        None,
-        &auth.device,
-    )
-    .await?;
-    match ops::into_record(outcome)? {
+    match ops::execute_for(state, auth, &op, base).await? {
         Some(Record::Learner(learner)) => Ok(Some(learner)),
         _ => Ok(None),
     }

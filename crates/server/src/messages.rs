@@ -52,10 +52,9 @@ pub(crate) fn router() -> Router<AppState> {
 pub(crate) async fn message_send(
     State(state): State<AppState>,
     auth: Authenticated,
-    device: Device,
     ApiJson(message): ApiJson<NewMessage>,
 ) -> Result<ApiJson<MessageReport>> {
-    send(&state, &auth.actor, &device, message)
+    send(&state, &auth.actor, &auth.device, message)
         .await
         .map(ApiJson)
 }

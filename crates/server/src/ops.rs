@@ -195,8 +195,29 @@ async fn store_outcome(
     Ok(())
 }
 
+/// Runs one operation for a REST request (no operation id: a request is not replayed) and
+/// answers the record, or the error the outcome carries.
+pub async fn execute_for(
+    state: &crate::AppState,
+    auth: &crate::auth::Authenticated,
+    op: &OpKind,
+    base_version: Option<i64>,
+) -> Result<Option<Record>> {
+    let outcome = execute(
+        &state.db,
+        &state.clock,
+        &auth.actor,
+        op,
+        base_version,
+        None,
+        &auth.device,
+    )
+    .await?;
+    into_record(outcome)
+}
+
 /// Turns an outcome into a REST answer: the record, or the error it carries.
-pub fn into_record(outcome: Outcome) -> Result<Option<Record>> {
+fn into_record(outcome: Outcome) -> Result<Option<Record>> {
     match outcome {
         Outcome::Applied { record } => Ok(record),
         Outcome::Conflict { current } => Err(Error::version_conflict(current)),

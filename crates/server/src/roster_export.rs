@@ -10,7 +10,6 @@
 
 use classkeys_domain::downloads;
 use classkeys_domain::identity::Role as StaffRole;
-use classkeys_domain::policy::Actor;
 use classkeys_protocol::credentials::AuditAction;
 use classkeys_roster::export::{
     Export, ExportClass, ExportEnrollment, ExportOrg, ExportUser, SchoolYear, oneroster_zip,
@@ -18,7 +17,8 @@ use classkeys_roster::export::{
 use classkeys_roster::oneroster::Role;
 use time::format_description::well_known::Rfc3339;
 
-use crate::audit::{self, AuditActor, Device};
+use crate::audit::{self, AuditActor};
+use crate::auth::Authenticated;
 use crate::db::from_ms;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -66,14 +66,11 @@ fn split_name(display_name: &str) -> (String, String) {
     }
 }
 
-/// The actor's school as a OneRoster 1.2 zip.
-pub async fn oneroster(state: &AppState, actor: &Actor, device: &Device) -> Result<RosterFile> {
-    let school_id = actor.school_id.to_string();
+/// The caller's school as a OneRoster 1.2 zip.
+pub async fn oneroster(state: &AppState, auth: &Authenticated) -> Result<RosterFile> {
+    let school_id = auth.actor.school_id.to_string();
+    let name = auth.me.school_name.clone();
     let mut tx = state.db.begin_snapshot().await?;
-    let (name,): (String,) = sqlx::query_as("SELECT name FROM school WHERE id = $1")
-        .bind(&school_id)
-        .fetch_one(&mut *tx)
-        .await?;
     let classes: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
         "SELECT id, source_id, name, updated_at FROM class
          WHERE school_id = $1 AND archived_at IS NULL ORDER BY name_key",
@@ -190,8 +187,8 @@ pub async fn oneroster(state: &AppState, actor: &Actor, device: &Device) -> Resu
         .map_err(Error::internal)?;
     audit::record_now(
         &state.db,
-        AuditActor::Staff(actor),
-        device,
+        AuditActor::Staff(&auth.actor),
+        &auth.device,
         audit::Entry {
             at: now,
             action: AuditAction::SchoolStudentsExported,

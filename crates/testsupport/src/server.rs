@@ -189,6 +189,21 @@ impl TestServer {
             .0
     }
 
+    /// Whether the demo school's learner `username` signs in with `password` through the
+    /// learners' sign-in API.
+    pub async fn learner_signs_in(&self, username: &str, password: &str) -> bool {
+        classkeys_client::Client::new(&self.url)
+            .expect("the server's address")
+            .learner_sign_in(&classkeys_protocol::credentials::LearnerSignInRequest {
+                school: "demo".into(),
+                username: username.into(),
+                password: password.into(),
+                device_token: None,
+            })
+            .await
+            .is_ok()
+    }
+
     /// Waits until the outbox holds at least `count` messages, and returns them all,
     /// oldest first.
     ///

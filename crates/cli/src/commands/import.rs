@@ -49,7 +49,7 @@ pub async fn import(client: &Client, args: ImportArgs, out: Output) -> Result<()
         .await
         .explained()
         .map_err(with_flags)?;
-    let nothing = nothing_to_change(&preview);
+    let nothing = preview.changes_nothing();
     if args.dry_run || nothing {
         return out.show(
             &ImportView {
@@ -120,16 +120,6 @@ fn with_flags(e: anyhow::Error) -> anyhow::Error {
 /// "1 class", "2 classes".
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn nothing_to_change(preview: &ImportPreview) -> bool {
-    preview.classes_added.is_empty()
-        && preview.classes_renamed.is_empty()
-        && preview.added.is_empty()
-        && preview.changed.is_empty()
-        && preview.deactivated.is_empty()
-        && preview.staff_added.is_empty()
-        && preview.staff_changed.is_empty()
 }
 
 /// Asks on standard error; anything but y or yes (or no answer at all) is no.

@@ -39,6 +39,7 @@ pub fn school_after(incoming: &Incoming) -> classkeys_roster::plan::School {
                 id: format!("C-{}", c.source_id),
                 source_id: Some(c.source_id.clone()),
                 name: c.name.clone(),
+                version: 1,
             })
             .collect(),
         learners: first
@@ -56,7 +57,6 @@ pub fn school_after(incoming: &Incoming) -> classkeys_roster::plan::School {
                 version: 1,
             })
             .collect(),
-        other_identities: Vec::new(),
         staff: Vec::new(),
     }
 }

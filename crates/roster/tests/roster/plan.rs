@@ -7,6 +7,18 @@ use classkeys_roster::plan::{
     FileClass, FileLearner, FileStaff, Guards, Incoming, School, SchoolLearner, SchoolStaff, plan,
 };
 
+/// Mr Hughes, a teacher typed in by hand, teaching nothing yet.
+fn hughes() -> SchoolStaff {
+    SchoolStaff {
+        id: "S-1".into(),
+        source_id: None,
+        username: "mr.hughes".into(),
+        name: "Mr Hughes".into(),
+        email: None,
+        classes: vec![],
+    }
+}
+
 fn class(source: &str, name: &str) -> FileClass {
     FileClass {
         source_id: source.into(),
@@ -148,8 +160,7 @@ fn learners_typed_in_by_hand_are_matched_once_by_username_or_email_and_otherwise
                 version: 1,
             },
         ],
-        other_identities: vec!["mr.hughes".into()],
-        staff: Vec::new(),
+        staff: vec![hughes()],
     };
     let mut ada = row("s1", "Ada", "Lovelace", &[]);
     ada.username = Some("ADA.L".into());
@@ -296,7 +307,7 @@ fn new_staff_are_added_with_their_classes_and_staff_the_school_has_follow_the_fi
     ];
     incoming.staff[2].leaving = true;
     let school = School {
-        other_identities: vec!["mr.hughes".into()],
+        staff: vec![hughes()],
         ..School::default()
     };
     let first = plan(&school, &incoming, &Guards::default());
@@ -328,12 +339,8 @@ fn new_staff_are_added_with_their_classes_and_staff_the_school_has_follow_the_fi
     // The school has Mr Hughes (typed in), teaching 4 Foxes: the file has him teach 3 Owls.
     let mut school = school_after(&autumn());
     school.staff = vec![SchoolStaff {
-        id: "S-1".into(),
-        source_id: None,
-        username: "mr.hughes".into(),
-        name: "Mr Hughes".into(),
-        email: None,
         classes: vec!["C-c4".into()],
+        ..hughes()
     }];
     let mut hughes = teacher("t1", "Mr", "Hughes", &["c3"]);
     hughes.username = Some("mr.hughes".into());

@@ -9,6 +9,7 @@ use classkeys_domain::policy::{Action, Actor};
 use classkeys_protocol::credentials::{AuditAction, SchoolExportKind};
 
 use crate::audit::{self, AuditActor, Device};
+use crate::auth::Authenticated;
 use crate::error::{Error, Result};
 use crate::records;
 use crate::state::AppState;
@@ -341,15 +342,15 @@ pub(super) async fn class_file(
 /// password again.
 pub(super) async fn school_file(
     state: &AppState,
-    actor: &Actor,
-    device: &Device,
+    auth: &Authenticated,
     kind: SchoolExportKind,
 ) -> Result<Download> {
+    let (actor, device) = (&auth.actor, &auth.device);
     let csv = match kind {
         SchoolExportKind::AccessCodes => SchoolCsv::AccessCodes,
         SchoolExportKind::Students => SchoolCsv::Students,
         SchoolExportKind::Roster => {
-            let file = crate::roster_export::oneroster(state, actor, device).await?;
+            let file = crate::roster_export::oneroster(state, auth).await?;
             return Ok(Download {
                 file_name: file.file_name,
                 body: file.body,

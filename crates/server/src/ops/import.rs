@@ -176,15 +176,31 @@ async fn classes(
     plan: &Plan,
     applied: &mut Applied,
 ) -> Result<HashMap<String, String>> {
-    for (class_id, from, to) in &plan.classes_renamed {
+    for rename in &plan.classes_renamed {
+        let changes = ClassChanges {
+            name: Some(&rename.to),
+            year_group: None,
+            archived: None,
+        };
         let mut savepoint = conn.begin().await?;
-        let done = rename_class(&mut savepoint, cx, class_id, from, to).await;
-        let outcome = settle(savepoint, done).await?;
-        match outcome {
+        let done = match parse_id(&rename.class_id) {
+            Ok(id) => class_update(
+                &mut savepoint,
+                cx,
+                ClassId(id),
+                Some(rename.version),
+                changes,
+            )
+            .await
+            .map(drop),
+            Err(e) => Err(e.into()),
+        };
+        match settle(savepoint, done).await? {
             Ok(()) => applied.classes_renamed += 1,
-            Err(e) => applied
-                .skipped
-                .push((format!("the class {from} (to be {to})"), reason(e))),
+            Err(e) => applied.skipped.push((
+                format!("the class {} (to be {})", rename.from, rename.to),
+                reason(e),
+            )),
         }
     }
 
@@ -267,31 +283,26 @@ async fn add_learners(
     let mut identities: Vec<(String, String)> = Vec::with_capacity(additions.len() * 2);
     let mut enrolments: Vec<(String, &str)> = Vec::new();
     for addition in additions {
-        let refusal = taken_since(
+        let keys = match claim_new(
             taken,
             imported.contains(&addition.source_id),
             &addition.username,
             addition.email.as_deref(),
-        );
-        if let Some(reason) = refusal {
-            let who = format!(
-                "{} {} ({})",
-                addition.given_name, addition.family_name, addition.username
-            );
-            applied.skipped.push((who, reason));
-            continue;
-        }
+        ) {
+            Ok(keys) => keys,
+            Err(reason) => {
+                let who = format!(
+                    "{} {} ({})",
+                    addition.given_name, addition.family_name, addition.username
+                );
+                applied.skipped.push((who, reason));
+                continue;
+            }
+        };
         let id = LearnerId::generate().to_string();
-        for key in claim(taken, &addition.username, addition.email.as_deref()) {
-            identities.push((key, id.clone()));
-        }
+        identities.extend(keys.into_iter().map(|key| (key, id.clone())));
         for class in &addition.classes {
-            let class_id = class_of.get(class).ok_or_else(|| {
-                Error::internal(anyhow::anyhow!(
-                    "an imported learner's class is not planned"
-                ))
-            })?;
-            enrolments.push((id.clone(), class_id.as_str()));
+            enrolments.push((id.clone(), planned_class(class_of, class)?));
         }
         learners.push((id, addition));
     }
@@ -394,37 +405,36 @@ async fn imported(
         .collect())
 }
 
-/// Why an account planned for a file's record cannot be added now, if it cannot: the
-/// record was imported meanwhile, or its username or address was taken.
-fn taken_since(
-    taken: &HashSet<String>,
+/// Claims a new account's username and address in `taken` (every identity key of the
+/// school and of this import so far) and answers their keys; or says why the account
+/// planned for a file's record cannot be added now: the record was imported meanwhile, or
+/// its username or address was taken.
+fn claim_new(
+    taken: &mut HashSet<String>,
     imported: bool,
     username: &str,
     email: Option<&str>,
-) -> Option<String> {
+) -> std::result::Result<Vec<String>, String> {
     if imported {
-        Some("imported since the preview: preview again".to_owned())
-    } else if taken.contains(&identity_key(username)) {
-        Some(format!(
-            "the username {username} was taken since the preview: preview again to have another made"
-        ))
-    } else if email.is_some_and(|e| taken.contains(&identity_key(e))) {
-        Some(format!(
-            "the email address {} was taken since the preview",
-            email.unwrap_or_default()
-        ))
-    } else {
-        None
+        return Err("imported since the preview: preview again".to_owned());
     }
-}
-
-/// Marks a new account's username and address taken; answers their identity keys.
-fn claim(taken: &mut HashSet<String>, username: &str, email: Option<&str>) -> Vec<String> {
-    let keys: Vec<String> = std::iter::once(identity_key(username))
-        .chain(email.map(identity_key))
-        .collect();
+    let username_key = identity_key(username);
+    let email_key = email.map(identity_key);
+    if taken.contains(&username_key) {
+        return Err(format!(
+            "the username {username} was taken since the preview: preview again to have another made"
+        ));
+    }
+    if let (Some(key), Some(email)) = (&email_key, email)
+        && taken.contains(key)
+    {
+        return Err(format!(
+            "the email address {email} was taken since the preview"
+        ));
+    }
+    let keys: Vec<String> = std::iter::once(username_key).chain(email_key).collect();
     taken.extend(keys.iter().cloned());
-    keys
+    Ok(keys)
 }
 
 async fn insert_identities(
@@ -461,23 +471,22 @@ async fn add_staff(
     }
     let imported = imported(conn, cx, SubjectKind::Staff).await?;
     for addition in additions {
-        let refusal = taken_since(
+        let keys = match claim_new(
             taken,
             imported.contains(&addition.source_id),
             &addition.username,
             addition.email.as_deref(),
-        );
-        if let Some(reason) = refusal {
-            let who = format!("{} ({})", addition.display_name, addition.username);
-            applied.skipped.push((who, reason));
-            continue;
-        }
+        ) {
+            Ok(keys) => keys,
+            Err(reason) => {
+                let who = format!("{} ({})", addition.display_name, addition.username);
+                applied.skipped.push((who, reason));
+                continue;
+            }
+        };
         let id = StaffId::generate();
         let identities: Vec<(String, String)> =
-            claim(taken, &addition.username, addition.email.as_deref())
-                .into_iter()
-                .map(|key| (key, id.to_string()))
-                .collect();
+            keys.into_iter().map(|key| (key, id.to_string())).collect();
         insert_identities(conn, cx, &identities).await?;
         let role = if addition.lead {
             Role::LeadTeacher
@@ -571,33 +580,6 @@ async fn staff_name(conn: &mut AnyConnection, id: &str) -> Result<String> {
         || id.to_owned(),
         |(name, username)| format!("{name} ({username})"),
     ))
-}
-
-/// Renames a class, unless it was renamed since the preview.
-async fn rename_class(
-    conn: &mut AnyConnection,
-    cx: &ChangeCtx,
-    class_id: &str,
-    from: &str,
-    to: &str,
-) -> Result<()> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM class WHERE id = $1")
-        .bind(class_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if name.as_deref() != Some(from) {
-        return Err(Error::new(
-            classkeys_protocol::ErrorCode::VersionConflict,
-            "renamed since the preview",
-        ));
-    }
-    let changes = ClassChanges {
-        name: Some(to),
-        year_group: None,
-        archived: None,
-    };
-    class_update(conn, cx, ClassId(parse_id(class_id)?), None, changes).await?;
-    Ok(())
 }
 
 /// Deactivates a learner gone from the file, unless they changed since the preview.

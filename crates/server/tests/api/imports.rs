@@ -30,6 +30,7 @@ on_both_backends!(
     a_school_exported_as_oneroster_imports_into_an_empty_school_as_the_same_records,
     every_bad_file_is_refused_with_where_and_the_school_is_unchanged,
     a_school_keeps_only_its_newest_unapplied_previews,
+    a_class_renamed_by_the_file_is_renamed_unless_it_changed_since_the_preview,
 );
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -60,6 +61,12 @@ fn export() -> Vec<u8> {
 /// A OneRoster 1.1 export of one school with classes 7 Ravens (c-9) and 1 Owls (c-1), and
 /// these users and enrolments rows.
 fn export_of(users: &str, enrollments: &str) -> Vec<u8> {
+    export_with_classes(users, enrollments, "c-9,7 Ravens,org-1\nc-1,1 Owls,org-1\n")
+}
+
+/// [`export_of`] with these classes.csv rows.
+fn export_with_classes(users: &str, enrollments: &str, classes: &str) -> Vec<u8> {
+    let classes = format!("sourcedId,title,schoolSourcedId\n{classes}");
     let users = format!(
         "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,familyName,email\n{users}"
     );
@@ -75,10 +82,7 @@ fn export_of(users: &str, enrollments: &str) -> Vec<u8> {
             "sourcedId,name,type\norg-1,Demo Primary,school\n",
         ),
         ("users.csv", &users),
-        (
-            "classes.csv",
-            "sourcedId,title,schoolSourcedId\nc-9,7 Ravens,org-1\nc-1,1 Owls,org-1\n",
-        ),
+        ("classes.csv", &classes),
         ("enrollments.csv", &enrollments),
     ])
 }
@@ -829,5 +833,66 @@ async fn a_school_keeps_only_its_newest_unapplied_previews(backend: Backend) {
     assert_eq!(pushed_out.code(), Some(ErrorCode::NotFound));
     let newest = world.lead.import_apply(previews[11], false).await.unwrap();
     assert_eq!(newest.added, 2);
+    world.stop().await;
+}
+
+async fn a_class_renamed_by_the_file_is_renamed_unless_it_changed_since_the_preview(
+    backend: Backend,
+) {
+    let world = World::start(backend).await;
+    apply_preview(&world, export()).await;
+    let renamed = |classes: &str| {
+        export_with_classes(
+            "s-1,active,2025-09-01,true,org-1,student,,Nia,Okoro,\n\
+             s-2,active,2025-09-01,true,org-1,student,,Omar,Haddad,omar@home.example\n",
+            "e-1,c-9,org-1,s-1,student\ne-2,c-1,org-1,s-2,student\n",
+            classes,
+        )
+    };
+    let file = renamed("c-9,7 Rooks,org-1\nc-1,1 Owls and Larks,org-1\n");
+    let preview = world
+        .lead
+        .import_preview(&ImportQuery::default(), file)
+        .await
+        .unwrap();
+    let names: Vec<(&str, &str)> = preview
+        .classes_renamed
+        .iter()
+        .map(|r| (r.from.as_str(), r.to.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("7 Ravens", "7 Rooks"), ("1 Owls", "1 Owls and Larks")]
+    );
+    // Meanwhile the lead teacher renames 1 Owls by hand.
+    let owls = harness::class(&world.lead, "1 Owls").await;
+    world
+        .lead
+        .class_update(
+            owls.id,
+            &classkeys_protocol::roster::ClassPatch {
+                name: Some("1 Owls (Mrs Hughes)".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let applied = world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap();
+    assert_eq!(applied.classes_renamed, 1);
+    assert_eq!(applied.skipped.len(), 1, "{:?}", applied.skipped);
+    assert!(
+        applied.skipped[0].who.contains("1 Owls")
+            && applied.skipped[0]
+                .reason
+                .contains("changed in ClassKeys since the preview"),
+        "{:?}",
+        applied.skipped
+    );
+    harness::class(&world.lead, "7 Rooks").await;
+    harness::class(&world.lead, "1 Owls (Mrs Hughes)").await;
     world.stop().await;
 }
