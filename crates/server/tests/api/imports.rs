@@ -31,6 +31,7 @@ on_both_backends!(
     every_bad_file_is_refused_with_where_and_the_school_is_unchanged,
     a_school_keeps_only_its_newest_unapplied_previews,
     a_class_renamed_by_the_file_is_renamed_unless_it_changed_since_the_preview,
+    an_import_that_fails_part_way_changes_nothing,
 );
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -894,5 +895,67 @@ async fn a_class_renamed_by_the_file_is_renamed_unless_it_changed_since_the_prev
     );
     harness::class(&world.lead, "7 Rooks").await;
     harness::class(&world.lead, "1 Owls (Mrs Hughes)").await;
+    world.stop().await;
+}
+
+async fn an_import_that_fails_part_way_changes_nothing(backend: Backend) {
+    let world = World::start(backend).await;
+    let preview = world
+        .lead
+        .import_preview(&ImportQuery::default(), export())
+        .await
+        .unwrap();
+    // Spoil the kept plan's last learner (a class nobody planned), so the fault comes after
+    // the new class is written and the first learners are on their way.
+    let db = world.server.state().db.pool().clone();
+    let kept: String = sqlx::query_scalar("SELECT plan FROM roster_import WHERE id = $1")
+        .bind(preview.import_id.to_string())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let mut plan: serde_json::Value = serde_json::from_str(&kept).unwrap();
+    let added = plan["added"].as_array_mut().unwrap();
+    let mut spoiled = added[0].clone();
+    spoiled["source_id"] = "s-spoiled".into();
+    spoiled["username"] = "spoiled.row".into();
+    spoiled["classes"] = serde_json::json!(["no-such-class"]);
+    added.push(spoiled);
+    sqlx::query("UPDATE roster_import SET plan = $1 WHERE id = $2")
+        .bind(plan.to_string())
+        .bind(preview.import_id.to_string())
+        .execute(&db)
+        .await
+        .unwrap();
+    let classes = world.lead.classes().await.unwrap().len();
+    let learners = learner_count(&world).await;
+
+    let failed = world
+        .lead
+        .import_apply(preview.import_id, false)
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), Some(ErrorCode::Internal), "{failed}");
+    assert_eq!(
+        world.lead.classes().await.unwrap().len(),
+        classes,
+        "the class it had added is gone with the rest"
+    );
+    assert_eq!(learner_count(&world).await, learners);
+    let audited = world
+        .lead
+        .audit(&AuditQuery::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .any(|e| e.action == AuditAction::RosterImported);
+    assert!(!audited, "no import is recorded");
+    let applied_at: Option<i64> =
+        sqlx::query_scalar("SELECT applied_at FROM roster_import WHERE id = $1")
+            .bind(preview.import_id.to_string())
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(applied_at, None, "the preview is not used up");
     world.stop().await;
 }
